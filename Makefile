@@ -1,0 +1,50 @@
+# Darkroom — the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+# Use uv from PATH, else bootstrap it from PyPI into .tools/ (only Python is needed for that).
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+WEB_HOST ?= 127.0.0.1
+WEB_PORT ?= 8000
+export WEB_HOST WEB_PORT
+
+.PHONY: run test lint format bench install password key check-deploy clean
+
+run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
+	@$(UV) run python -m config.initenv
+	@$(UV) run python manage.py migrate --noinput
+	@$(UV) run python manage.py collectstatic --noinput -v 0
+	@$(UV) run python manage.py bootstrap --url "http://$(WEB_HOST):$(WEB_PORT)/"
+	@$(UV) run honcho start
+
+test: install ## The whole suite: lint, migrations check and pytest (browser tests included)
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run pytest
+
+lint: install ## ruff check and format check
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+format: install ## Apply ruff's fixes and formatting
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+bench: install ## Benchmarks (prints a table)
+	$(UV) run python -m tests.bench
+
+password: install ## Set a new password for a user (asks for the email)
+	@read -r -p "Email: " email && $(UV) run python manage.py changepassword "$$email"
+
+key: install ## Print a new credential encryption key (for CREDENTIAL_KEYS)
+	@$(UV) run python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+
+install: $(UV)
+	@$(UV) sync --frozen --quiet
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "uv not found: installing it into .tools/ from PyPI"
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+clean: ## Remove local state (database, media, broker folders). Keeps .env.
+	rm -rf var

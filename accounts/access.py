@@ -1,0 +1,49 @@
+"""The one place that decides who may see or change what.
+
+Views never check membership inline: they call one of these helpers, which raise Http404 for
+anyone outside the workspace (an outsider must not learn that a workspace or object exists) and
+PermissionDenied for a member whose role is too low.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from accounts.models import Membership, Role
+
+
+def get_membership(request: HttpRequest, slug: str, *, role: str = Role.VIEWER) -> Membership:
+    """The signed-in user's membership of workspace `slug`, with at least `role`.
+
+    Viewers are read-only everywhere: any POST needs at least the member role, so a view that
+    forgets to ask for it is still safe.
+    """
+    if not request.user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("workspace", "user")
+        .filter(workspace__slug=slug, user=request.user)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such workspace")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and Role.rank(role) < Role.rank(
+        Role.MEMBER
+    ):
+        role = Role.MEMBER
+    if not membership.has_role(role):
+        raise PermissionDenied(
+            f"This needs the {Role(role).label.lower()} role in {membership.workspace}."
+        )
+    return membership
+
+
+def get_membership_in_workspace(viewer: Membership, membership_id: int) -> Membership:
+    """Another membership of the viewer's own workspace; 404 for one in any other workspace."""
+    try:
+        return Membership.objects.select_related("user").get(
+            pk=membership_id, workspace=viewer.workspace
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such member") from None

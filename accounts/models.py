@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class UserManager(DjangoUserManager["User"]):
+    """Users sign in with their email address; there is no separate username."""
+
+    use_in_migrations = True
+
+    def _create_user_object(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.password = ""
+        user.set_password(password) if password else user.set_unusable_password()
+        return user
+
+    def create_user(  # type: ignore[override]
+        self, email: str, password: str | None = None, **extra: Any
+    ) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        user = self._create_user_object(email, password, **extra)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(  # type: ignore[override]
+        self, email: str, password: str | None = None, **extra: Any
+    ) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("email address", unique=True)
+    # The workspace the switcher opens when the user arrives at "/".
+    last_workspace = models.ForeignKey(
+        "accounts.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    class Meta:
+        ordering = ("email",)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email.split("@")[0]
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = (Lower("name"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+    @classmethod
+    def rank(cls, role: str) -> int:
+        """Higher is more powerful; used for "at least this role" checks."""
+        return {cls.VIEWER: 0, cls.MEMBER: 1, cls.ADMIN: 2}[cls(role)]
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("user", "workspace"), name="one_membership_per_user_and_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    def has_role(self, role: str) -> bool:
+        return Role.rank(self.role) >= Role.rank(role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_write(self) -> bool:
+        return self.has_role(Role.MEMBER)
+
+
+class ProviderKind(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox (local, for trying Darkroom out)"
+    NEUROFLASH = "neuroflash", "neuroflash"
+    NANOGPT = "nanogpt", "NanoGPT"
+
+
+class ProviderCredential(models.Model):
+    """How one workspace reaches its image provider.
+
+    The secret (neuroflash client secret or NanoGPT API key) is stored only as a Fernet token; the
+    UI shows its last four characters and who set it, never the value.
+    """
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="credential")
+    kind = models.CharField(
+        max_length=20, choices=ProviderKind.choices, default=ProviderKind.SANDBOX
+    )
+    base_url = models.URLField(
+        blank=True, help_text="API base URL. Leave blank for the provider's default."
+    )
+    auth_url = models.URLField(
+        blank=True, help_text="neuroflash token issuer. Leave blank for the default."
+    )
+    client_id = models.CharField(max_length=200, blank=True)
+    remote_workspace_id = models.CharField(
+        max_length=200, blank=True, help_text="The provider's own workspace id (neuroflash)."
+    )
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    secret_hint = models.CharField(max_length=4, blank=True, editable=False)
+    secret_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} credential for {self.workspace}"
+
+    def __repr__(self) -> str:
+        return f"<ProviderCredential {self.pk} kind={self.kind} workspace={self.workspace_id}>"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+
+class AuditVerb(models.TextChoices):
+    CREDENTIAL_SET = "credential.set", "set the provider credential"
+    CREDENTIAL_CHANGED = "credential.changed", "changed the provider credential"
+    MEMBER_ADDED = "member.added", "added a member"
+    MEMBER_CREATED = "member.created", "created an account for"
+    MEMBER_REMOVED = "member.removed", "removed a member"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
+    WORKSPACE_CREATED = "workspace.created", "created the workspace"
+    WORKSPACE_RENAMED = "workspace.renamed", "renamed the workspace"
+
+
+class AuditEvent(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verb = models.CharField(max_length=40, choices=AuditVerb.choices)
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.get_verb_display()} {self.target}".strip()

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+# All mounted under /w/<slug>/settings/.
+urlpatterns = [
+    path("", views.settings_members, name="settings"),
+    path("members/", views.settings_members, name="settings_members"),
+    path("members/add/", views.member_add, name="member_add"),
+    path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("provider/", views.settings_provider, name="settings_provider"),
+    path("general/", views.settings_general, name="settings_general"),
+    path("audit/", views.settings_audit, name="settings_audit"),
+]

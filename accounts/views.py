@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts import selectors, services
+from accounts.access import get_membership, get_membership_in_workspace
+from accounts.forms import KIND_FIELDS, CredentialForm, MemberAddForm, MemberRoleForm, WorkspaceForm
+from accounts.models import Membership, ProviderCredential, Role
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    workspace = selectors.workspace_landing_for_user(user=request.user)
+    if workspace is None:
+        return render(request, "accounts/no_workspace.html")
+    return redirect("gallery:home", slug=workspace.slug)
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def workspace_create(request: HttpRequest) -> HttpResponse:
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        workspace = services.workspace_create(
+            name=form.cleaned_data["name"], creator=request.user, sandbox_url=settings.SANDBOX_URL
+        )
+        messages.success(request, f"Workspace “{workspace}” created. You are its admin.")
+        return redirect("accounts:settings_provider", slug=workspace.slug)
+    return render(request, "accounts/workspace_create.html", {"form": form})
+
+
+# --- Settings: members ------------------------------------------------------------------------
+
+
+def _members_context(
+    membership: Membership, add_form: MemberAddForm | None = None
+) -> dict[str, object]:
+    return {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "members": selectors.membership_list_for_workspace(workspace=membership.workspace),
+        "add_form": add_form or MemberAddForm(),
+        "roles": Role.choices,
+    }
+
+
+@login_required
+@require_GET
+def settings_members(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    return render(request, "accounts/settings_members.html", _members_context(membership))
+
+
+@login_required
+@require_POST
+def member_add(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.membership_add(
+                workspace=membership.workspace,
+                actor=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                name=form.cleaned_data["name"],
+            )
+        except ValidationError as exc:
+            form.add_error("email", exc)
+        else:
+            email = added.membership.user.email
+            if added.set_password_path:
+                link = request.build_absolute_uri(added.set_password_path)
+                # Sticky: the admin must copy this link; it is shown once and never stored.
+                messages.success(
+                    request,
+                    f"Created an account for {email}. "
+                    f"Send them this one-time link to choose a password: {link}",
+                    extra_tags="sticky",
+                )
+            else:
+                messages.success(request, f"Added {email} to {membership.workspace}.")
+            if not request.htmx:
+                return redirect("accounts:settings_members", slug=slug)
+            form = None
+    if request.htmx:
+        # htmx 2 does not swap 4xx responses, so a form with errors is answered with 200.
+        return render(
+            request,
+            "accounts/settings_members.html#members-panel",
+            _members_context(membership, form),
+        )
+    return render(
+        request, "accounts/settings_members.html", _members_context(membership, form), status=422
+    )
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    target = get_membership_in_workspace(membership, membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose admin, member or viewer.")
+    else:
+        try:
+            services.membership_change_role(
+                membership=target, actor=request.user, role=form.cleaned_data["role"]
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(
+                request, f"{target.user.email} is now {target.get_role_display().lower()}."
+            )
+    if request.htmx:
+        return render(
+            request, "accounts/settings_members.html#members-panel", _members_context(membership)
+        )
+    return redirect("accounts:settings_members", slug=slug)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    target = get_membership_in_workspace(membership, membership_id)
+    try:
+        services.membership_remove(membership=target, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, f"Removed {target.user.email} from {membership.workspace}.")
+        if target.user_id == request.user.pk:  # left the workspace: its pages are gone for them
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("home"))
+            return redirect("home")
+    if request.htmx:
+        return render(
+            request, "accounts/settings_members.html#members-panel", _members_context(membership)
+        )
+    return redirect("accounts:settings_members", slug=slug)
+
+
+# --- Settings: provider credential ------------------------------------------------------------
+
+
+@login_required
+@sensitive_post_parameters("secret")
+@require_http_methods(["GET", "POST"])
+def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    workspace = membership.workspace
+    credential = (
+        ProviderCredential.objects.filter(workspace=workspace)
+        .select_related("secret_set_by")
+        .first()
+    )
+    form = CredentialForm(
+        request.POST or None, instance=credential or ProviderCredential(workspace=workspace)
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            services.credential_save(
+                workspace=workspace,
+                actor=request.user,
+                fields=services.CredentialFields(
+                    kind=data["kind"],
+                    base_url=data["base_url"],
+                    auth_url=data["auth_url"],
+                    client_id=data["client_id"],
+                    remote_workspace_id=data["remote_workspace_id"],
+                ),
+                secret=data["secret"] or None,
+            )
+            messages.success(request, "Provider credential saved.")
+            return redirect("accounts:settings_provider", slug=slug)
+        messages.error(request, "The credential was not saved. Check the fields marked below.")
+    context = {
+        "membership": membership,
+        "workspace": workspace,
+        "credential": credential,
+        "form": form,
+        "kind_fields": KIND_FIELDS,
+    }
+    return render(
+        request, "accounts/settings_provider.html", context, status=422 if form.errors else 200
+    )
+
+
+# --- Settings: general and audit --------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_general(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    form = WorkspaceForm(request.POST or None, instance=membership.workspace)
+    if request.method == "POST" and form.is_valid():
+        services.workspace_rename(
+            workspace=membership.workspace, actor=request.user, name=form.cleaned_data["name"]
+        )
+        messages.success(request, "Workspace renamed.")
+        return redirect("accounts:settings_general", slug=slug)
+    context = {"membership": membership, "workspace": membership.workspace, "form": form}
+    return render(
+        request, "accounts/settings_general.html", context, status=422 if form.errors else 200
+    )
+
+
+@login_required
+@require_GET
+def settings_audit(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    context = {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "events": selectors.audit_event_list(workspace=membership.workspace, limit=100),
+    }
+    return render(request, "accounts/settings_audit.html", context)

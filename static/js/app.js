@@ -1,0 +1,32 @@
+// Toasts: dismiss on click; success and info toasts leave by themselves, errors and sticky ones stay.
+(function () {
+  "use strict";
+  const AUTO_DISMISS_MS = 6000;
+
+  function dismiss(toast) {
+    toast.classList.add("is-leaving");
+    setTimeout(() => toast.remove(), 300);
+  }
+
+  function arm(root) {
+    root.querySelectorAll(".toast:not([data-armed])").forEach((toast) => {
+      toast.dataset.armed = "1";
+      const sticky = toast.classList.contains("toast-sticky") || toast.classList.contains("toast-error");
+      if (!sticky) setTimeout(() => dismiss(toast), AUTO_DISMISS_MS);
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".toast-close");
+    if (button) dismiss(button.closest(".toast"));
+  });
+  document.addEventListener("DOMContentLoaded", () => arm(document));
+  document.addEventListener("htmx:afterSettle", () => arm(document));
+
+  // Close an open header menu when clicking elsewhere.
+  document.addEventListener("click", (event) => {
+    document.querySelectorAll("details.menu[open]").forEach((menu) => {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+})();

@@ -1,0 +1,99 @@
+"""Walks every URL pattern that takes a workspace or object id and proves the access rules hold.
+
+The URLconf is enumerated, so a view added later is covered without touching this file, unless
+it introduces a new URL argument: then the test fails until OBJECT_ARGS says how to make one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Membership, Workspace
+
+# Patterns with arguments that are not workspace-scoped (auth's own one-time link).
+PUBLIC_PATTERNS = {"password_reset_confirm"}
+SKIPPED_NAMESPACES = {"admin"}  # staff-only Django admin: its own permission system
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    args: tuple[str, ...]
+
+
+def _walk(patterns, namespace: str = "", args: tuple[str, ...] = ()) -> Iterator[Route]:
+    for entry in patterns:
+        converters = tuple(entry.pattern.converters)
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            if ns in SKIPPED_NAMESPACES:
+                continue
+            full_ns = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+            yield from _walk(entry.url_patterns, full_ns, args + converters)
+        elif isinstance(entry, URLPattern) and entry.name:
+            all_args = args + converters
+            if all_args and entry.name not in PUBLIC_PATTERNS:
+                yield Route(f"{namespace}:{entry.name}" if namespace else entry.name, all_args)
+
+
+ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.name)
+
+# How to make a real object of the test workspace for each URL argument.
+OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
+    "slug": lambda ws: ws.slug,
+    "membership_id": lambda ws: (
+        Membership.objects.filter(workspace=ws).exclude(role="admin").first().pk
+    ),
+}
+
+
+def _url(route: Route, workspace: Workspace) -> str:
+    missing = [arg for arg in route.args if arg not in OBJECT_ARGS]
+    assert not missing, f"{route.name}: teach OBJECT_ARGS how to make {missing}"
+    return reverse(route.name, kwargs={arg: OBJECT_ARGS[arg](workspace) for arg in route.args})
+
+
+def test_it_finds_the_workspace_routes():
+    names = {route.name for route in ROUTES}
+    assert {"gallery:home", "accounts:settings_members", "accounts:member_remove"} <= names
+
+
+@pytest.fixture
+def cast(workspace, owner, member, viewer, outsider):
+    return workspace
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_it_hides_every_workspace_route_from_an_outsider(route, cast, outsider_client):
+    url = _url(route, cast)
+    statuses = [
+        outsider_client.get(url).status_code,
+        outsider_client.post(url).status_code,
+        outsider_client.post(url, HTTP_HX_REQUEST="true").status_code,
+    ]
+    # 405 (wrong method) is answered before any lookup, so it says nothing about the workspace.
+    assert set(statuses) <= {404, 405}, statuses
+    assert 404 in statuses
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_it_never_lets_a_viewer_post(route, cast, viewer_client):
+    url = _url(route, cast)
+    before = Membership.objects.filter(workspace=cast).values_list("pk", "role")
+    status = viewer_client.post(
+        url, {"role": "admin", "email": "new@example.com", "name": "X"}
+    ).status_code
+    assert status in (403, 405), f"viewer POST {url} answered {status}"
+    assert list(Membership.objects.filter(workspace=cast).values_list("pk", "role")) == list(before)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_it_sends_an_anonymous_visitor_to_log_in(route, cast, client):
+    response = client.get(_url(route, cast))
+    assert response.status_code in (302, 405)
+    if response.status_code == 302:
+        assert response["Location"].startswith(reverse("login"))

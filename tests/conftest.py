@@ -1,0 +1,87 @@
+"""The cast every test can use: one workspace with an owner (admin), a member and a viewer, and an
+outsider who belongs to another workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role, User, Workspace
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return WorkspaceFactory(name="Studio", slug="studio")
+
+
+@pytest.fixture
+def owner(workspace) -> User:
+    return MembershipFactory(
+        workspace=workspace,
+        role=Role.ADMIN,
+        user__email="alice@example.com",
+        user__first_name="Alice",
+    ).user
+
+
+@pytest.fixture
+def member(workspace) -> User:
+    return MembershipFactory(
+        workspace=workspace, role=Role.MEMBER, user__email="bob@example.com"
+    ).user
+
+
+@pytest.fixture
+def viewer(workspace) -> User:
+    return MembershipFactory(
+        workspace=workspace, role=Role.VIEWER, user__email="vera@example.com"
+    ).user
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    other = WorkspaceFactory(name="Elsewhere", slug="elsewhere")
+    return MembershipFactory(workspace=other, role=Role.ADMIN, user__email="eve@example.com").user
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], Client]:
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def owner_client(client_for, owner) -> Client:
+    return client_for(owner)
+
+
+@pytest.fixture
+def member_client(client_for, member) -> Client:
+    return client_for(member)
+
+
+@pytest.fixture
+def viewer_client(client_for, viewer) -> Client:
+    return client_for(viewer)
+
+
+@pytest.fixture
+def outsider_client(client_for, outsider) -> Client:
+    return client_for(outsider)
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., User]:
+    return UserFactory
