@@ -11,7 +11,7 @@ export WEB_HOST WEB_PORT
 
 run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
 	@$(UV) run python -m config.initenv
-	@$(UV) run python manage.py migrate --noinput
+	@$(UV) run python manage.py migrate --noinput -v 0
 	@$(UV) run python manage.py collectstatic --noinput -v 0
 	@$(UV) run python manage.py bootstrap --url "http://$(WEB_HOST):$(WEB_PORT)/"
 	@$(UV) run honcho start

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.http import HttpRequest
 
 from accounts.models import AuditEvent, Membership, ProviderCredential, User, Workspace
@@ -55,6 +56,7 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
         "last_error",
     )
     readonly_fields = ("secret_summary", "last_success_at", "last_error")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="Secret")
     def secret_summary(self, obj: ProviderCredential) -> str:

@@ -7,10 +7,8 @@ from django import forms
 from accounts.models import ProviderCredential, ProviderKind, Role, Workspace
 
 
-class WorkspaceForm(forms.ModelForm):
-    class Meta:
-        model = Workspace
-        fields = ("name",)
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(max_length=Workspace._meta.get_field("name").max_length)
 
 
 class MemberAddForm(forms.Form):
@@ -61,6 +59,7 @@ class CredentialForm(forms.ModelForm):
         model = ProviderCredential
         fields = ("kind", "client_id", "secret", "remote_workspace_id", "base_url", "auth_url")
         labels = {
+            "kind": "Provider",
             "client_id": "Client ID",
             "remote_workspace_id": "neuroflash workspace ID",
         }

@@ -22,6 +22,10 @@ class UserManager(DjangoUserManager["User"]):
         user.set_password(password) if password else user.set_unusable_password()
         return user
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Emails are stored lower-case; signing in as Alice@Example.com must work too.
+        return self.get(email__iexact=username or "")
+
     def create_user(  # type: ignore[override]
         self, email: str, password: str | None = None, **extra: Any
     ) -> User:

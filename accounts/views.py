@@ -208,7 +208,7 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_general(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
-    form = WorkspaceForm(request.POST or None, instance=membership.workspace)
+    form = WorkspaceForm(request.POST or None, initial={"name": membership.workspace.name})
     if request.method == "POST" and form.is_valid():
         services.workspace_rename(
             workspace=membership.workspace, actor=request.user, name=form.cleaned_data["name"]

@@ -1,7 +1,8 @@
 """Create or complete `.env` with fresh secrets for a local install (used by `make run`).
 
-Existing values are never replaced, so a second `make run` keeps the keys that encrypted the
-stored credentials. Uses only the standard library: it runs before Django can start.
+A value already set is never replaced, so a second `make run` keeps the keys that encrypted the
+stored credentials; an empty one (as copied from .env.example) is filled in. Uses only the
+standard library: it runs before Django can start.
 """
 
 from __future__ import annotations
@@ -23,19 +24,34 @@ def _fresh_values() -> dict[str, str]:
     }
 
 
+def complete(text: str) -> tuple[str, list[str]]:
+    """The dotenv text with missing or empty keys filled in, and the names that were filled."""
+    fresh = {k: v for k, v in _fresh_values().items() if not os.environ.get(k)}
+    lines = text.splitlines()
+    filled: list[str] = []
+    for i, line in enumerate(lines):
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if sep and key in fresh:
+            if not value.strip():
+                lines[i] = f"{key}={fresh[key]}"
+                filled.append(key)
+            del fresh[key]
+    if not text:
+        lines.append("# Written by `make run` for this machine. Keep it secret; see .env.example.")
+    for key, value in fresh.items():
+        lines.append(f"{key}={value}")
+        filled.append(key)
+    return "\n".join(lines) + "\n", filled
+
+
 def main() -> int:
     existing = ENV_FILE.read_text() if ENV_FILE.exists() else ""
-    present = {line.split("=", 1)[0].strip() for line in existing.splitlines() if "=" in line}
-    missing = {k: v for k, v in _fresh_values().items() if k not in present and k not in os.environ}
-    if not missing:
-        return 0
-    lines = [] if existing.endswith("\n") or not existing else [""]
-    if not existing:
-        lines.append("# Written by `make run` for this machine. Keep it secret; see .env.example.")
-    lines += [f"{key}={value}" for key, value in missing.items()]
-    ENV_FILE.write_text(existing + "\n".join(lines) + "\n")
-    ENV_FILE.chmod(0o600)
-    print(f"Wrote {', '.join(missing)} to {ENV_FILE.name}")
+    text, filled = complete(existing)
+    if filled:
+        ENV_FILE.write_text(text)
+        ENV_FILE.chmod(0o600)
+        print(f"Wrote {', '.join(filled)} to {ENV_FILE.name}")
     return 0
 
 

@@ -154,6 +154,8 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The login form's field is called "username" even though users sign in with their email.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_VERBOSE = False
 
@@ -254,6 +256,8 @@ LOGGING = {
     "loggers": {
         # urllib3 logs full request lines at DEBUG; keep it quiet even when we are verbose.
         "urllib3": {"level": "WARNING"},
+        # axes logs every successful login at INFO; lockouts and failures still show.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -21,7 +21,9 @@ def test_it_has_a_migration_for_every_model_change(db):
 
 def _production_env(**overrides: str) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items() if k not in {"DEBUG", "STATIC_STORAGE", "SECRET_KEY"}
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "STATIC_STORAGE", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env.update(
         DEBUG="false",

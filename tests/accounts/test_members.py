@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import AuditEvent, Membership, Role, User
+from tests.factories import MembershipFactory, UserFactory
+
+
+def members_url(ws) -> str:
+    return reverse("accounts:settings_members", args=[ws.slug])
+
+
+def test_it_lists_members_with_their_roles(
+    owner_client, workspace, member, viewer, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        response = owner_client.get(members_url(workspace))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert member.email in html
+    assert viewer.email in html
+
+
+def test_it_does_not_query_per_member(owner_client, workspace):
+    def queries_for_page() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert owner_client.get(members_url(workspace)).status_code == 200
+        return len(ctx.captured_queries)
+
+    MembershipFactory.create_batch(2, workspace=workspace)
+    few = queries_for_page()
+    MembershipFactory.create_batch(10, workspace=workspace)
+    assert queries_for_page() == few
+
+
+def test_it_refuses_settings_to_a_plain_member(member_client, workspace):
+    assert member_client.get(members_url(workspace)).status_code == 403
+
+
+def test_it_adds_an_existing_user_by_email(owner_client, owner, workspace):
+    carol = UserFactory(email="carol@example.com")
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": "Carol@Example.com", "role": "viewer"},
+    )
+    assert response.status_code == 302
+    assert Membership.objects.get(workspace=workspace, user=carol).role == Role.VIEWER
+    event = AuditEvent.objects.get(verb="member.added")
+    assert (event.actor, event.target, event.detail) == (owner, "carol@example.com", "as viewer")
+
+
+def test_it_creates_an_account_with_a_one_time_set_password_link(owner_client, workspace):
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": "dan@example.com", "name": "Dan Dorsey", "role": "member"},
+        follow=True,
+    )
+    dan = User.objects.get(email="dan@example.com")
+    assert (dan.first_name, dan.last_name, dan.has_usable_password()) == ("Dan", "Dorsey", False)
+    [message] = [m.message for m in response.context["messages"]]
+    link = message.split("choose a password: ")[1]
+    path = link.removeprefix("http://testserver")
+
+    newcomer = Client()
+    form_page = newcomer.get(path, follow=True)
+    assert "Choose your password" in form_page.content.decode()
+    set_url = form_page.redirect_chain[-1][0]
+    done = newcomer.post(
+        set_url, {"new_password1": "dan's own pass 2026", "new_password2": "dan's own pass 2026"}
+    )
+    assert done.status_code == 302
+    dan.refresh_from_db()
+    assert dan.check_password("dan's own pass 2026")
+
+    # The link worked once; it is dead now.
+    again = Client().get(path, follow=True)
+    assert "This link has expired" in again.content.decode()
+
+
+def test_it_explains_that_someone_is_already_a_member(owner_client, workspace, member):
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": member.email, "role": "member"},
+    )
+    assert response.status_code == 422
+    assert f"{member.email} is already a member of Studio." in response.content.decode()
+
+
+def test_it_keeps_the_typed_values_when_the_form_has_errors(owner_client, workspace):
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": "not-an-email", "name": "Zed", "role": "viewer"},
+    )
+    html = response.content.decode()
+    assert "Enter a valid email address." in html
+    assert 'value="Zed"' in html
+
+
+def test_it_answers_htmx_with_just_the_members_panel_and_a_toast(owner_client, workspace):
+    UserFactory(email="erin@example.com")
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": "erin@example.com", "role": "member"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="members-panel"')
+    assert "<html" not in html
+    assert 'hx-swap-oob="beforeend"' in html
+    assert "erin@example.com</a> to Studio." in html
+
+
+def test_it_changes_a_role(owner_client, workspace, member, owner):
+    membership = member.memberships.get()
+    owner_client.post(
+        reverse("accounts:member_role", args=[workspace.slug, membership.pk]), {"role": "admin"}
+    )
+    membership.refresh_from_db()
+    assert membership.role == Role.ADMIN
+    event = AuditEvent.objects.get(verb="member.role_changed")
+    assert (event.actor, event.detail) == (owner, "member → admin")
+
+
+def test_it_never_demotes_or_removes_the_last_admin(owner_client, workspace, owner):
+    mine = owner.memberships.get()
+    response = owner_client.post(
+        reverse("accounts:member_role", args=[workspace.slug, mine.pk]),
+        {"role": "member"},
+        follow=True,
+    )
+    assert "at least one admin" in response.content.decode()
+    response = owner_client.post(
+        reverse("accounts:member_remove", args=[workspace.slug, mine.pk]), follow=True
+    )
+    assert "The last admin cannot be removed" in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.role == Role.ADMIN
+
+
+def test_it_lets_an_admin_leave_when_another_admin_remains(owner_client, workspace, owner, member):
+    member.memberships.update(role=Role.ADMIN)
+    mine = owner.memberships.get()
+    response = owner_client.post(reverse("accounts:member_remove", args=[workspace.slug, mine.pk]))
+    assert response["Location"] == reverse("home")
+    assert not Membership.objects.filter(pk=mine.pk).exists()
+
+
+def test_it_removes_a_member_and_records_it(owner_client, workspace, member):
+    membership = member.memberships.get()
+    owner_client.post(reverse("accounts:member_remove", args=[workspace.slug, membership.pk]))
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert AuditEvent.objects.filter(verb="member.removed", target=member.email).exists()
+
+
+def test_it_cannot_touch_a_membership_of_another_workspace(owner_client, workspace, outsider):
+    foreign = outsider.memberships.get()
+    url = reverse("accounts:member_role", args=[workspace.slug, foreign.pk])
+    assert owner_client.post(url, {"role": "viewer"}).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.role == Role.ADMIN
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+def test_it_hides_the_settings_link_from_non_admins(client_for, workspace, role):
+    user = MembershipFactory(workspace=workspace, role=role).user
+    html = client_for(user).get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    assert reverse("accounts:settings_members", args=[workspace.slug]) not in html

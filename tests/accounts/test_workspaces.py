@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from io import StringIO
+
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import AuditEvent, Membership, ProviderCredential, Role, User, Workspace
+from tests.factories import MembershipFactory, WorkspaceFactory
+
+
+def test_it_opens_the_last_used_workspace(client_for, owner, workspace):
+    other = WorkspaceFactory(name="Archive", slug="archive")
+    MembershipFactory(workspace=other, user=owner)
+    client = client_for(owner)
+    client.get(reverse("gallery:home", args=["archive"]))
+    assert client.get(reverse("home"))["Location"] == reverse("gallery:home", args=["archive"])
+    client.get(reverse("gallery:home", args=[workspace.slug]))
+    assert client.get(reverse("home"))["Location"] == reverse("gallery:home", args=[workspace.slug])
+
+
+def test_it_lists_only_my_workspaces_in_the_switcher(owner_client, workspace, outsider):
+    html = owner_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    assert reverse("gallery:home", args=[workspace.slug]) in html
+    assert "Elsewhere" not in html
+
+
+def test_it_forgets_a_workspace_the_user_was_removed_from(client_for, owner, member, workspace):
+    client = client_for(member)
+    client.get(reverse("gallery:home", args=[workspace.slug]))
+    owner_client = client_for(owner)
+    owner_client.post(
+        reverse("accounts:member_remove", args=[workspace.slug, member.memberships.get().pk])
+    )
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert "You are not in a workspace yet" in response.content.decode()
+
+
+def test_it_lets_staff_create_a_workspace_and_makes_them_admin(client_for, make_user):
+    staff = make_user(is_staff=True)
+    response = client_for(staff).post(reverse("workspace_create"), {"name": "Spring Campaign"})
+    workspace = Workspace.objects.get(name="Spring Campaign")
+    assert response["Location"] == reverse("accounts:settings_provider", args=[workspace.slug])
+    assert workspace.slug == "spring-campaign"
+    assert Membership.objects.get(workspace=workspace, user=staff).role == Role.ADMIN
+    assert ProviderCredential.objects.get(workspace=workspace).kind == "sandbox"
+
+
+def test_it_gives_clashing_names_distinct_slugs(client_for, make_user, workspace):
+    staff = make_user(is_staff=True)
+    client_for(staff).post(reverse("workspace_create"), {"name": "Studio"})
+    assert set(Workspace.objects.filter(name="Studio").values_list("slug", flat=True)) == {
+        "studio",
+        "studio-2",
+    }
+
+
+def test_it_does_not_let_non_staff_create_workspaces(owner_client):
+    response = owner_client.post(reverse("workspace_create"), {"name": "Mine"})
+    assert response.status_code == 302
+    assert not Workspace.objects.filter(name="Mine").exists()
+
+
+def test_it_renames_a_workspace_and_keeps_its_address(owner_client, workspace):
+    owner_client.post(
+        reverse("accounts:settings_general", args=[workspace.slug]), {"name": "Studio North"}
+    )
+    workspace.refresh_from_db()
+    assert (workspace.name, workspace.slug) == ("Studio North", "studio")
+    assert AuditEvent.objects.filter(verb="workspace.renamed", detail="was Studio").exists()
+
+
+def test_bootstrap_creates_the_first_admin_once_and_the_sandbox_workspace(db, settings):
+    settings.SANDBOX_URL = "http://127.0.0.1:9999"
+    first = StringIO()
+    call_command("bootstrap", stdout=first)
+    admin = User.objects.get(is_superuser=True)
+    password = first.getvalue().split("with password")[1].split()[0]
+    assert admin.check_password(password)
+    sandbox = Workspace.objects.get(slug="sandbox")
+    assert Membership.objects.get(workspace=sandbox, user=admin).role == Role.ADMIN
+    assert (sandbox.credential.kind, sandbox.credential.base_url) == (
+        "sandbox",
+        "http://127.0.0.1:9999",
+    )
+
+    second = StringIO()
+    call_command("bootstrap", stdout=second)
+    assert "with password" not in second.getvalue()
+    assert "make password" in second.getvalue()
+    admin.refresh_from_db()
+    assert admin.check_password(password)
+    assert User.objects.count() == 1
+    assert Workspace.objects.count() == 1
