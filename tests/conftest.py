@@ -6,10 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts.models import Role, User, Workspace
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+def pytest_report_header() -> list[str]:
+    """Say in the log which database and broker this run really used (CI: PostgreSQL + Redis)."""
+    db = django_settings.DATABASES["default"]
+    broker = django_settings.CELERY_BROKER_URL.split("@")[-1]
+    return [
+        f"darkroom: database {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or db['NAME']}, broker {broker}"
+    ]
 
 
 @pytest.fixture(autouse=True)
