@@ -1,0 +1,337 @@
+"""The provider-neutral interface the app codes against.
+
+``ImageProvider`` is what ``build_provider(config)`` returns for every kind. Features one
+provider lacks are declared in ``capabilities`` and raise ``UnsupportedCapability`` when called
+anyway, so the UI can hide them instead of the adapter faking an answer (NanoGPT has no history
+and no delete API).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from providers.errors import UnsupportedCapability
+from providers.tokens import TokenStore
+
+ProviderKind = Literal["neuroflash", "nanogpt", "sandbox"]
+EditSource = Literal["relative_url", "image_bytes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    has_history: bool = False
+    has_delete: bool = False
+    has_edit: bool = False
+    has_quota: bool = False
+    has_get_image: bool = False
+    has_workspaces: bool = False
+    # What ``EditRequest`` must carry: neuroflash wants the relative ``output_image_url`` of an
+    # image it already holds, NanoGPT wants the image bytes (sent as a data URL).
+    edit_source: EditSource | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    amount: Decimal
+    currency: str = "USD"
+    unit: str = "image"
+    resolution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One model, normalised across providers; ``raw`` keeps what the provider sent."""
+
+    id: str
+    name: str
+    description: str | None = None
+    upstream: str | None = None
+    # Normalised capability words: "text2image", "image2image", "inpainting".
+    capabilities: tuple[str, ...] = ()
+    allowed: bool = True
+    max_images: int | None = None
+    # Set when the model always returns this many images and ignores ``n``.
+    fixed_image_count: int | None = None
+    aspect_ratios: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    default_size: str | None = None
+    output_formats: tuple[str, ...] = ()
+    rendering_speeds: tuple[str, ...] = ()
+    order: int | None = None
+    prices: tuple[Price, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def can_edit(self) -> bool:
+        return "image2image" in self.capabilities
+
+    def price_for(self, size: str | None = None) -> Price | None:
+        """The per-image price for ``size`` (or the only/first price when size is unknown)."""
+        if not self.prices:
+            return None
+        if size is not None:
+            for price in self.prices:
+                if price.resolution == size:
+                    return price
+        untyped = [p for p in self.prices if p.resolution is None]
+        return untyped[0] if untyped else self.prices[0]
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaInfo:
+    """What is left to spend: image credits (neuroflash) or money (NanoGPT)."""
+
+    kind: Literal["credits", "balance"]
+    monthly_used: int | None = None
+    monthly_available: int | None = None
+    monthly_limit: int | None = None
+    daily_used: int | None = None
+    daily_limit: int | None = None
+    bonus: int | None = None
+    spillover: int | None = None
+    fair_use_limit_reached: bool | None = None
+    daily_refreshed: dt.date | None = None
+    balance: Decimal | None = None
+    currency: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def daily_remaining(self) -> int | None:
+        if self.daily_limit is None or self.daily_used is None:
+            return None
+        return max(self.daily_limit - self.daily_used, 0)
+
+    @property
+    def remaining(self) -> int | Decimal | None:
+        """Images that can still be generated now (both limits must have room), or money left."""
+        if self.kind == "balance":
+            return self.balance
+        candidates = [v for v in (self.monthly_available, self.daily_remaining) if v is not None]
+        return min(candidates) if candidates else None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageData:
+    content: bytes = field(repr=False)
+    content_type: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateRequest:
+    prompt: str
+    model: str | None = None
+    n: int = 1
+    aspect_ratio: str | None = None
+    # Pixel size / resolution value ("1024x1024", "auto", ...) for providers that take one.
+    size: str | None = None
+    output_format: str | None = None
+    seed: int | None = None
+    # Provider-specific fields passed through verbatim (they win over the ones above).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EditRequest(GenerateRequest):
+    # neuroflash: relative ``output_image_url`` paths from history (absolute URLs are refused).
+    source_urls: tuple[str, ...] = ()
+    # NanoGPT: the source images themselves.
+    source_images: tuple[ImageData, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResultImage:
+    provider_image_id: str | None = None
+    # Absolute download URL; NanoGPT's expire in about an hour, so download at once.
+    url: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    content_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    images: tuple[ResultImage, ...]
+    batch_id: str | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    remaining_balance: Decimal | None = None
+    # Non-fatal provider warning on success (e.g. neuroflash quota running low).
+    warning: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    provider_image_id: str
+    # Relative path on the provider's API host; the form neuroflash ``/edit`` wants.
+    relative_url: str | None = None
+    batch_id: str | None = None
+    prompt: str | None = None
+    model: str | None = None
+    width: int | None = None
+    height: int | None = None
+    size_bytes: int | None = None
+    created_at: dt.datetime | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteWorkspace:
+    id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTestResult:
+    token_ok: bool
+    workspace_found: bool | None  # None: the provider has no workspaces
+    quota_left: int | Decimal | None
+    model_count: int | None
+    round_trip_ms: float
+    # Every workspace the credentials can see, so an operator can pick one.
+    workspaces: tuple[RemoteWorkspace, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.token_ok and self.workspace_found is not False
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Everything ``build_provider`` needs; the app fills it from a ``ProviderCredential``.
+
+    ``secret`` is the neuroflash client secret or the NanoGPT API key. Unset URLs fall back to
+    the public defaults (or, for ``sandbox``, to ``base_url`` for everything).
+    """
+
+    kind: ProviderKind
+    client_id: str = ""
+    secret: str = field(default="", repr=False)
+    workspace_id: str | None = None
+    base_url: str | None = None
+    issuer_url: str | None = None
+    ds_prefix: str | None = None
+    api_key_header: Literal["bearer", "x-api-key"] = "bearer"
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    generate_timeout: float = 180.0
+    token_store: TokenStore | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderConfig(kind={self.kind!r}, client_id={self.client_id!r}, "
+            f"secret={'***' if self.secret else ''!r}, workspace_id={self.workspace_id!r}, "
+            f"base_url={self.base_url!r}, issuer_url={self.issuer_url!r}, "
+            f"ds_prefix={self.ds_prefix!r})"
+        )
+
+
+@runtime_checkable
+class ImageProvider(Protocol):
+    """What the app may ask of any provider. Every method raises only ``ProviderError``s."""
+
+    name: str
+    capabilities: Capabilities
+
+    def list_models(self) -> list[ModelInfo]: ...
+
+    def get_quota(self) -> QuotaInfo: ...
+
+    def generate(self, request: GenerateRequest) -> GenerationResult: ...
+
+    def edit(self, request: EditRequest) -> GenerationResult: ...
+
+    def history_pages(
+        self, *, page_size: int = 1000, model: str | None = None
+    ) -> Iterator[list[HistoryItem]]: ...
+
+    def iter_history(
+        self, *, page_size: int = 1000, model: str | None = None
+    ) -> Iterator[HistoryItem]: ...
+
+    def get_image(self, image_id: str) -> HistoryItem: ...
+
+    def get_image_content(self, image_id: str) -> ImageData: ...
+
+    def delete_image(self, image_id: str) -> None: ...
+
+    def download(self, url: str) -> ImageData: ...
+
+    def test_connection(self) -> ConnectionTestResult: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ImageProvider: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+class BaseProvider:
+    """Shared behaviour: unsupported features raise, ``iter_history`` flattens pages."""
+
+    name: str = "provider"
+    capabilities: Capabilities = Capabilities()
+
+    def _unsupported(self, capability: str) -> UnsupportedCapability:
+        return UnsupportedCapability(capability, provider=self.name)
+
+    def list_models(self) -> list[ModelInfo]:
+        raise self._unsupported("model_listing")
+
+    def get_quota(self) -> QuotaInfo:
+        raise self._unsupported("quota")
+
+    def generate(self, request: GenerateRequest) -> GenerationResult:
+        raise self._unsupported("generation")
+
+    def edit(self, request: EditRequest) -> GenerationResult:
+        raise self._unsupported("editing")
+
+    def history_pages(
+        self, *, page_size: int = 1000, model: str | None = None
+    ) -> Iterator[list[HistoryItem]]:
+        raise self._unsupported("history")
+
+    def iter_history(
+        self, *, page_size: int = 1000, model: str | None = None
+    ) -> Iterator[HistoryItem]:
+        if not self.capabilities.has_history:
+            # Raise at call time, not at the first next(), so callers fail where they asked.
+            raise self._unsupported("history")
+        return (
+            item for page in self.history_pages(page_size=page_size, model=model) for item in page
+        )
+
+    def get_image(self, image_id: str) -> HistoryItem:
+        raise self._unsupported("image_lookup")
+
+    def get_image_content(self, image_id: str) -> ImageData:
+        raise self._unsupported("image_lookup")
+
+    def delete_image(self, image_id: str) -> None:
+        raise self._unsupported("deleting_images")
+
+    def download(self, url: str) -> ImageData:
+        raise self._unsupported("downloads")
+
+    def test_connection(self) -> ConnectionTestResult:
+        raise self._unsupported("connection_tests")
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> BaseProvider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,472 @@
+"""The shared HTTP layer: one pooled ``requests.Session`` per client, explicit timeouts on every
+call, status codes mapped to our error types, JSON parsing that raises our errors, and secret
+scrubbing for everything that ends up in a message or a log line.
+
+Retries are deliberately not done here (urllib3 ``max_retries`` stays 0): whether a failed
+generate may be replayed is a business decision (it may already have been charged), so the job
+runner decides from ``ProviderError.transient`` and ``TransientError.retry_after``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from providers._parse import opt_str
+from providers.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeout,
+    QuotaExhaustedError,
+    RateLimitedError,
+    ServerError,
+)
+
+logger = logging.getLogger("providers.http")
+
+USER_AGENT = "Darkroom/0.1 (+https://github.com/darkroom; providers)"
+REDACTED = "***"
+
+# Longest provider text we copy into a message; error pages can be whole HTML documents.
+_MAX_PROVIDER_TEXT = 300
+_CODE_RE = re.compile(r"[a-z][a-z0-9_]*")
+_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+# Query parameters that make a URL a credential in itself (presigned storage links).
+_SENSITIVE_QUERY_PARTS = ("sig", "token", "key", "credential", "auth", "secret", "x-amz", "x-goog")
+# Words in a 403/429 body that mean "used up", as opposed to "not allowed" / "too fast".
+_QUOTA_WORDS_403 = ("quota", "credit", "balance", "limit reached", "limit_reached", "exceeded")
+_QUOTA_WORDS_429 = ("quota", "credit", "balance")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds. ``generate`` is the read timeout for calls that answer only once images exist."""
+
+    connect: float = 5.0
+    read: float = 30.0
+    generate: float = 180.0
+
+    def pair(self, *, slow: bool = False) -> tuple[float, float]:
+        return (self.connect, self.generate if slow else self.read)
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN check
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def error_details(body: Any) -> tuple[str | None, str | None]:
+    """(message, code) from any error body shape either provider documents.
+
+    neuroflash: ``{"error", "code"}``, ``{"errors": [{"field", "message"}]}``, FastAPI-style
+    ``{"detail": str | [{"loc", "msg"}]}``, OAuth ``{"error", "error_description"}``.
+    NanoGPT: ``error`` as an object (``message``/``code``/``param``/``parameter``), a string, or
+    an int next to ``message``; ``code`` also at the top level.
+    """
+    if isinstance(body, str):
+        return (body.strip() or None), None
+    if not isinstance(body, Mapping):
+        return None, None
+    code = opt_str(body.get("code"))
+    message: str | None = None
+    error = body.get("error")
+    if isinstance(error, Mapping):
+        message = opt_str(error.get("message"))
+        code = opt_str(error.get("code")) or code
+        param = opt_str(error.get("param")) or opt_str(error.get("parameter"))
+        if message and param:
+            message = f"{message} (parameter: {param})"
+    elif isinstance(error, str):
+        description = opt_str(body.get("error_description"))
+        if description:
+            message, code = description, code or error
+        else:
+            message = error
+            # A bare OAuth2 error ("invalid_client") is a machine code as well as the text.
+            if _CODE_RE.fullmatch(error):
+                code = code or error
+    elif isinstance(error, int) and not isinstance(error, bool):
+        code = code or str(error)
+    if message is None:
+        message = opt_str(body.get("message"))
+    if message is None and isinstance(body.get("errors"), list):
+        parts = []
+        for item in body["errors"]:
+            if isinstance(item, Mapping):
+                field, text = opt_str(item.get("field")), opt_str(item.get("message"))
+                parts.append(f"{field}: {text}" if field and text else text or field or "")
+            elif isinstance(item, str):
+                parts.append(item)
+        message = "; ".join(p for p in parts if p) or None
+    if message is None:
+        message = _detail_text(body.get("detail"))
+    return message, code
+
+
+def _detail_text(detail: Any) -> str | None:
+    if isinstance(detail, str):
+        return detail or None
+    if isinstance(detail, Mapping):
+        return opt_str(detail.get("message")) or opt_str(detail.get("msg"))
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, Mapping):
+                loc = item.get("loc")
+                where = (
+                    ".".join(str(p) for p in loc if p != "body") if isinstance(loc, list) else ""
+                )
+                text = opt_str(item.get("msg")) or opt_str(item.get("message")) or ""
+                parts.append(f"{where}: {text}" if where else text)
+            elif isinstance(item, str):
+                parts.append(item)
+        return "; ".join(p for p in parts if p) or None
+    return None
+
+
+def loggable_url(url: str) -> str:
+    """The URL minus any query that looks like it carries a signature or key."""
+    parts = urlsplit(url)
+    if parts.query:
+        names = [name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+        if any(part in name for name in names for part in _SENSITIVE_QUERY_PARTS):
+            return urlunsplit(parts._replace(query=REDACTED))
+    return url
+
+
+def origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class HttpClient:
+    """A provider-named wrapper around one ``requests.Session``.
+
+    Every call needs an ``action`` ("listing workspaces") so that errors read as sentences.
+    Secrets registered with ``add_secret`` are replaced by ``***`` in every message we build.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        timeouts: Timeouts | None = None,
+        session: requests.Session | None = None,
+        pool_maxsize: int = 10,
+        min_interval: float = 0.0,
+        credential_name: str = "the credentials",
+        trust_env: bool = True,
+    ) -> None:
+        self.provider = provider
+        # How a 401 is worded: "NanoGPT rejected the API key (401)".
+        self.credential_name = credential_name
+        self.timeouts = timeouts or Timeouts()
+        self._owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            # Off for local services (the sandbox): an HTTP(S)_PROXY meant for reaching the
+            # internet must not capture a neighbouring container or 127.0.0.1.
+            session.trust_env = trust_env
+        session.headers["User-Agent"] = USER_AGENT
+        self.session = session
+        self._secrets: set[str] = set()
+        self._secrets_lock = threading.Lock()
+        self._min_interval = min_interval
+        self._throttle_lock = threading.Lock()
+        self._next_slot = 0.0
+
+    def __repr__(self) -> str:
+        return f"HttpClient(provider={self.provider!r}, timeouts={self.timeouts!r})"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    def add_secret(self, value: str | None) -> None:
+        # Very short values would blank out ordinary words in messages; real secrets are long.
+        if value and len(value) >= 4:
+            with self._secrets_lock:
+                self._secrets.add(value)
+
+    def scrub(self, text: str) -> str:
+        with self._secrets_lock:
+            # Longest first, so a secret containing another is replaced whole.
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, REDACTED)
+        return _BEARER_RE.sub(rf"\1 {REDACTED}", text)
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        action: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        slow: bool = False,
+        not_found: str | None = None,
+    ) -> requests.Response:
+        """Send one request; return the response if 2xx, else raise the mapped error."""
+        self._throttle()
+        timeout = self.timeouts.pair(slow=slow)
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=form,
+                headers=dict(headers or {}),
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            raise self._transport_error(exc, url=url, action=action, timeout=timeout) from exc
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.debug(
+            "%s %s %s -> %s in %.0f ms",
+            self.provider,
+            method,
+            loggable_url(response.url or url),
+            response.status_code,
+            elapsed_ms,
+        )
+        if not 200 <= response.status_code < 300:
+            raise self.error_for(response, action=action, not_found=not_found)
+        return response
+
+    def send_json(self, method: str, url: str, *, action: str, **kwargs: Any) -> Any:
+        response = self.send(method, url, action=action, **kwargs)
+        return self.parse_json(response, action=action)
+
+    def parse_json(self, response: requests.Response, *, action: str) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise MalformedResponseError(
+                f"{self.provider} sent a response that is not valid JSON while {action} "
+                f"({response.status_code})",
+                provider=self.provider,
+                status=response.status_code,
+                request_id=_request_id(response),
+            ) from None
+
+    def malformed(self, action: str, why: str, *, status: int | None = None) -> ProviderError:
+        return MalformedResponseError(
+            self.scrub(f"{self.provider} sent an unexpected response while {action}: {why}"),
+            provider=self.provider,
+            status=status,
+        )
+
+    # -- error mapping ---------------------------------------------------------------------
+
+    def error_for(
+        self, response: requests.Response, *, action: str, not_found: str | None = None
+    ) -> ProviderError:
+        status = response.status_code
+        provider_message, code = self._provider_text(response)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        p = self.provider
+        suffix = f": {provider_message}" if provider_message else ""
+        common: dict[str, Any] = {
+            "provider": p,
+            "status": status,
+            "code": code,
+            "provider_message": provider_message,
+            "request_id": _request_id(response),
+        }
+        haystack = f"{code or ''} {provider_message or ''}".lower()
+
+        if status == 401:
+            return AuthenticationError(
+                f"{p} rejected {self.credential_name} while {action} (401){suffix}", **common
+            )
+        if status == 402:
+            return QuotaExhaustedError(
+                f"{p} reports an insufficient balance while {action} (402){suffix}",
+                retry_after=retry_after,
+                **common,
+            )
+        if status == 403:
+            if any(word in haystack for word in _QUOTA_WORDS_403):
+                return QuotaExhaustedError(
+                    f"{p} says the quota or limit is used up (403){suffix}",
+                    retry_after=retry_after,
+                    **common,
+                )
+            return PermissionDeniedError(
+                f"{p} refused access while {action} (403){suffix}", **common
+            )
+        if status in (404, 410):
+            what = not_found or "what was asked for"
+            return NotFoundError(f"{p} could not find {what} ({status}){suffix}", **common)
+        if status == 429:
+            if any(word in haystack for word in _QUOTA_WORDS_429):
+                return QuotaExhaustedError(
+                    f"{p} says the quota is used up (429){suffix}",
+                    retry_after=retry_after,
+                    **common,
+                )
+            wait = f"; retry in {retry_after:.0f} s" if retry_after is not None else ""
+            return RateLimitedError(
+                f"{p} is limiting the request rate (429){wait}{suffix}",
+                retry_after=retry_after,
+                **common,
+            )
+        if status in (408, 504):
+            return ProviderTimeout(
+                f"{p} timed out while {action} ({status}); try again later",
+                retry_after=retry_after,
+                **common,
+            )
+        if status >= 500:
+            return ServerError(
+                f"{p} had a server error while {action} ({status}); try again later{suffix}",
+                retry_after=retry_after,
+                **common,
+            )
+        if 400 <= status < 500:
+            return InvalidRequestError(
+                f"{p} refused the request while {action} ({status}){suffix}", **common
+            )
+        return MalformedResponseError(
+            f"{p} answered with unexpected status {status} while {action}", **common
+        )
+
+    def _provider_text(self, response: requests.Response) -> tuple[str | None, str | None]:
+        content_type = response.headers.get("Content-Type", "").lower()
+        body: Any
+        try:
+            body = json.loads(response.content) if response.content else None
+        except ValueError:
+            # Only short plain text is worth showing; HTML error pages are noise.
+            text = response.text.strip() if "text/plain" in content_type else ""
+            body = text if text and len(text) <= _MAX_PROVIDER_TEXT else None
+        message, code = error_details(body)
+        if message:
+            message = self.scrub(" ".join(message.split()))
+            if len(message) > _MAX_PROVIDER_TEXT:
+                message = message[: _MAX_PROVIDER_TEXT - 1] + "…"
+        return message, (self.scrub(code) if code else None)
+
+    def _transport_error(
+        self,
+        exc: requests.RequestException,
+        *,
+        url: str,
+        action: str,
+        timeout: tuple[float, float],
+    ) -> ProviderError:
+        p = self.provider
+        host = urlsplit(url).netloc or url
+        if isinstance(exc, requests.ConnectTimeout):
+            return ProviderConnectionError(
+                f"could not connect to {p} at {host} within {timeout[0]:g} s while {action}",
+                provider=p,
+            )
+        if isinstance(exc, requests.Timeout):
+            return ProviderTimeout(
+                f"{p} did not answer within {timeout[1]:g} s while {action}", provider=p
+            )
+        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+            return ConfigurationError(
+                self.scrub(f"the {p} address {url!r} is not a valid URL"), provider=p
+            )
+        if isinstance(exc, requests.exceptions.InvalidSchema):
+            return ConfigurationError(
+                self.scrub(f"the {p} address {url!r} must start with http:// or https://"),
+                provider=p,
+            )
+        if isinstance(exc, requests.exceptions.SSLError):
+            return ProviderConnectionError(
+                f"could not establish a secure connection to {p} at {host} while {action}",
+                provider=p,
+            )
+        # ConnectionError, ChunkedEncodingError (body cut off), TooManyRedirects, ...
+        reason = _connection_reason(exc)
+        return ProviderConnectionError(
+            f"could not connect to {p} at {host} while {action}{reason}", provider=p
+        )
+
+    def _throttle(self) -> None:
+        # NanoGPT allows 25 requests/s globally; a client-side floor keeps catalog syncs (one
+        # request per model) under it. Off (0) for neuroflash, which documents no numbers.
+        if self._min_interval <= 0:
+            return
+        with self._throttle_lock:
+            now = time.monotonic()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + self._min_interval
+        if wait > 0:
+            time.sleep(wait)
+
+
+_CONNECTION_REASONS = (
+    ("refused", "connection refused"),
+    ("name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("temporary failure in name resolution", "host name not found"),
+    ("getaddrinfo failed", "host name not found"),
+    ("reset by peer", "connection reset"),
+    ("remotedisconnected", "connection closed by the server"),
+    ("connection aborted", "connection closed by the server"),
+    ("exceeded 30 redirects", "too many redirects"),
+)
+
+
+def _connection_reason(exc: Exception) -> str:
+    text = f"{type(exc).__name__} {exc}".lower()
+    for needle, reason in _CONNECTION_REASONS:
+        if needle in text:
+            return f" ({reason})"
+    return ""
+
+
+def _request_id(response: requests.Response) -> str | None:
+    return response.headers.get("X-Request-ID") or None
