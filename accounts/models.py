@@ -200,3 +200,39 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_verb_display()} {self.target}".strip()
+
+
+class ConnectionCheck(models.Model):
+    """One press of "Test connection", run by a worker so the web tier never waits on a provider."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Checking"
+        OK = "ok", "Connected"
+        FAILED = "failed", "Failed"
+
+    credential = models.ForeignKey(
+        ProviderCredential, on_delete=models.CASCADE, related_name="checks"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    token_ok = models.BooleanField(null=True)
+    workspace_found = models.BooleanField(null=True)
+    quota_left = models.CharField(max_length=40, blank=True)
+    model_count = models.PositiveIntegerField(null=True)
+    round_trip_ms = models.FloatField(null=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Connection check {self.pk} ({self.state})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

@@ -14,6 +14,8 @@ urlpatterns = [
     path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("provider/", views.settings_provider, name="settings_provider"),
+    path("provider/test/", views.connection_test, name="connection_test"),
+    path("provider/checks/<int:check_id>/", views.connection_check_status, name="connection_check"),
     path("general/", views.settings_general, name="settings_general"),
     path("audit/", views.settings_audit, name="settings_audit"),
 ]

@@ -6,16 +6,16 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import selectors, services
+from accounts import connection, selectors, services
 from accounts.access import get_membership, get_membership_in_workspace
-from accounts.forms import KIND_FIELDS, CredentialForm, MemberAddForm, MemberRoleForm, WorkspaceForm
-from accounts.models import Membership, ProviderCredential, Role
+from accounts.forms import CredentialForm, MemberAddForm, MemberRoleForm, WorkspaceForm
+from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role
 
 
 @login_required
@@ -193,8 +193,8 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
         "membership": membership,
         "workspace": workspace,
         "credential": credential,
+        "check": credential.checks.first() if credential else None,
         "form": form,
-        "kind_fields": KIND_FIELDS,
     }
     return render(
         request, "accounts/settings_provider.html", context, status=422 if form.errors else 200
@@ -231,3 +231,35 @@ def settings_audit(request: HttpRequest, slug: str) -> HttpResponse:
         "events": selectors.audit_event_list(workspace=membership.workspace, limit=100),
     }
     return render(request, "accounts/settings_audit.html", context)
+
+
+@login_required
+@require_POST
+def connection_test(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    credential = get_object_or_404(ProviderCredential, workspace=membership.workspace)
+    check = connection.connection_check_request(credential=credential, actor=request.user)
+    if request.htmx:
+        return render(
+            request,
+            "accounts/settings_provider.html#connection-check",
+            {"workspace": membership.workspace, "check": check},
+        )
+    messages.info(request, "Checking the connection. This page shows the result when it is done.")
+    return redirect("accounts:settings_provider", slug=slug)
+
+
+@login_required
+@require_GET
+def connection_check_status(request: HttpRequest, slug: str, check_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    check = get_object_or_404(
+        ConnectionCheck, pk=check_id, credential__workspace=membership.workspace
+    )
+    if not request.htmx:
+        return redirect("accounts:settings_provider", slug=slug)
+    return render(
+        request,
+        "accounts/settings_provider.html#connection-check",
+        {"workspace": membership.workspace, "check": check},
+    )

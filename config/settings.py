@@ -182,10 +182,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
     # The filesystem transport does not create its folders; web, worker and beat all need them.
-    for _folder in (_broker_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "results"):
+    _celery_dir = VAR_DIR / "celery"
+    for _folder in (
+        _broker_dir,
+        *(_celery_dir / name for name in ("processed", "control", "results")),
+    ):
         _folder.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

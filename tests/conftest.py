@@ -17,9 +17,16 @@ def pytest_report_header() -> list[str]:
     """Say in the log which database and broker this run really used (CI: PostgreSQL + Redis)."""
     db = django_settings.DATABASES["default"]
     broker = django_settings.CELERY_BROKER_URL.split("@")[-1]
-    return [
-        f"darkroom: database {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or db['NAME']}, broker {broker}"
-    ]
+    engine = db["ENGINE"].rsplit(".", 1)[-1]
+    return [f"darkroom: database {engine} {db.get('HOST') or db['NAME']}, broker {broker}"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (in CI a shared Redis: provider tokens live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import Membership, Workspace
+from accounts.models import ConnectionCheck, Membership, Workspace
 
 # Patterns with arguments that are not workspace-scoped (auth's own one-time link).
 PUBLIC_PATTERNS = {"password_reset_confirm"}
@@ -48,6 +48,7 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
     "membership_id": lambda ws: (
         Membership.objects.filter(workspace=ws).exclude(role="admin").first().pk
     ),
+    "check_id": lambda ws: ConnectionCheck.objects.create(credential=ws.credential).pk,
 }
 
 

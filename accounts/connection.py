@@ -1,0 +1,117 @@
+"""From a workspace's stored credential to a live provider client, and the connection check."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from accounts import crypto
+from accounts.models import ConnectionCheck, ProviderCredential, User
+from accounts.token_store import CacheTokenStore
+from providers import ImageProvider, ProviderConfig, ProviderError, build_provider
+
+logger = logging.getLogger(__name__)
+
+
+class CredentialUnusable(Exception):
+    """The stored credential cannot be turned into a client (e.g. its secret will not decrypt)."""
+
+
+@sensitive_variables("secret")
+def provider_config_for(credential: ProviderCredential) -> ProviderConfig:
+    try:
+        secret = crypto.decrypt(credential.secret_encrypted) if credential.has_secret else ""
+    except crypto.SecretUnreadable:
+        raise CredentialUnusable(
+            "The saved secret cannot be decrypted with this server's CREDENTIAL_KEYS. "
+            "Enter it again in the provider settings."
+        ) from None
+    base_url = credential.base_url or (settings.SANDBOX_URL if credential.kind == "sandbox" else "")
+    return ProviderConfig(
+        kind=credential.kind,  # type: ignore[arg-type]
+        client_id=credential.client_id,
+        secret=secret,
+        workspace_id=credential.remote_workspace_id or None,
+        base_url=base_url or None,
+        issuer_url=credential.auth_url or None,
+        connect_timeout=settings.PROVIDER_CONNECT_TIMEOUT,
+        read_timeout=settings.PROVIDER_READ_TIMEOUT,
+        token_store=CacheTokenStore(),
+    )
+
+
+def provider_for(credential: ProviderCredential) -> ImageProvider:
+    """A ready client for the workspace's provider. Raises CredentialUnusable or ProviderError."""
+    return build_provider(provider_config_for(credential))
+
+
+def connection_check_request(*, credential: ProviderCredential, actor: User) -> ConnectionCheck:
+    from accounts.tasks import run_connection_check
+
+    check = ConnectionCheck.objects.create(credential=credential, requested_by=actor)
+    run_connection_check.delay_on_commit(check.pk)
+    return check
+
+
+def connection_check_run(*, check_id: int) -> None:
+    """Run a queued check once; a redelivered or duplicate task finds nothing to claim."""
+    claimed = ConnectionCheck.objects.filter(
+        pk=check_id, state=ConnectionCheck.State.QUEUED
+    ).update(state=ConnectionCheck.State.RUNNING)
+    if not claimed:
+        return
+    check = ConnectionCheck.objects.select_related("credential").get(pk=check_id)
+    credential = check.credential
+    try:
+        provider = provider_for(credential)
+        try:
+            result = provider.test_connection()
+        finally:
+            provider.close()
+    except (ProviderError, CredentialUnusable) as exc:
+        _finish(check, ok=False, error=str(exc))
+        return
+    check.token_ok = result.token_ok
+    check.workspace_found = result.workspace_found
+    check.quota_left = "" if result.quota_left is None else str(result.quota_left)
+    check.model_count = result.model_count
+    check.round_trip_ms = result.round_trip_ms
+    if result.ok:
+        _finish(check, ok=True)
+    else:
+        seen = ", ".join(f"{w.name or w.id} ({w.id})" for w in result.workspaces) or "none"
+        _finish(
+            check,
+            ok=False,
+            error=f"The credentials work, but workspace “{credential.remote_workspace_id}” is not "
+            f"among the workspaces they can see: {seen}.",
+        )
+
+
+@transaction.atomic
+def _finish(check: ConnectionCheck, *, ok: bool, error: str = "") -> None:
+    now = timezone.now()
+    check.state = ConnectionCheck.State.OK if ok else ConnectionCheck.State.FAILED
+    check.error = error
+    check.finished_at = now
+    check.save()
+    credential = check.credential
+    if ok:
+        credential.last_success_at = now
+    else:
+        credential.last_error, credential.last_error_at = error, now
+        logger.info(
+            "Connection check %s for workspace %s failed: %s",
+            check.pk,
+            credential.workspace_id,
+            error,
+        )
+    ProviderCredential.objects.filter(pk=credential.pk).update(
+        last_success_at=credential.last_success_at,
+        last_error=credential.last_error,
+        last_error_at=credential.last_error_at,
+    )
