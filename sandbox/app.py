@@ -1,0 +1,82 @@
+"""The sandbox's shared state: settings, store, faults, counters and the route table."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, replace
+
+from sandbox import control, ds_prototypes, image_service, nanogpt, neuroflash
+from sandbox.faults import Counters, FaultBook
+from sandbox.settings import Settings
+from sandbox.store import Store
+from sandbox.web import Router
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Switches a test flips over `/_control/config`; a reset restores the startup values."""
+
+    history_shape: str
+    token_ttl: float
+    url_ttl: float
+    quota_status: int = 429
+    force_b64: bool = False
+
+
+def build_router() -> Router:
+    router = Router()
+    for module in (control, neuroflash, image_service, ds_prototypes, nanogpt):
+        module.register(router)
+    return router
+
+
+class App:
+    def __init__(self, settings: Settings, public_url: str) -> None:
+        self.settings = settings
+        self.public_url = public_url.rstrip("/")
+        self.store = Store(settings.db)
+        self.faults = FaultBook()
+        self.counters = Counters()
+        self.config = self.default_config()
+        self.router = build_router()
+        self._signing_key = self.store.signing_key()
+        self._initialise()
+
+    def default_config(self) -> RuntimeConfig:
+        return RuntimeConfig(
+            history_shape="list", token_ttl=self.settings.token_ttl, url_ttl=self.settings.url_ttl
+        )
+
+    def configure(self, **changes: object) -> RuntimeConfig:
+        self.config = replace(self.config, **changes)  # type: ignore[arg-type]
+        return self.config
+
+    def _initialise(self) -> None:
+        # Only fills what is missing, so a restart keeps the quota use and balance on disk.
+        for workspace_id in self.settings.workspace_ids:
+            self.store.ensure_quota(
+                workspace_id, self.settings.quota_monthly, self.settings.quota_daily
+            )
+        if self.store.meta("balance") is None:
+            self.store.set_balance(self.settings.balance)
+
+    def reset(self, *, revoke_tokens: bool = False) -> None:
+        self.faults.clear()
+        self.counters.clear()
+        self.store.wipe(revoke_tokens=revoke_tokens)
+        self.config = self.default_config()
+        self._initialise()
+
+    def close(self) -> None:
+        self.faults.clear()
+        self.store.close()
+
+    def absolute(self, path: str) -> str:
+        return f"{self.public_url}{path}"
+
+    def sign(self, message: str) -> str:
+        return hmac.new(self._signing_key, message.encode(), hashlib.sha256).hexdigest()
+
+    def signature_matches(self, message: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(message), signature)
