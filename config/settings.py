@@ -122,7 +122,7 @@ if _cache_url.startswith(("redis://", "rediss://")):
 elif _cache_url.startswith("file://"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "config.cache.FileCache",
             "LOCATION": _cache_url.removeprefix("file://"),
         }
     }

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import threading
+import time
+
+from config.cache import FileCache
+
+
+def test_exactly_one_of_many_concurrent_adds_wins(tmp_path):
+    caches = [FileCache(str(tmp_path), {}) for _ in range(16)]
+    start = threading.Barrier(len(caches))
+    wins: list[bool] = []
+
+    def contend(cache: FileCache) -> None:
+        start.wait()
+        wins.append(cache.add("lock", "me", timeout=30))
+
+    threads = [threading.Thread(target=contend, args=(c,)) for c in caches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins.count(True) == 1
+
+
+def test_an_expired_entry_can_be_added_again(tmp_path):
+    cache = FileCache(str(tmp_path), {})
+    assert cache.add("lock", "first", timeout=1)
+    assert not cache.add("lock", "second", timeout=1)
+    time.sleep(1.1)
+    assert cache.add("lock", "third", timeout=1)
+    assert cache.get("lock") == "third"
