@@ -16,7 +16,9 @@ class FileCache(FileBasedCache):
     ``os.link`` of a fully written temporary file creates the entry only if none exists.
     """
 
-    def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+    def add(
+        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
         self._createdir()
         fname = self._key_to_file(key, version)
         fd, tmp_path = tempfile.mkstemp(dir=self._dir)
