@@ -45,12 +45,11 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def workspace_create(*, name: str, creator: User | None, sandbox_url: str = "") -> Workspace:
+def workspace_create(*, name: str, creator: User | None) -> Workspace:
     """A workspace with its creator as admin and a credential for the local sandbox."""
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
-    ProviderCredential.objects.create(
-        workspace=workspace, kind=ProviderKind.SANDBOX, base_url=sandbox_url
-    )
+    # A blank base URL follows SANDBOX_URL, wherever this installation runs its sandbox.
+    ProviderCredential.objects.create(workspace=workspace, kind=ProviderKind.SANDBOX)
     if creator is not None:
         Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
     audit_record(workspace=workspace, actor=creator, verb=AuditVerb.WORKSPACE_CREATED, target=name)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -32,9 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def workspace_create(request: HttpRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        workspace = services.workspace_create(
-            name=form.cleaned_data["name"], creator=request.user, sandbox_url=settings.SANDBOX_URL
-        )
+        workspace = services.workspace_create(name=form.cleaned_data["name"], creator=request.user)
         messages.success(request, f"Workspace “{workspace}” created. You are its admin.")
         return redirect("accounts:settings_provider", slug=workspace.slug)
     return render(request, "accounts/workspace_create.html", {"form": form})

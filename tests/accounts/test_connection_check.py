@@ -7,11 +7,12 @@ worker path is covered in tests/integration.
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from accounts import crypto
 from accounts.connection import connection_check_run
-from accounts.models import ConnectionCheck, ProviderCredential
+from accounts.models import ConnectionCheck, ProviderCredential, Workspace
 
 
 @pytest.fixture
@@ -109,3 +110,10 @@ def test_the_button_works_without_javascript(owner_client, workspace, credential
     assert response["Location"] == reverse("accounts:settings_provider", args=[workspace.slug])
     html = owner_client.get(response["Location"]).content.decode()
     assert "Checking the connection" in html
+
+
+def test_the_sandbox_workspace_of_a_fresh_install_connects_out_of_the_box(db, sandbox, settings):
+    settings.SANDBOX_URL = sandbox.url  # where `make run` starts the sandbox
+    call_command("bootstrap", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    check = run_check(Workspace.objects.get(slug="sandbox").credential)
+    assert check.state == "ok", check.error

@@ -1,13 +1,13 @@
 """Contract tests: every client call against the live sandbox server (``python -m sandbox``).
 
 The sandbox is written independently from the wire docs, so agreement here means both sides
-read the docs the same way. Skipped as a whole when ``tests/sandbox_fixture.py`` is missing.
+read the docs the same way.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -33,12 +33,6 @@ from providers import (
     build_provider,
 )
 
-if importlib.util.find_spec("tests.sandbox_fixture") is None:
-    pytest.skip(
-        "the sandbox fixture (tests/sandbox_fixture.py) is missing", allow_module_level=True
-    )
-
-pytest_plugins = ["tests.sandbox_fixture"]
 pytestmark = pytest.mark.contract
 
 DS = "/api/ds-prototypes/image_generation"
@@ -172,6 +166,28 @@ def test_a_revoked_token_is_refreshed_once(nf, sandbox):
     # counters were reset with the tokens: one 401, one new token, one replay
     assert sandbox.calls("POST nf.token") == 1
     assert sandbox.calls("GET nf.workspaces") == 2
+
+
+def test_an_injected_401_is_answered_with_one_new_token_and_one_replay(nf, sandbox):
+    nf.list_workspaces()
+    sandbox.faults(route="nf.workspaces", status=401, count=1)
+    assert nf.list_workspaces()
+    assert sandbox.calls("POST nf.token") == 2
+    assert sandbox.calls("GET nf.workspaces") == 3
+
+
+def test_a_second_401_is_an_authentication_error_not_a_loop(nf, sandbox):
+    sandbox.faults(route="nf.workspaces", status=401, count=5)
+    with pytest.raises(AuthenticationError):
+        nf.list_workspaces()
+    assert sandbox.calls("GET nf.workspaces") == 2
+
+
+def test_added_latency_is_waited_out_within_the_timeout(nf, sandbox):
+    sandbox.faults(route="ds.models", latency=0.5, count=1)
+    started = time.monotonic()
+    assert nf.list_models()
+    assert time.monotonic() - started >= 0.5
 
 
 def test_a_wrong_secret_is_an_authentication_error(sandbox):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
@@ -36,9 +35,7 @@ class Command(BaseCommand):
 
         sandbox = Workspace.objects.filter(slug="sandbox").first()
         if sandbox is None:
-            sandbox = workspace_create(
-                name="Sandbox", creator=admin, sandbox_url=settings.SANDBOX_URL
-            )
+            sandbox = workspace_create(name="Sandbox", creator=admin)
         elif not Membership.objects.filter(workspace=sandbox, user=admin).exists():
             Membership.objects.create(workspace=sandbox, user=admin, role=Role.ADMIN)
 

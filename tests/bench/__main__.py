@@ -1,0 +1,77 @@
+"""`make bench`: timings against a real sandbox over HTTP, printed as a table.
+
+Not a test: numbers depend on the machine. README's benchmark table is copied from this output.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from providers import GenerateRequest, InMemoryTokenStore, ProviderConfig, build_provider
+from tests.sandbox_fixture import start_sandbox
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def row(name: str, samples: list[float], note: str = "") -> str:
+    median = statistics.median(samples) * 1000
+    worst = max(samples) * 1000
+    return f"| {name} | {len(samples)} | {median:,.1f} | {worst:,.1f} | {note} |"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        sandbox = start_sandbox(Path(tmp) / "bench.sqlite3")
+        try:
+            provider = build_provider(
+                ProviderConfig(
+                    kind="sandbox", base_url=sandbox.url, token_store=InMemoryTokenStore()
+                )
+            )
+            rows = [
+                row("token fetch (uncached)", timed(provider.client.fetch_token, 20)),  # type: ignore[attr-defined]
+                row("quota", timed(provider.get_quota, 20)),
+                row("model catalog (all pages)", timed(provider.list_models, 20)),
+                row(
+                    "generate 1 image (1:1, png)",
+                    timed(
+                        lambda: provider.generate(GenerateRequest(prompt="a lighthouse at dusk")),
+                        10,
+                    ),
+                ),
+            ]
+            started = time.perf_counter()
+            sandbox.seed_history(10_000)
+            seed_s = time.perf_counter() - started
+            rows.append(
+                row("history page (limit 1000)", timed(lambda: next(provider.history_pages()), 10))
+            )
+            tracemalloc.start()
+            stream = timed(lambda: sum(1 for _ in provider.iter_history()), 3)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            rows.append(
+                row("stream all 10,000 history entries", stream, f"peak {peak / 2**20:.1f} MiB")
+            )
+        finally:
+            sandbox.stop()
+    print("| what (sandbox over HTTP) | runs | median ms | worst ms | note |")
+    print("|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"\nSeeding 10,000 history entries took {seed_s:.2f} s.")
+
+
+if __name__ == "__main__":
+    main()
