@@ -28,8 +28,14 @@ class ProviderError(Exception):
         code: str | None = None,
         provider_message: str | None = None,
         request_id: str | None = None,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(message)
+        # True when the request may have reached the provider and been acted on (a read timeout,
+        # a connection cut mid-answer, a gateway timeout): repeating a paid call then risks a
+        # second charge, so the caller must reconcile first. False when the provider answered
+        # with a refusal or was never reached.
+        self.outcome_unknown = outcome_unknown
         self.message = message
         self.provider = provider
         self.status = status
@@ -68,6 +74,7 @@ class TransientError(ProviderError):
         provider_message: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(
             message,
@@ -76,6 +83,7 @@ class TransientError(ProviderError):
             code=code,
             provider_message=provider_message,
             request_id=request_id,
+            outcome_unknown=outcome_unknown,
         )
         self.retry_after = retry_after
 

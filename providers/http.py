@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from providers._parse import opt_str
@@ -363,6 +364,7 @@ class HttpClient:
             return ProviderTimeout(
                 f"{p} timed out while {action} ({status}); try again later",
                 retry_after=retry_after,
+                outcome_unknown=status == 504,  # the gateway gave up; the service may not have
                 **common,
             )
         if status >= 500:
@@ -412,7 +414,9 @@ class HttpClient:
             )
         if isinstance(exc, requests.Timeout):
             return ProviderTimeout(
-                f"{p} did not answer within {timeout[1]:g} s while {action}", provider=p
+                f"{p} did not answer within {timeout[1]:g} s while {action}",
+                provider=p,
+                outcome_unknown=True,
             )
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
             return ConfigurationError(
@@ -431,7 +435,9 @@ class HttpClient:
         # ConnectionError, ChunkedEncodingError (body cut off), TooManyRedirects, ...
         reason = _connection_reason(exc)
         return ProviderConnectionError(
-            f"could not connect to {p} at {host} while {action}{reason}", provider=p
+            f"could not connect to {p} at {host} while {action}{reason}",
+            provider=p,
+            outcome_unknown=not _never_sent(exc),
         )
 
     def _throttle(self) -> None:
@@ -458,6 +464,25 @@ _CONNECTION_REASONS = (
     ("connection aborted", "connection closed by the server"),
     ("exceeded 30 redirects", "too many redirects"),
 )
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the connection failed before any byte of the request left (refused, DNS)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, urllib3.exceptions.NewConnectionError):
+            return True
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return False
 
 
 def _connection_reason(exc: Exception) -> str:

@@ -24,7 +24,7 @@ from providers.errors import (
     TransientError,
 )
 from providers.http import HttpClient, Timeouts, parse_retry_after
-from tests.providers.conftest import FAST, WORKSPACE, load
+from tests.providers.conftest import DS, FAST, WORKSPACE, load
 from tests.providers.scripted_server import Reply
 
 WORKSPACES = "/api/workspace-service/v1/workspaces"
@@ -241,3 +241,24 @@ def test_a_quota_403_on_generate_is_not_retried_as_transient(server, nf):
     assert server.calls("POST", "/api/ds-prototypes/image_generation/")[0].header(
         "x-workspace-id"
     ) == (WORKSPACE)
+
+
+def test_a_refused_connection_certainly_never_reached_the_provider():
+    client = HttpClient(provider="sandbox", timeouts=Timeouts(connect=1, read=1, generate=1))
+    with pytest.raises(ProviderConnectionError) as caught:
+        client.send("GET", "http://127.0.0.1:9/nothing", action="checking")
+    assert caught.value.outcome_unknown is False
+
+
+def test_a_read_timeout_leaves_the_outcome_unknown(nf, server):
+    server.on("GET", f"{DS}/models", Reply(json=[], delay=FAST.read + 0.5))
+    with pytest.raises(ProviderTimeout) as caught:
+        nf.list_models()
+    assert caught.value.outcome_unknown is True
+
+
+def test_an_http_refusal_is_a_known_outcome(nf, server):
+    server.on("GET", f"{DS}/models", Reply(status=500, json={"error": "boom"}))
+    with pytest.raises(ServerError) as caught:
+        nf.list_models()
+    assert caught.value.outcome_unknown is False
