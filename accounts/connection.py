@@ -40,6 +40,7 @@ def provider_config_for(credential: ProviderCredential) -> ProviderConfig:
         issuer_url=credential.auth_url or None,
         connect_timeout=settings.PROVIDER_CONNECT_TIMEOUT,
         read_timeout=settings.PROVIDER_READ_TIMEOUT,
+        generate_timeout=settings.PROVIDER_GENERATE_TIMEOUT,
         token_store=CacheTokenStore(),
     )
 

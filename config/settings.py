@@ -269,6 +269,39 @@ LOGGING = {
     },
 }
 
+# --- Jobs ------------------------------------------------------------------------------------
+
+JOBS_MAX_ACTIVE_PER_WORKSPACE = env_int("JOBS_MAX_ACTIVE_PER_WORKSPACE", 8, minimum=1)
+JOBS_PER_MEMBER_PER_MINUTE = env_int("JOBS_PER_MEMBER_PER_MINUTE", 10, minimum=1)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+JOB_RETRY_BASE_SECONDS = env_float("JOB_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
+JOB_RETRY_MAX_SECONDS = env_float("JOB_RETRY_MAX_SECONDS", 300.0, minimum=0.0)
+# A job RUNNING this long without finishing has lost its worker; the reaper resumes it.
+JOB_STUCK_SECONDS = env_int("JOB_STUCK_SECONDS", 900, minimum=1)
+# How far before our own call a provider history entry may be dated and still be "ours".
+JOB_RECONCILE_SLACK_SECONDS = env_int("JOB_RECONCILE_SLACK_SECONDS", 120, minimum=0)
+PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 2000, minimum=1)
+IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)
+# Storage hosts (host[:port]) besides the provider's own that result images may come from.
+PROVIDER_DOWNLOAD_HOSTS = env_list("PROVIDER_DOWNLOAD_HOSTS")
+CATALOG_REFRESH_MINUTES = env_int("CATALOG_REFRESH_MINUTES", 60, minimum=1)
+QUOTA_REFRESH_MINUTES = env_int("QUOTA_REFRESH_MINUTES", 10, minimum=1)
+
+CELERY_BEAT_SCHEDULE = {
+    "refresh-catalogs": {
+        "task": "gallery.tasks.refresh_all_catalogs",
+        "schedule": CATALOG_REFRESH_MINUTES * 60,
+    },
+    "refresh-quotas": {
+        "task": "gallery.tasks.refresh_all_quotas",
+        "schedule": QUOTA_REFRESH_MINUTES * 60,
+    },
+    "reap-stuck-jobs": {"task": "gallery.tasks.reap_stuck_jobs", "schedule": 60},
+}
+
 # Seconds a provider may take before the request is abandoned (connect, read).
 PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 60.0, minimum=0.1)
+# Generating takes longer than other calls; past this the job reconciles before trying again.
+PROVIDER_GENERATE_TIMEOUT = env_float("PROVIDER_GENERATE_TIMEOUT", 180.0, minimum=0.1)

@@ -1,12 +1,39 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import get_membership
+from accounts.models import Membership, ProviderCredential, Role
 from accounts.services import user_remember_workspace
+from gallery import selectors
+from gallery.access import get_image, get_job
+from gallery.forms import EditForm, JobForm
+from gallery.models import Job, JobKind
+from gallery.services import images, jobs
+from gallery.tasks import refresh_catalog
+
+
+def _credential(membership: Membership) -> ProviderCredential | None:
+    return ProviderCredential.objects.filter(workspace=membership.workspace).first()
+
+
+def _workspace_context(membership: Membership, **extra: object) -> dict[str, object]:
+    return {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "quota": selectors.quota_latest(workspace=membership.workspace),
+        **extra,
+    }
+
+
+# --- Gallery ----------------------------------------------------------------------------------
 
 
 @login_required
@@ -14,6 +41,227 @@ from accounts.services import user_remember_workspace
 def home(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     user_remember_workspace(user=request.user, workspace=membership.workspace)
-    return render(
-        request, "gallery/home.html", {"membership": membership, "workspace": membership.workspace}
+    page = selectors.image_page(workspace=membership.workspace, cursor=request.GET.get("after"))
+    context = _workspace_context(membership, page=page)
+    if request.htmx and request.GET.get("after"):
+        return render(request, "gallery/home.html#grid-page", context)
+    return render(request, "gallery/home.html", context)
+
+
+# --- Generate ---------------------------------------------------------------------------------
+
+
+def _generate_context(membership: Membership, form: JobForm, **extra: object) -> dict[str, object]:
+    return _workspace_context(
+        membership,
+        form=form,
+        disallowed=[m for m in form.models.values() if not m.allowed],
+        queue=selectors.job_list_for_queue(workspace=membership.workspace, user=membership.user),
+        **extra,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generate(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    workspace = membership.workspace
+    models = selectors.catalog_for(workspace=workspace)
+    if not models and request.method == "GET":
+        refresh_catalog.delay_on_commit(workspace.pk)
+    initial = {"prompt": request.GET.get("prompt", ""), "model": request.GET.get("model", "")}
+    form = JobForm(
+        request.POST or None, models=models, credential=_credential(membership), initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = jobs.job_submit(
+                workspace=workspace,
+                author=request.user,
+                request=form.job_request(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except jobs.SubmitRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            if request.htmx:
+                fresh = JobForm(
+                    models=models, credential=form.credential, initial={"model": job.model_id}
+                )
+                return render(
+                    request, "gallery/generate.html#workbench", _generate_context(membership, fresh)
+                )
+            return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
+    template = "gallery/generate.html#workbench" if request.htmx else "gallery/generate.html"
+    status = 422 if form.errors and not request.htmx else 200
+    return render(request, template, _generate_context(membership, form), status=status)
+
+
+@login_required
+@require_GET
+def model_options(request: HttpRequest, slug: str) -> HttpResponse:
+    """The option fields of the model picked in the form (aspect ratios, formats, count…)."""
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    kind = JobKind.EDIT if request.GET.get("kind") == JobKind.EDIT else JobKind.TEXT2IMAGE
+    form_class = EditForm if kind == JobKind.EDIT else JobForm
+    models = selectors.catalog_for(workspace=membership.workspace, kind=kind)
+    form = form_class(
+        models=models, credential=None, initial={"model": request.GET.get("model", "")}
+    )
+    return render(request, "gallery/generate.html#model-options", {"form": form})
+
+
+@login_required
+@require_POST
+def catalog_refresh(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    refresh_catalog.delay_on_commit(membership.workspace.pk)
+    messages.info(request, "Asking the provider for its current models. Reload in a moment.")
+    return redirect("gallery:generate", slug=slug)
+
+
+# --- Jobs -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def job_card(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    job = selectors.job_for_card(job_id=get_job(membership, job_id).pk)
+    if not request.htmx:
+        return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
+    return render(
+        request, "gallery/generate.html#job-card", _workspace_context(membership, job=job)
+    )
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    job = get_job(membership, job_id)
+    if job.author_id != request.user.pk and not membership.is_admin:
+        raise PermissionDenied("Only the person who started this job or an admin can cancel it.")
+    if jobs.job_cancel(job=job):
+        messages.success(request, "Job cancelled.")
+    else:
+        messages.error(request, "Too late to cancel: a worker has already started this job.")
+    return _back_to_job(request, slug, job)
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    job = get_job(membership, job_id)
+    if not job.can_retry:
+        messages.error(request, "Only failed or cancelled jobs can be retried.")
+        return _back_to_job(request, slug, job)
+    key = request.POST.get("idempotency_key") or f"retry-{job.pk}-{request.user.pk}"
+    try:
+        new = jobs.job_retry(job=job, author=request.user, idempotency_key=key[:64])
+    except jobs.SubmitRefused as exc:
+        messages.error(request, str(exc))
+        return _back_to_job(request, slug, job)
+    messages.success(request, "Started again with the same settings.")
+    return _back_to_job(request, slug, new)
+
+
+def _back_to_job(request: HttpRequest, slug: str, job: Job) -> HttpResponse:
+    if request.htmx:
+        job = selectors.job_for_card(job_id=job.pk)
+        membership = get_membership(request, slug)
+        return render(
+            request,
+            "gallery/generate.html#queue",
+            _workspace_context(
+                membership,
+                queue=selectors.job_list_for_queue(
+                    workspace=membership.workspace, user=request.user
+                ),
+            ),
+        )
+    return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
+
+
+# --- Images -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def image_detail(request: HttpRequest, slug: str, image_id: int) -> HttpResponse:
+    """The image, its lineage and the edit form (POST queues an edit)."""
+    membership = get_membership(request, slug)
+    image = get_image(membership, image_id)
+    models = selectors.catalog_for(workspace=membership.workspace, kind=JobKind.EDIT)
+    form = None
+    if membership.can_write:
+        form = EditForm(request.POST or None, models=models, credential=_credential(membership))
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                job = jobs.job_submit(
+                    workspace=membership.workspace,
+                    author=request.user,
+                    request=form.job_request(parent_image=image),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except jobs.SubmitRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, "Edit queued. The new image appears here when it is done."
+                )
+                return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
+    context = _workspace_context(
+        membership,
+        image=image,
+        form=form,
+        children=list(image.children.visible().order_by("-created_at")[:12]),
+        can_delete=membership.is_admin
+        or (image.author_id == request.user.pk and membership.can_write),
+    )
+    return render(
+        request, "gallery/image_detail.html", context, status=422 if form and form.errors else 200
+    )
+
+
+@login_required
+@require_POST
+def image_delete(request: HttpRequest, slug: str, image_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    image = get_image(membership, image_id)
+    images.image_delete(image=image, membership=membership)
+    messages.success(request, "Image deleted.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("gallery:home", args=[slug]))
+    return redirect("gallery:home", slug=slug)
+
+
+def _serve(field_file, *, download_name: str | None = None) -> FileResponse:  # type: ignore[no-untyped-def]
+    if not field_file:
+        raise Http404("No file")
+    response = FileResponse(
+        field_file.open("rb"), as_attachment=download_name is not None, filename=download_name
+    )
+    # Private to the workspace: browsers may cache it, shared caches must not.
+    response["Cache-Control"] = "private, max-age=86400, immutable"
+    return response
+
+
+@login_required
+@require_GET
+def image_file(request: HttpRequest, slug: str, image_id: int) -> FileResponse:
+    membership = get_membership(request, slug)
+    image = get_image(membership, image_id)
+    name = f"darkroom-{image.pk}.{image.format or 'png'}" if request.GET.get("download") else None
+    return _serve(image.file, download_name=name)
+
+
+@login_required
+@require_GET
+def image_thumbnail(request: HttpRequest, slug: str, image_id: int) -> FileResponse:
+    membership = get_membership(request, slug)
+    return _serve(get_image(membership, image_id).thumbnail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from providers.base import (
     BaseProvider,
@@ -61,6 +62,13 @@ class NeuroflashProvider(BaseProvider):
 
     def __repr__(self) -> str:
         return f"NeuroflashProvider({self.client!r})"
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(
+            urlsplit(url).netloc.lower()
+            for url in (self.client.api_base_url, self.client.issuer_url)
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -179,6 +187,10 @@ class NanoGPTProvider(BaseProvider):
 
     def __repr__(self) -> str:
         return f"NanoGPTProvider({self.client!r})"
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset({urlsplit(self.client.base_url).netloc.lower()})
 
     def close(self) -> None:
         self.client.close()

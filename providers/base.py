@@ -269,6 +269,9 @@ class ImageProvider(Protocol):
 
     def test_connection(self) -> ConnectionTestResult: ...
 
+    @property
+    def hosts(self) -> frozenset[str]: ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> ImageProvider: ...
@@ -326,6 +329,11 @@ class BaseProvider:
 
     def test_connection(self) -> ConnectionTestResult:
         raise self._unsupported("connection_tests")
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The provider's own host[:port]s: where result images may be downloaded from."""
+        return frozenset()
 
     def close(self) -> None:
         return None

@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import ConnectionCheck, Membership, Workspace
+from gallery.models import Image, Job
 
 # Patterns with arguments that are not workspace-scoped (auth's own one-time link).
 PUBLIC_PATTERNS = {"password_reset_confirm"}
@@ -49,6 +50,10 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
         Membership.objects.filter(workspace=ws).exclude(role="admin").first().pk
     ),
     "check_id": lambda ws: ConnectionCheck.objects.create(credential=ws.credential).pk,
+    "job_id": lambda ws: (
+        Job.objects.create(workspace=ws, prompt="p", model_id="m", idempotency_key="t").pk
+    ),
+    "image_id": lambda ws: Image.objects.create(workspace=ws, prompt="p").pk,
 }
 
 

@@ -1,0 +1,166 @@
+"""The generate and edit forms, built from the workspace's cached catalog (no capability table)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from accounts.models import ProviderCredential, ProviderKind
+from gallery.models import CatalogModel, JobKind
+from gallery.services.jobs import JobRequest
+
+OPTION_FIELDS = ("n", "aspect_ratio", "size", "output_format")
+
+
+def group_models(models: list[CatalogModel]) -> list[tuple[str, list[CatalogModel]]]:
+    """Models grouped by vendor for the <select>, in catalog order."""
+    groups: dict[str, list[CatalogModel]] = defaultdict(list)
+    for model in models:
+        groups[model.group or "Models"].append(model)
+    return list(groups.items())
+
+
+class JobForm(forms.Form):
+    """Prompt and model plus exactly the options the chosen model documents.
+
+    `models` are the catalog rows usable for this kind of job (disallowed ones included, so the
+    page can show them disabled with the reason, and a crafted POST is refused by name).
+    """
+
+    kind = JobKind.TEXT2IMAGE
+
+    prompt = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image…"}),
+        help_text="What you want to see.",
+        error_messages={"required": "Describe what you want to see."},
+    )
+    model = forms.ChoiceField(
+        label="Model",
+        error_messages={"invalid_choice": "This model is not offered by the workspace's provider."},
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        models: list[CatalogModel],
+        credential: ProviderCredential | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.models = {m.provider_model_id: m for m in models}
+        self.credential = credential
+        self.fields["prompt"].widget.attrs["maxlength"] = settings.PROMPT_MAX_LENGTH
+        self.grouped_models = group_models(models)
+        self.fields["model"].choices = [(m.provider_model_id, m.name) for m in models]
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+        self.selected = self._selected_model()
+        if self.selected is not None:
+            self.fields["model"].initial = self.selected.provider_model_id
+            self._add_option_fields(self.selected)
+
+    def _selected_model(self) -> CatalogModel | None:
+        wanted = (self.data.get("model") if self.is_bound else None) or self.initial.get("model")
+        if wanted in self.models:
+            return self.models[wanted]
+        usable = [m for m in self.models.values() if m.allowed]
+        return usable[0] if usable else None
+
+    def _add_option_fields(self, model: CatalogModel) -> None:
+        if model.fixed_image_count:
+            self.fixed_n = model.fixed_image_count
+        else:
+            self.fixed_n = None
+            maximum = model.max_images or 1
+            self.fields["n"] = forms.TypedChoiceField(
+                label="Images",
+                choices=[(i, str(i)) for i in range(1, maximum + 1)],
+                coerce=int,
+                initial=1,
+                help_text=f"Up to {maximum}."
+                if maximum > 1
+                else "This model makes one image at a time.",
+            )
+        ratios = list(model.aspect_ratios)
+        if self.kind == JobKind.EDIT and ratios and "auto" not in ratios:
+            ratios.insert(0, "auto")  # the edit endpoint also takes "keep the source's ratio"
+        if ratios:
+            self.fields["aspect_ratio"] = forms.ChoiceField(
+                label="Aspect ratio", choices=[(r, r) for r in ratios], initial=ratios[0]
+            )
+        if model.sizes:
+            self.fields["size"] = forms.ChoiceField(
+                label="Resolution",
+                choices=[(s, s) for s in model.sizes],
+                initial=model.default_size or model.sizes[0],
+            )
+        if model.output_formats:
+            self.fields["output_format"] = forms.ChoiceField(
+                label="Format",
+                choices=[(f, f.upper()) for f in model.output_formats],
+                initial=model.output_formats[0],
+            )
+
+    def option_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in OPTION_FIELDS if name in self.fields]
+
+    def clean_prompt(self) -> str:
+        prompt = self.cleaned_data["prompt"].strip()
+        limit = settings.PROMPT_MAX_LENGTH
+        if len(prompt) > limit:
+            raise forms.ValidationError(
+                f"Keep it under {limit} characters (this has {len(prompt)})."
+            )
+        return prompt
+
+    def clean_model(self) -> str:
+        model = self.models.get(self.cleaned_data["model"])
+        if model is None:
+            raise forms.ValidationError("This model is not offered by the workspace's provider.")
+        if not model.allowed:
+            raise forms.ValidationError(
+                f"{model.name} is not available: not included in this account's plan."
+            )
+        return model.provider_model_id
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        credential = self.credential
+        if credential is None or (
+            credential.kind != ProviderKind.SANDBOX and not credential.has_secret
+        ):
+            raise forms.ValidationError(
+                "This workspace has no provider credential yet. "
+                "An admin can add one in Settings → Provider."
+            )
+        return cleaned
+
+    def job_request(self, parent_image: Any = None) -> JobRequest:
+        data = self.cleaned_data
+        params: dict[str, Any] = {"n": self.fixed_n or data.get("n", 1)}
+        for name in ("aspect_ratio", "size", "output_format"):
+            if data.get(name):
+                params[name] = data[name]
+        return JobRequest(
+            kind=self.kind,
+            prompt=data["prompt"],
+            model_id=data["model"],
+            params=params,
+            parent_image=parent_image,
+        )
+
+
+class EditForm(JobForm):
+    kind = JobKind.EDIT
+
+    prompt = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the change…"}),
+        help_text="What should change in this image.",
+        label="Change",
+        error_messages={"required": "Describe the change you want."},
+    )

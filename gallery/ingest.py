@@ -1,0 +1,351 @@
+"""From a provider's result to a stored, verified image with a grid thumbnail.
+
+Provider download links (NanoGPT's) expire within the hour, so a job downloads at once:
+``ingest_result`` fetches and checks the bytes, ``store_image`` writes them and a thumbnail
+through Django's storage API. Every failure is an ``IngestError``; ``exc.transient`` says whether
+the job may try again later. Messages never show a URL's query: it carries the signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import warnings
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+from urllib3.exceptions import ReadTimeoutError
+
+from providers.base import ResultImage
+from providers.http import parse_retry_after
+
+if TYPE_CHECKING:
+    from gallery.models import Image
+
+MIB = 1024 * 1024
+# Pillow format name -> what we store in ``Image.format``; MPO is a JPEG with extra frames.
+_FORMATS = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "GIF": "gif"}
+_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
+_CONTENT_TYPES = {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_CHUNK = 64 * 1024
+_THUMBNAIL_QUALITIES = (80, 65, 50, 40, 30)
+_NOT_AN_IMAGE = "the provider returned a file that is not a valid image"
+
+
+class IngestError(Exception):
+    """The image could not be downloaded, verified or stored; ``message`` is for people."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class IngestTransientError(IngestError):
+    """Timeout, connection error, 5xx or 429: the same download may work later."""
+
+    transient: ClassVar[bool] = True
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    width: int
+    height: int
+    format: str  # png, jpeg, webp or gif
+    bytes: int
+    checksum: str  # SHA-256, hex
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    max_bytes: int = 20 * MIB
+    max_pixels: int = 40_000_000
+    thumbnail_max_bytes: int = 40_000
+    thumbnail_max_side: int = 384
+
+    @classmethod
+    def from_settings(cls) -> IngestLimits:
+        """The limits from settings; names not set keep the defaults above."""
+        defaults = cls()
+        return cls(
+            max_bytes=_setting("IMAGE_MAX_BYTES", defaults.max_bytes),
+            max_pixels=_setting("IMAGE_MAX_PIXELS", defaults.max_pixels),
+            thumbnail_max_bytes=_setting("THUMBNAIL_MAX_BYTES", defaults.thumbnail_max_bytes),
+            thumbnail_max_side=_setting("THUMBNAIL_MAX_SIDE", defaults.thumbnail_max_side),
+        )
+
+
+def _setting(name: str, default: int) -> int:
+    value = getattr(settings, name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ImproperlyConfigured(f"{name} must be a positive whole number; got {value!r}")
+    return value
+
+
+def download_image(
+    url: str,
+    *,
+    allowed_hosts: Collection[str],
+    max_bytes: int,
+    timeout: tuple[float, float],
+    session: requests.Session | None = None,
+) -> bytes:
+    """The body of ``url``, which must be an image on one of ``allowed_hosts`` (host[:port])."""
+    shown = _display_url(url)
+    _check_host(url, allowed_hosts)
+    own_session = session is None
+    http = session or requests.Session()
+    answered = False
+    try:
+        with http.get(
+            url,
+            stream=True,
+            timeout=timeout,
+            # A redirect could lead anywhere (an internal address, say); refuse them all.
+            allow_redirects=False,
+            # Count what is on the wire: a gzip-encoded body could inflate past the limit.
+            headers={"Accept": ", ".join(sorted(_CONTENT_TYPES)), "Accept-Encoding": "identity"},
+        ) as response:
+            answered = True
+            _check_response(response, shown, max_bytes)
+            return _read_body(response, max_bytes)
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        # A read timeout while streaming arrives as ConnectionError(ReadTimeoutError(...)).
+        cause = exc.args[0] if exc.args else None
+        if isinstance(exc, requests.Timeout) or isinstance(cause, ReadTimeoutError):
+            raise IngestTransientError(f"downloading {shown} timed out") from None
+        if answered:
+            raise IngestTransientError(f"the download of {shown} broke off") from None
+        raise IngestTransientError(f"could not connect to download {shown}") from None
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+        raise IngestTransientError(f"the download of {shown} broke off") from None
+    except requests.RequestException as exc:
+        raise IngestError(f"could not download {shown} ({type(exc).__name__})") from None
+    finally:
+        if own_session:
+            http.close()
+
+
+def _display_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "an invalid URL"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _check_host(url: str, allowed_hosts: Collection[str]) -> None:
+    shown = _display_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise IngestError(f"refused to download {shown}: not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise IngestError(f"refused to download {shown}: only http and https links are allowed")
+    hostname = parts.hostname or ""
+    if ":" in hostname:
+        hostname = f"[{hostname}]"  # IPv6, written as in a URL
+    names = {f"{hostname}:{port}" if port is not None else hostname}
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        names |= {hostname, f"{hostname}:{_DEFAULT_PORTS[scheme]}"}
+    allowed = {host.lower() for host in allowed_hosts}
+    if not hostname or names.isdisjoint(allowed):
+        shown = parts.netloc.rpartition("@")[2] or "an empty host"
+        raise IngestError(f"refused to download from {shown}: not one of the provider's hosts")
+
+
+def _check_response(response: requests.Response, shown: str, max_bytes: int) -> None:
+    status = response.status_code
+    if 300 <= status < 400:
+        target = urlsplit(response.headers.get("Location", "")).netloc.rpartition("@")[2]
+        where = f" to {target}" if target else ""
+        raise IngestError(
+            f"{shown} answered with a redirect ({status}{where}); redirects are not followed",
+            status=status,
+        )
+    if status == 429 or status >= 500:
+        raise IngestTransientError(
+            f"the image host answered {status} for {shown}",
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status >= 400:
+        # Signed provider links expire within the hour and then answer 403 or 404.
+        hint = " (the link may have expired)" if status in (403, 404, 410) else ""
+        raise IngestError(f"the image host answered {status} for {shown}{hint}", status=status)
+    if status != 200:
+        raise IngestError(f"the image host answered {status} for {shown}, not 200", status=status)
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type not in _CONTENT_TYPES:
+        raise IngestError(f"{shown} is not an image (Content-Type {content_type or 'missing'!r})")
+    try:
+        declared = int(response.headers.get("Content-Length", ""))
+    except ValueError:
+        declared = None
+    if declared is not None and declared > max_bytes:
+        raise IngestError(f"image is larger than the {_size(max_bytes)} limit")
+
+
+def _read_body(response: requests.Response, max_bytes: int) -> bytes:
+    body = bytearray()
+    for chunk in response.iter_content(chunk_size=_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise IngestError(f"image is larger than the {_size(max_bytes)} limit")
+    return bytes(body)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MB", MIB), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def inspect_image(content: bytes, *, max_pixels: int) -> ImageFacts:
+    """Check that ``content`` is one whole PNG/JPEG/WebP/GIF of at most ``max_pixels``."""
+    try:
+        # Pillow only warns between its own limit and twice that; make the warning count too.
+        # (catch_warnings is process-wide, which is fine in prefork Celery workers.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(content)) as probe:
+                width, height = probe.size
+                format_name = probe.format or ""
+                # The header alone tells the size: refuse before decoding anything.
+                if width * height > max_pixels:
+                    raise IngestError(
+                        f"the image is {width}x{height} pixels, more than the limit of "
+                        f"{max_pixels / 1_000_000:g} megapixels that can be processed safely"
+                    )
+                probe.verify()
+            # verify() leaves the image unusable and does not decode the pixels; a full load
+            # catches truncated data (e.g. a JPEG cut short), bounded by the check above.
+            with PILImage.open(io.BytesIO(content)) as image:
+                image.load()
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        # Pillow's own limit (about 89 megapixels) struck first, at open().
+        raise IngestError("the image has more pixels than can be processed safely") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise IngestError(_NOT_AN_IMAGE) from None
+    image_format = _FORMATS.get(format_name)
+    if image_format is None:
+        raise IngestError(f"the provider returned a {format_name or 'unknown'} file, not an image")
+    return ImageFacts(
+        width=width,
+        height=height,
+        format=image_format,
+        bytes=len(content),
+        checksum=hashlib.sha256(content).hexdigest(),
+    )
+
+
+def make_thumbnail(content: bytes, *, max_side: int = 384, max_bytes: int = 40_000) -> bytes:
+    """A WebP of at most ``max_side`` per side and ``max_bytes``; call after ``inspect_image``."""
+    try:
+        with PILImage.open(io.BytesIO(content)) as source:
+            # JPEG can decode at 1/2..1/8 scale directly: much faster for big originals.
+            source.draft("RGB", (max_side, max_side))
+            icc_profile = source.info.get("icc_profile")
+            image = ImageOps.exif_transpose(source)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise IngestError(_NOT_AN_IMAGE) from None
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    side = max_side
+    while side >= 1:
+        frame = image.copy()
+        frame.thumbnail((side, side), PILImage.Resampling.LANCZOS)
+        for quality in _THUMBNAIL_QUALITIES:
+            out = io.BytesIO()
+            # WebP keeps alpha lossless unless told otherwise: noisy RGBA would never fit.
+            options: dict[str, Any] = {"quality": quality, "alpha_quality": quality, "method": 4}
+            if icc_profile:
+                options["icc_profile"] = icc_profile
+            frame.save(out, format="WEBP", **options)
+            if out.tell() <= max_bytes:
+                return out.getvalue()
+        # Even the lowest quality is too big (noise compresses badly): shrink and try again.
+        side = side * 3 // 4
+    raise IngestError(f"could not make a thumbnail smaller than {_size(max_bytes)}")
+
+
+def store_image(
+    image: Image, content: bytes, facts: ImageFacts, *, storage: Storage | None = None
+) -> None:
+    """Save the original and its thumbnail and set the facts on ``image`` (not saved).
+
+    ``storage`` replaces the fields' storage for this instance only; rows read back later use
+    the fields' own storage, so pass one only where that is the same place (or in tests).
+    """
+    if image.workspace_id is None:
+        raise ValueError("store_image needs an image with a workspace (files go under its id)")
+    limits = IngestLimits.from_settings()
+    # Made before anything is written, so a bad image leaves nothing behind in storage.
+    thumbnail = make_thumbnail(
+        content, max_side=limits.thumbnail_max_side, max_bytes=limits.thumbnail_max_bytes
+    )
+    if storage is not None:
+        image.file.storage = storage
+        image.thumbnail.storage = storage
+    stem = uuid.uuid4().hex
+    image.file.save(f"{stem}.{_EXTENSIONS[facts.format]}", ContentFile(content), save=False)
+    try:
+        image.thumbnail.save(f"{stem}.thumb.webp", ContentFile(thumbnail), save=False)
+    except Exception:
+        image.file.delete(save=False)
+        raise
+    image.width = facts.width
+    image.height = facts.height
+    image.format = facts.format
+    image.bytes = facts.bytes
+    image.checksum = facts.checksum
+
+
+def ingest_result(
+    result: ResultImage,
+    *,
+    allowed_hosts: Collection[str],
+    timeout: tuple[float, float] = (5.0, 30.0),
+    limits: IngestLimits | None = None,
+    session: requests.Session | None = None,
+) -> tuple[bytes, ImageFacts]:
+    """The verified bytes of one provider result: its inline ``data``, else its ``url``."""
+    limits = limits or IngestLimits.from_settings()
+    if result.data is not None:
+        content = result.data
+        if len(content) > limits.max_bytes:
+            raise IngestError(f"image is larger than the {_size(limits.max_bytes)} limit")
+    elif result.url:
+        content = download_image(
+            result.url,
+            allowed_hosts=allowed_hosts,
+            max_bytes=limits.max_bytes,
+            timeout=timeout,
+            session=session,
+        )
+    else:
+        raise IngestError("the provider returned neither image data nor a download link")
+    return content, inspect_image(content, max_pixels=limits.max_pixels)

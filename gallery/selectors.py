@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from accounts.models import User, Workspace
+from gallery.models import CatalogModel, Image, Job, JobKind, JobState, QuotaSnapshot
+
+
+def catalog_for(*, workspace: Workspace, kind: str = JobKind.TEXT2IMAGE) -> list[CatalogModel]:
+    models = list(CatalogModel.objects.filter(workspace=workspace))
+    if kind == JobKind.EDIT:
+        return [m for m in models if m.can_edit]
+    return [m for m in models if m.can_generate]
+
+
+def _with_images(jobs: QuerySet[Job]) -> QuerySet[Job]:
+    return jobs.select_related("author").prefetch_related(
+        Prefetch(
+            "images", queryset=Image.objects.visible().order_by("id"), to_attr="visible_images"
+        )
+    )
+
+
+def job_list_for_queue(*, workspace: Workspace, user: User, limit: int = 20) -> list[Job]:
+    """The workspace's recent jobs, the viewer's own first, with queue positions."""
+    mine_first = Case(
+        When(author=user, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    jobs = Job.objects.filter(workspace=workspace).annotate(mine_first=mine_first)
+    listed = list(_with_images(jobs).order_by("mine_first", "-created_at", "-id")[:limit])
+    _set_queue_positions(workspace, listed)
+    return listed
+
+
+def job_for_card(*, job_id: int) -> Job:
+    job = _with_images(Job.objects.filter(pk=job_id)).get()
+    _set_queue_positions(job.workspace, [job])
+    return job
+
+
+def _set_queue_positions(workspace: Workspace, jobs: list[Job]) -> None:
+    """`queue_position`: 1 for the next job a worker takes in this workspace, None once running."""
+    queued = Job.objects.filter(workspace=workspace, state=JobState.QUEUED).order_by(
+        "created_at", "pk"
+    )
+    position = {pk: i for i, pk in enumerate(queued.values_list("pk", flat=True), start=1)}
+    for job in jobs:
+        job.queue_position = position.get(job.pk)  # type: ignore[attr-defined]
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    images: list[Image]
+    next_cursor: str | None
+
+
+def image_page(*, workspace: Workspace, cursor: str | None = None, size: int = 48) -> ImagePage:
+    """Newest first, keyset-paginated on (created_at, id): stable while new images arrive."""
+    images = Image.objects.visible().filter(workspace=workspace).select_related("author")
+    if cursor:
+        try:
+            micros, _, pk = cursor.partition("-")
+            created = _EPOCH + dt.timedelta(microseconds=int(micros))
+            images = images.filter(
+                Q(created_at__lt=created) | Q(created_at=created, pk__lt=int(pk))
+            )
+        except ValueError:
+            pass  # a mangled cursor shows the first page rather than an error
+    rows = list(images.order_by("-created_at", "-id")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _cursor(rows[-1]) if more else None
+    return ImagePage(rows, next_cursor)
+
+
+def quota_latest(*, workspace: Workspace) -> QuotaSnapshot | None:
+    return QuotaSnapshot.objects.filter(workspace=workspace).first()
+
+
+def _cursor(image: Image) -> str:
+    micros = (image.created_at - _EPOCH) // dt.timedelta(microseconds=1)
+    return f"{micros}-{image.pk}"

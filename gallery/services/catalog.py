@@ -1,0 +1,75 @@
+"""The workspace's model catalog, cached in the database from the provider's own description."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.connection import CredentialUnusable, provider_for
+from accounts.models import Workspace
+from gallery.models import CatalogModel
+from providers import ModelInfo, ProviderError
+
+logger = logging.getLogger(__name__)
+
+DISALLOWED_REASON = "Not included in this account's plan"
+
+
+def _row_fields(model: ModelInfo, position: int) -> dict[str, object]:
+    return {
+        "name": model.name or model.id,
+        "description": model.description or "",
+        "group": model.upstream or "",
+        "capabilities": list(model.capabilities),
+        "allowed": model.allowed,
+        "max_images": model.max_images,
+        "fixed_image_count": model.fixed_image_count,
+        "aspect_ratios": list(model.aspect_ratios),
+        "sizes": list(model.sizes),
+        "default_size": model.default_size or "",
+        "output_formats": list(model.output_formats),
+        "rendering_speeds": list(model.rendering_speeds),
+        "sort_order": model.order if model.order is not None else position,
+        "prices": [
+            {
+                "amount": str(p.amount),
+                "currency": p.currency,
+                "unit": p.unit,
+                "resolution": p.resolution,
+            }
+            for p in model.prices
+        ],
+        "raw": dict(model.raw),
+    }
+
+
+def catalog_refresh(*, workspace: Workspace) -> int:
+    """Replace the cached catalog with what the provider lists now; returns the model count.
+
+    Raises the provider's errors (the caller decides whether to retry or show them).
+    """
+    with provider_for(workspace.credential) as provider:
+        models = provider.list_models()
+    now = timezone.now()
+    with transaction.atomic():
+        for position, model in enumerate(models):
+            CatalogModel.objects.update_or_create(
+                workspace=workspace,
+                provider_model_id=model.id,
+                defaults={**_row_fields(model, position), "refreshed_at": now},
+            )
+        CatalogModel.objects.filter(workspace=workspace).exclude(
+            provider_model_id__in=[m.id for m in models]
+        ).delete()
+    return len(models)
+
+
+def catalog_refresh_quietly(*, workspace: Workspace) -> int | None:
+    """For the schedule: a provider that cannot answer now keeps the cached catalog."""
+    try:
+        return catalog_refresh(workspace=workspace)
+    except (ProviderError, CredentialUnusable) as exc:
+        logger.warning("Catalog refresh for workspace %s failed: %s", workspace.pk, exc)
+        return None

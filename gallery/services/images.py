@@ -1,0 +1,43 @@
+"""Deleting images: at once here, and at the provider in the background."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from accounts.connection import CredentialUnusable, provider_for
+from accounts.models import Membership
+from gallery.models import Image
+from providers import NotFoundError
+
+
+def image_delete(*, image: Image, membership: Membership) -> None:
+    """Only the author or a workspace admin may delete. The provider copy goes in the background."""
+    if not (
+        membership.is_admin or (image.author_id == membership.user_id and membership.can_write)
+    ):
+        raise PermissionDenied("Only the person who made this image or an admin can delete it.")
+    from gallery.tasks import delete_at_provider
+
+    Image.objects.filter(pk=image.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    image.file.delete(save=False)
+    image.thumbnail.delete(save=False)
+    Image.objects.filter(pk=image.pk).update(file="", thumbnail="")
+    if image.provider_image_id:
+        delete_at_provider.delay_on_commit(image.pk)
+
+
+def image_delete_at_provider(*, image_id: int) -> None:
+    """Raises transient ProviderErrors for the task to retry; a 404 means already gone."""
+    image = Image.objects.select_related("workspace__credential").filter(pk=image_id).first()
+    if image is None or not image.provider_image_id:
+        return
+    try:
+        with provider_for(image.workspace.credential) as provider:
+            if not provider.capabilities.has_delete:
+                return  # nothing to delete there (NanoGPT keeps no history)
+            provider.delete_image(image.provider_image_id)
+    except NotFoundError:
+        pass  # already gone at the provider: that is what we wanted
+    except CredentialUnusable:
+        return

@@ -1,0 +1,41 @@
+"""Quota snapshots: what the provider says is used and left, kept as a time series."""
+
+from __future__ import annotations
+
+import logging
+
+from accounts.connection import CredentialUnusable, provider_for
+from accounts.models import Workspace
+from gallery.models import QuotaSnapshot
+from providers import ProviderError
+
+logger = logging.getLogger(__name__)
+
+
+def quota_refresh(*, workspace: Workspace) -> QuotaSnapshot | None:
+    """Ask the provider and record a snapshot; None (logged) when it cannot answer now.
+
+    The meter then keeps showing the last known value with its age.
+    """
+    try:
+        with provider_for(workspace.credential) as provider:
+            if not provider.capabilities.has_quota:
+                return None
+            quota = provider.get_quota()
+    except (ProviderError, CredentialUnusable) as exc:
+        logger.warning("Quota refresh for workspace %s failed: %s", workspace.pk, exc)
+        return None
+    return QuotaSnapshot.objects.create(
+        workspace=workspace,
+        kind=quota.kind,
+        monthly_used=quota.monthly_used,
+        monthly_available=quota.monthly_available,
+        monthly_limit=quota.monthly_limit,
+        daily_used=quota.daily_used,
+        daily_limit=quota.daily_limit,
+        bonus=quota.bonus,
+        spillover=quota.spillover,
+        fair_use_reached=quota.fair_use_limit_reached,
+        balance=quota.balance,
+        currency=quota.currency or "",
+    )

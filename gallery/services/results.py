@@ -1,0 +1,113 @@
+"""From what a provider returned to stored Image rows (with the same guards for every source)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from gallery import ingest
+from gallery.models import Image, ImageSource, Job
+from providers import GenerationResult, HistoryItem, ImageProvider, ProviderError, ResultImage
+
+
+class IngestFailed(Exception):
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def remember_inline_data(job: Job, result: GenerationResult) -> None:
+    """Images sent inline (base64) live only in this attempt's memory until stored."""
+    job._inline_images = {i: image.data for i, image in enumerate(result.images) if image.data}  # type: ignore[attr-defined]
+
+
+def result_from_history(item: HistoryItem) -> ResultImage:
+    return ResultImage(
+        provider_image_id=item.provider_image_id, width=item.width, height=item.height
+    )
+
+
+def allowed_download_hosts(provider: ImageProvider) -> set[str]:
+    """The provider's own hosts plus any storage hosts the operator allowed."""
+    return set(provider.hosts) | {h.lower() for h in settings.PROVIDER_DOWNLOAD_HOSTS}
+
+
+def _content_for(job: Job, index: int, ref: dict[str, Any], provider: ImageProvider) -> bytes:
+    inline = getattr(job, "_inline_images", {}).get(index)
+    if inline:
+        if len(inline) > settings.IMAGE_MAX_BYTES:
+            raise IngestFailed("the image is larger than the size limit", transient=False)
+        return inline
+    try:
+        if ref.get("url"):
+            return ingest.download_image(
+                ref["url"],
+                allowed_hosts=allowed_download_hosts(provider),
+                max_bytes=settings.IMAGE_MAX_BYTES,
+                timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT),
+            )
+        if ref.get("id") and provider.capabilities.has_get_image:
+            data = provider.get_image_content(ref["id"])
+            if data.size > settings.IMAGE_MAX_BYTES:
+                raise IngestFailed("the image is larger than the size limit", transient=False)
+            return data.content
+    except ingest.IngestError as exc:
+        raise IngestFailed(str(exc), transient=getattr(exc, "transient", False)) from None
+    except ProviderError as exc:
+        raise IngestFailed(exc.message, transient=exc.transient) from None
+    raise IngestFailed(
+        "the provider returned no image data and no way to fetch it", transient=False
+    )
+
+
+def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
+    """Download, verify and store every image of the job's result; safe to repeat."""
+    stored: list[Image] = []
+    done_ids = set(
+        job.images.exclude(provider_image_id="").values_list("provider_image_id", flat=True)
+    )
+    anonymous_done = job.images.filter(provider_image_id="").count()
+    anonymous_seen = 0
+    for index, ref in enumerate(job.result_refs):
+        image_id = ref.get("id") or ""
+        if image_id and image_id in done_ids:
+            continue
+        if not image_id:
+            anonymous_seen += 1
+            if anonymous_seen <= anonymous_done:
+                continue
+        content = _content_for(job, index, ref, provider)
+        try:
+            facts = ingest.inspect_image(content, max_pixels=settings.IMAGE_MAX_PIXELS)
+        except ingest.IngestError as exc:
+            raise IngestFailed(str(exc), transient=False) from None
+        image = Image(
+            workspace_id=job.workspace_id,
+            job=job,
+            author_id=job.author_id,
+            source=ImageSource.JOB,
+            parent_id=job.parent_image_id,
+            prompt=job.prompt,
+            model_id=job.model_id,
+            provider_image_id=image_id,
+            provider_url=ref.get("relative_url") or "",
+        )
+        try:
+            ingest.store_image(image, content, facts)
+        except ingest.IngestError as exc:
+            raise IngestFailed(str(exc), transient=False) from None
+        try:
+            with transaction.atomic():
+                image.save()
+        except IntegrityError:
+            # The history mirror stored this provider image first: link it to the job instead.
+            Image.objects.filter(workspace_id=job.workspace_id, provider_image_id=image_id).update(
+                job=job, author_id=job.author_id, source=ImageSource.JOB
+            )
+            image.file.delete(save=False)
+            image.thumbnail.delete(save=False)
+            continue
+        stored.append(image)
+    return stored

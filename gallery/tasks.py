@@ -1,0 +1,61 @@
+"""Thin Celery adapters: take ids, call a service, decide only whether to try again."""
+
+from __future__ import annotations
+
+from celery import Task, shared_task
+
+from accounts.models import Workspace
+from gallery.services import catalog, images, jobs, quota
+from providers import ProviderError
+
+
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None
+)
+def run_job(self: Task, job_id: int) -> None:
+    outcome = jobs.job_run(job_id=job_id)
+    if outcome is not None:
+        # The job is QUEUED again; this message comes back after the backoff and claims it.
+        raise self.retry(countdown=outcome.countdown)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_quota(workspace_id: int) -> None:
+    workspace = Workspace.objects.select_related("credential").filter(pk=workspace_id).first()
+    if workspace is not None:
+        quota.quota_refresh(workspace=workspace)
+
+
+@shared_task(ignore_result=True)
+def refresh_all_quotas() -> None:
+    for workspace_id in Workspace.objects.values_list("pk", flat=True):
+        refresh_quota.delay(workspace_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_catalog(workspace_id: int) -> None:
+    workspace = Workspace.objects.select_related("credential").filter(pk=workspace_id).first()
+    if workspace is not None:
+        catalog.catalog_refresh_quietly(workspace=workspace)
+
+
+@shared_task(ignore_result=True)
+def refresh_all_catalogs() -> None:
+    for workspace_id in Workspace.objects.values_list("pk", flat=True):
+        refresh_catalog.delay(workspace_id)
+
+
+@shared_task(ignore_result=True)
+def reap_stuck_jobs() -> None:
+    jobs.jobs_reap_stuck()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=8)
+def delete_at_provider(self: Task, image_id: int) -> None:
+    try:
+        images.image_delete_at_provider(image_id=image_id)
+    except ProviderError as exc:
+        if not exc.transient:
+            raise
+        delay = jobs.backoff_seconds(self.request.retries + 1, getattr(exc, "retry_after", None))
+        raise self.retry(countdown=delay) from exc

@@ -1,0 +1,57 @@
+"""Gallery fixtures: the test workspace wired to the live sandbox, with its catalog loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Job, QuotaSnapshot
+from gallery.services.catalog import catalog_refresh
+from gallery.services.jobs import JobRequest, job_submit
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def studio(workspace, sandbox):
+    """The cast's workspace, its provider the live sandbox, its model catalog loaded."""
+    credential = workspace.credential
+    credential.base_url = sandbox.url
+    credential.save()
+    catalog_refresh(workspace=workspace)
+    return workspace
+
+
+@pytest.fixture
+def submit(studio, member):
+    """Queue a job as the member (without running it)."""
+    counter = iter(range(1_000_000))
+
+    def make(prompt: str = "a lighthouse at dusk", model: str = "nano-banana-2", **params) -> Job:
+        params.setdefault("n", 1)
+        return job_submit(
+            workspace=studio,
+            author=member,
+            request=JobRequest("text2image", prompt, model, params),
+            idempotency_key=f"key-{next(counter)}",
+        )
+
+    return make
+
+
+@pytest.fixture
+def quota_left(studio):
+    def set_left(monthly: int, daily_limit: int = 1000, daily_used: int = 0) -> QuotaSnapshot:
+        return QuotaSnapshot.objects.create(
+            workspace=studio,
+            kind="credits",
+            monthly_available=monthly,
+            monthly_limit=100,
+            monthly_used=100 - monthly,
+            daily_limit=daily_limit,
+            daily_used=daily_used,
+        )
+
+    return set_left

@@ -1,0 +1,212 @@
+"""One job attempt at a time, driven directly against the live sandbox (the worker is tested in
+tests/integration). Every fault ends in success or a clear failure, never in a second charge."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from PIL import Image as PILImage
+
+from gallery.models import Image, Job
+from gallery.services.jobs import MAY_HAVE_BEEN_CHARGED, RetryLater, job_run
+
+
+def run_until_done(job: Job, *, limit: int = 10) -> list[RetryLater]:
+    """Run attempts back to back (the task would wait `countdown` between them)."""
+    retries = []
+    for _ in range(limit):
+        outcome = job_run(job_id=job.pk)
+        job.refresh_from_db()
+        if outcome is None:
+            return retries
+        retries.append(outcome)
+    raise AssertionError(f"job still {job.state} after {limit} attempts")
+
+
+def test_it_generates_stores_and_thumbnails_the_images(submit, sandbox, member):
+    job = submit(n=2, aspect_ratio="16:9", output_format="png")
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert sandbox.counters()["images_charged"] == 2
+    images = list(job.images.order_by("id"))
+    assert len(images) == 2
+    for image in images:
+        assert (image.author, image.source, image.model_id) == (member, "job", "nano-banana-2")
+        assert image.width > image.height  # 16:9
+        assert image.format == "png"
+        with image.file.open("rb") as f:
+            content = f.read()
+        assert image.checksum == hashlib.sha256(content).hexdigest()
+        assert image.bytes == len(content)
+        assert image.thumbnail.size <= 40_000
+        with image.thumbnail.open("rb") as f:
+            assert PILImage.open(f).format == "WEBP"
+    assert set(job.provider_image_ids) == {i.provider_image_id for i in images}
+    assert job.batch_id
+    assert job.attempts == 1
+
+
+def test_a_429_is_retried_after_the_providers_retry_after(submit, sandbox):
+    sandbox.faults(route="ds.generate", status=429, retry_after=3, count=1)
+    job = submit()
+    [retry] = run_until_done(job)
+    assert retry.countdown >= 3
+    assert job.state == "succeeded"
+    assert job.attempts == 2
+    assert sandbox.calls("POST ds.generate") == 2
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_repeated_server_errors_end_in_a_clear_failure(submit, sandbox, settings):
+    sandbox.faults(route="ds.generate", status=500, count=50)
+    job = submit()
+    retries = run_until_done(job)
+    assert job.state == "failed"
+    assert len(retries) == job.max_attempts - 1
+    assert "server error" in job.error
+    assert job.error[0].isupper()
+    assert sandbox.calls("POST ds.generate") == job.max_attempts
+    assert sandbox.counters()["images_charged"] == 0
+
+
+def test_backoff_grows_with_each_attempt(submit, sandbox, settings):
+    settings.JOB_RETRY_BASE_SECONDS = 2
+    sandbox.faults(route="ds.generate", status=503, count=3)
+    job = submit()
+    retries = run_until_done(job)
+    ceilings = [2, 4, 8]
+    for retry, ceiling in zip(retries, ceilings, strict=True):
+        assert ceiling / 2 <= retry.countdown <= ceiling
+    assert job.state == "succeeded"
+
+
+def test_a_timeout_after_the_provider_charged_adopts_the_result_instead_of_paying_again(
+    submit, sandbox, settings
+):
+    settings.PROVIDER_GENERATE_TIMEOUT = 0.5
+    # The sandbox answers after 1.5 s, but generates (and charges) anyway, as a real one would.
+    sandbox.faults(route="ds.generate", latency=1.5, count=1)
+    job = submit(n=2)
+    first = job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert isinstance(first, RetryLater)
+    assert job.state == "queued"
+    assert job.provider_call_started_at is not None  # the next attempt must reconcile
+    import time
+
+    time.sleep(1.5)  # let the sandbox finish the request we gave up on
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 2
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 2
+
+
+def test_a_timeout_before_anything_happened_calls_again_after_checking(submit, sandbox, settings):
+    settings.PROVIDER_GENERATE_TIMEOUT = 0.5
+    sandbox.faults(route="ds.generate", hang=True, seconds=1, count=1)
+    job = submit()
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert sandbox.calls("GET ds.history") >= 1  # it looked before calling again
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_malformed_json_is_reconciled_not_blindly_repeated(submit, sandbox):
+    sandbox.faults(route="ds.generate", malformed_json=True, count=1)
+    job = submit()
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert sandbox.calls("GET ds.history") >= 1
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_quota_exhausted_at_the_provider_fails_in_plain_words(submit, sandbox):
+    sandbox.faults(route="ds.generate", quota_exhausted=True, count=1)
+    job = submit()
+    run_until_done(job)
+    assert job.state == "failed"
+    assert "quota" in job.error.lower()
+
+
+def test_a_token_expired_mid_job_is_refreshed(submit, sandbox):
+    job = submit()
+    from accounts.connection import provider_for
+
+    with provider_for(job.workspace.credential) as provider:
+        provider.get_quota()  # a token is now cached
+    sandbox.reset(revoke_tokens=True)
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert sandbox.calls("POST nf.token") == 1
+
+
+def test_without_history_an_unknown_outcome_fails_instead_of_guessing(submit, sandbox):
+    job = submit()
+    job.params["extra"] = {}
+    Job.objects.filter(pk=job.pk).update(state="queued", provider_call_started_at=job.created_at)
+    from unittest import mock
+
+    from providers.adapters import NeuroflashProvider
+
+    # A provider that keeps no history cannot tell whether the first call went through.
+    no_history = NeuroflashProvider.capabilities.__class__(has_history=False, has_get_image=True)
+    with mock.patch.object(NeuroflashProvider, "capabilities", no_history):
+        run_until_done(job)
+    assert job.state == "failed"
+    assert job.error == MAY_HAVE_BEEN_CHARGED
+    assert sandbox.calls("POST ds.generate") == 0
+
+
+def test_a_claimed_job_is_not_run_twice(submit, sandbox):
+    job = submit()
+    run_until_done(job)
+    assert job_run(job_id=job.pk) is None  # a redelivered message
+    assert sandbox.calls("POST ds.generate") == 1
+
+
+def test_a_cancelled_job_never_reaches_the_provider(submit, sandbox):
+    from gallery.services.jobs import job_cancel
+
+    job = submit()
+    assert job_cancel(job=job)
+    assert job_run(job_id=job.pk) is None
+    assert sandbox.calls("POST ds.generate") == 0
+
+
+def test_an_edit_sends_the_relative_history_url_and_links_the_lineage(
+    submit, sandbox, studio, member
+):
+    from gallery.services.jobs import JobRequest, job_submit
+
+    original = submit()
+    run_until_done(original)
+    parent = original.images.get()
+    edit = job_submit(
+        workspace=studio,
+        author=member,
+        request=JobRequest(
+            "edit", "make it night", "nano-banana-2", {"n": 1, "aspect_ratio": "auto"}, parent
+        ),
+        idempotency_key="edit-1",
+    )
+    run_until_done(edit)
+    assert edit.state == "succeeded", edit.error
+    child = edit.images.get()
+    assert child.parent == parent
+    parent.refresh_from_db()
+    assert parent.provider_url.startswith("/api/ds-prototypes/image_generation/")
+    assert sandbox.calls("POST ds.edit") == 1
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_refreshed_quota_reflects_the_charge(submit, sandbox, studio, n):
+    from gallery.services.quota import quota_refresh
+
+    before = quota_refresh(workspace=studio)
+    job = submit(n=n)
+    run_until_done(job)
+    after = quota_refresh(workspace=studio)
+    assert after.monthly_used == before.monthly_used + n
+    assert Image.objects.filter(job=job).count() == n
