@@ -280,6 +280,10 @@ JOB_RETRY_MAX_SECONDS = env_float("JOB_RETRY_MAX_SECONDS", 300.0, minimum=0.0)
 JOB_STUCK_SECONDS = env_int("JOB_STUCK_SECONDS", 900, minimum=1)
 # How far before our own call a provider history entry may be dated and still be "ours".
 JOB_RECONCILE_SLACK_SECONDS = env_int("JOB_RECONCILE_SLACK_SECONDS", 120, minimum=0)
+# After an unknown outcome, how long to keep looking in the provider's history for the request
+# we gave up on before concluding it never ran, and how often to look.
+JOB_RECONCILE_WAIT_SECONDS = env_float("JOB_RECONCILE_WAIT_SECONDS", 300.0, minimum=0.0)
+JOB_RECONCILE_POLL_SECONDS = env_float("JOB_RECONCILE_POLL_SECONDS", 30.0, minimum=0.1)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 2000, minimum=1)
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)

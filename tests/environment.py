@@ -5,16 +5,21 @@ Only defaults: anything set in the real environment (CI's DATABASE_URL, CELERY_B
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("ENV_FILE", "")  # ignore a developer's .env
-os.environ.setdefault(
-    "DEBUG", "true"
-)  # dev-like settings; Django's test runner still runs with DEBUG off
+# Dev-like settings (no HTTPS redirect); Django's test runner still runs with DEBUG off.
+os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("CREDENTIAL_KEYS", "k6H8x9ryY2r3Bgx3BqY7z1xC2uG2pXJ6l0cE9w0hQ2M=")
-# Apart from a running `make run` (its broker folders, media and cache live in var/).
-os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parents[1] / "var" / "test"))
+# Apart from a running `make run` (its broker folders, media and cache live in var/) and from
+# any other test run on this machine: its own database file, broker folders and media.
+_session_dir = Path(__file__).resolve().parents[1] / "var" / "test" / str(os.getpid())
+if "VAR_DIR" not in os.environ:
+    os.environ["VAR_DIR"] = str(_session_dir)
+    atexit.register(shutil.rmtree, _session_dir, ignore_errors=True)
 os.environ.setdefault("CACHE_URL", "locmem://")
 os.environ.setdefault("STATIC_STORAGE", "simple")

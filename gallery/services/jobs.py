@@ -202,6 +202,14 @@ def _attempt(job: Job, provider: ImageProvider) -> RetryLater | None:
             adopted = _reconcile(job, provider)
             if adopted is None:
                 return None  # failed with "may already have been charged"
+            if not adopted:
+                # A request we gave up on may still be running at the provider: its images show
+                # up in the history only when it finishes. Look again before paying twice.
+                waited = (timezone.now() - job.provider_call_started_at).total_seconds()
+                if waited < settings.JOB_RECONCILE_WAIT_SECONDS:
+                    return _check_again_later(job, settings.JOB_RECONCILE_WAIT_SECONDS - waited)
+                Job.objects.filter(pk=job.pk).update(provider_call_started_at=None)
+                job.provider_call_started_at = None
         if not job.result_refs:
             _call_provider(job, provider)
     results.store_results(job=job, provider=provider)
@@ -293,7 +301,7 @@ def _reconcile(job: Job, provider: ImageProvider) -> bool | None:
 
     neuroflash keeps a history, so look for images of this prompt and model made since the call
     and adopt them. A provider without history cannot tell us: fail rather than pay twice.
-    Returns True (adopted), False (nothing there: safe to call again) or None (job failed).
+    Returns True (adopted), False (nothing there yet) or None (job failed).
     """
     if not provider.capabilities.has_history:
         _fail(job, MAY_HAVE_BEEN_CHARGED)
@@ -312,8 +320,6 @@ def _reconcile(job: Job, provider: ImageProvider) -> bool | None:
             continue
         break
     if not matches:
-        Job.objects.filter(pk=job.pk).update(provider_call_started_at=None)
-        job.provider_call_started_at = None
         return False
     batch = matches[-1].batch_id  # the oldest match is the earliest call
     adopted = [m for m in matches if m.batch_id == batch][: job.n_images]
@@ -347,6 +353,18 @@ def _handle_call_error(job: Job, exc: ProviderError) -> RetryLater | None:
 
 def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
+
+
+def _check_again_later(job: Job, remaining: float) -> RetryLater:
+    """Poll the provider's history again; polling is not an attempt (nothing is charged)."""
+    delay = min(max(remaining, 0.5), settings.JOB_RECONCILE_POLL_SECONDS)
+    Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+        state=JobState.QUEUED,
+        attempts=F("attempts") - 1,
+        error="Waiting for the provider to show whether the last request went through…",
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+    )
+    return RetryLater(countdown=delay)
 
 
 def _requeue(job: Job, note: str, exc: ProviderError | None) -> RetryLater:

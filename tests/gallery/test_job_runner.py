@@ -93,10 +93,8 @@ def test_a_timeout_after_the_provider_charged_adopts_the_result_instead_of_payin
     assert isinstance(first, RetryLater)
     assert job.state == "queued"
     assert job.provider_call_started_at is not None  # the next attempt must reconcile
-    import time
-
-    time.sleep(1.5)  # let the sandbox finish the request we gave up on
-    run_until_done(job)
+    polls = run_until_done(job, limit=1000)  # looks in the history until the images appear
+    assert polls, "it should have waited for the provider to finish"
     assert job.state == "succeeded", job.error
     assert job.images.count() == 2
     assert sandbox.calls("POST ds.generate") == 1
@@ -105,6 +103,7 @@ def test_a_timeout_after_the_provider_charged_adopts_the_result_instead_of_payin
 
 def test_a_timeout_before_anything_happened_calls_again_after_checking(submit, sandbox, settings):
     settings.PROVIDER_GENERATE_TIMEOUT = 0.5
+    settings.JOB_RECONCILE_WAIT_SECONDS = 0  # history is conclusive at once
     sandbox.faults(route="ds.generate", hang=True, seconds=1, count=1)
     job = submit()
     run_until_done(job)
@@ -113,7 +112,8 @@ def test_a_timeout_before_anything_happened_calls_again_after_checking(submit, s
     assert sandbox.counters()["images_charged"] == 1
 
 
-def test_malformed_json_is_reconciled_not_blindly_repeated(submit, sandbox):
+def test_malformed_json_is_reconciled_not_blindly_repeated(submit, sandbox, settings):
+    settings.JOB_RECONCILE_WAIT_SECONDS = 0
     sandbox.faults(route="ds.generate", malformed_json=True, count=1)
     job = submit()
     run_until_done(job)
@@ -210,3 +210,17 @@ def test_refreshed_quota_reflects_the_charge(submit, sandbox, studio, n):
     after = quota_refresh(workspace=studio)
     assert after.monthly_used == before.monthly_used + n
     assert Image.objects.filter(job=job).count() == n
+
+
+def test_it_keeps_looking_for_a_lost_request_before_calling_again(submit, sandbox, settings):
+    settings.PROVIDER_GENERATE_TIMEOUT = 0.5
+    settings.JOB_RECONCILE_WAIT_SECONDS = 60
+    sandbox.faults(route="ds.generate", hang=True, seconds=1, count=1)
+    job = submit()
+    job_run(job_id=job.pk)  # times out: outcome unknown
+    outcome = job_run(job_id=job.pk)  # nothing in the history yet: wait, do not call again
+    job.refresh_from_db()
+    assert isinstance(outcome, RetryLater)
+    assert (job.state, job.attempts) == ("queued", 1)
+    assert "Waiting for the provider" in job.error
+    assert sandbox.calls("POST ds.generate") == 1

@@ -31,13 +31,20 @@ def _test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "worker_env(**variables): environment variables for the test's Celery worker"
+    )
+
+
 class Worker:
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
+        self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": _test_database_url(), "ENV_FILE": ""}
+        env = {**os.environ, "DATABASE_URL": _test_database_url(), "ENV_FILE": "", **self.extra_env}
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -48,6 +55,7 @@ class Worker:
                 "--hostname", f"test-{os.getpid()}@%h",
             ],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill() takes the pool children too
         )  # fmt: skip
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
@@ -62,9 +70,9 @@ class Worker:
         return self.log_path.read_text(errors="replace")[-5000:]
 
     def kill(self) -> None:
-        """SIGKILL, as when a machine dies: no chance to ack or requeue anything."""
+        """SIGKILL the worker and its pool, as when a machine dies: nothing acked or requeued."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
     def stop(self) -> None:
@@ -73,18 +81,38 @@ class Worker:
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
         self.log.close()
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path) -> Iterator[Worker]:
+def celery_worker(transactional_db, tmp_path, request) -> Iterator[Worker]:
     celery_app.control.purge()  # nothing left over from another run may reach this worker
-    worker = Worker(tmp_path / "worker.log")
+    marker = request.node.get_closest_marker("worker_env")
+    env = {key: str(value) for key, value in (marker.kwargs if marker else {}).items()}
+    worker = Worker(tmp_path / "worker.log", env)
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path, request) -> Iterator[object]:
+    """Start more workers during a test (e.g. after killing one); all are stopped at the end."""
+    started: list[Worker] = []
+    marker = request.node.get_closest_marker("worker_env")
+    env = {key: str(value) for key, value in (marker.kwargs if marker else {}).items()}
+
+    def start() -> Worker:
+        worker = Worker(tmp_path / f"worker-{len(started)}.log", env)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
 
 
 def wait_for(

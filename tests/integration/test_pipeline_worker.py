@@ -1,0 +1,171 @@
+"""The generation pipeline end to end: the web tier, a real Celery worker process, the sandbox
+over HTTP, and the configured database and broker (PostgreSQL and Redis in CI)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from gallery.models import Job
+from gallery.services.catalog import catalog_refresh
+from gallery.services.jobs import jobs_reap_stuck
+from gallery.services.quota import quota_refresh
+from tests.integration.conftest import wait_for
+
+FAST_RETRIES = {
+    "JOB_RETRY_BASE_SECONDS": "0.2",
+    "JOB_RETRY_MAX_SECONDS": "2",
+    "JOB_RECONCILE_WAIT_SECONDS": "3",
+    "JOB_RECONCILE_POLL_SECONDS": "0.5",
+}
+
+
+@pytest.fixture
+def studio(workspace, sandbox):
+    workspace.credential.base_url = sandbox.url
+    workspace.credential.save()
+    catalog_refresh(workspace=workspace)
+    return workspace
+
+
+@pytest.fixture
+def generate(member_client, studio):
+    keys = iter(range(1_000_000))
+
+    def post(n: int = 1, key: str | None = None, prompt: str = "a lighthouse at dusk"):
+        data = {
+            "prompt": prompt,
+            "model": "nano-banana-2",
+            "n": str(n),
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "idempotency_key": key or f"k-{next(keys)}",
+        }
+        return member_client.post(reverse("gallery:generate", args=[studio.slug]), data)
+
+    return post
+
+
+def finished(job: Job, worker, timeout: float = 60) -> Job:
+    def done() -> bool:
+        job.refresh_from_db()
+        return not job.is_active
+
+    wait_for(done, timeout=timeout, what=f"job {job.pk} to finish", worker=worker)
+    return job
+
+
+def test_a_job_runs_to_success_in_a_real_worker(celery_worker, generate, sandbox):
+    generate(n=2)
+    job = finished(Job.objects.get(), celery_worker)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 2
+    for image in job.images.all():
+        assert image.file.storage.exists(image.file.name)
+        assert image.thumbnail.storage.exists(image.thumbnail.name)
+    assert sandbox.counters()["images_charged"] == 2
+
+
+@pytest.mark.worker_env(**FAST_RETRIES)
+def test_a_429_is_retried_after_retry_after_and_then_succeeds(celery_worker, generate, sandbox):
+    sandbox.faults(route="ds.generate", status=429, retry_after=2, count=1)
+    started = time.monotonic()
+    generate()
+    job = finished(Job.objects.get(), celery_worker)
+    assert job.state == "succeeded", job.error
+    assert job.attempts == 2
+    assert time.monotonic() - started >= 2  # Retry-After was honoured
+    assert sandbox.calls("POST ds.generate") == 2
+    assert sandbox.counters()["images_charged"] == 1
+
+
+@pytest.mark.worker_env(**FAST_RETRIES)
+def test_server_errors_every_time_end_in_a_clear_failure(celery_worker, generate, sandbox, settings):
+    settings.JOB_MAX_ATTEMPTS = 3  # fixed on the job when it is submitted
+    sandbox.faults(route="ds.generate", status=500, count=100)
+    generate()
+    job = finished(Job.objects.get(), celery_worker)
+    assert job.state == "failed"
+    assert "server error" in job.error
+    assert sandbox.calls("POST ds.generate") == 3
+    assert sandbox.counters()["images_charged"] == 0
+
+
+@pytest.mark.worker_env(PROVIDER_GENERATE_TIMEOUT="1", **FAST_RETRIES)
+def test_a_read_timeout_is_reconciled_and_charged_once(celery_worker, generate, sandbox):
+    sandbox.faults(route="ds.generate", latency=2, count=1)  # generates after we gave up
+    generate(n=2)
+    job = finished(Job.objects.get(), celery_worker)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 2
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 2
+
+
+@pytest.mark.worker_env(**FAST_RETRIES)
+def test_malformed_json_is_reconciled_then_succeeds(celery_worker, generate, sandbox):
+    sandbox.faults(route="ds.generate", malformed_json=True, count=1)
+    generate()
+    job = finished(Job.objects.get(), celery_worker)
+    assert job.state == "succeeded", job.error
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_an_exhausted_quota_is_refused_before_any_provider_call(
+    celery_worker, generate, sandbox, studio
+):
+    sandbox.set_quota(limit_monthly=100, used_monthly=99)
+    quota_refresh(workspace=studio)
+    response = generate(n=2)
+    assert "2 images requested, 1 left this month." in response.content.decode()
+    assert not Job.objects.exists()
+    assert sandbox.calls("POST ds.generate") == 0
+
+
+def test_a_token_expired_at_the_provider_is_refreshed_mid_job(celery_worker, generate, sandbox):
+    generate()
+    finished(Job.objects.get(), celery_worker)
+    sandbox.reset(revoke_tokens=True)  # the worker's cached token is now refused
+    generate()
+    job = finished(Job.objects.order_by("-pk").first(), celery_worker)
+    assert job.state == "succeeded", job.error
+    assert sandbox.calls("POST nf.token") == 1
+
+
+def test_a_double_submit_is_one_job_and_one_charge(celery_worker, generate, sandbox):
+    generate(key="same")
+    generate(key="same")
+    job = finished(Job.objects.get(), celery_worker)
+    assert job.state == "succeeded"
+    assert sandbox.calls("POST ds.generate") == 1
+
+
+@pytest.mark.worker_env(JOB_STUCK_SECONDS="5", **FAST_RETRIES)
+def test_a_worker_killed_mid_job_is_resumed_and_charged_once(
+    celery_worker, start_worker, generate, sandbox, settings
+):
+    settings.JOB_STUCK_SECONDS = 5
+    sandbox.faults(route="ds.generate", latency=3, count=1)
+    generate()
+    job = Job.objects.get()
+
+    def calling_provider() -> bool:
+        job.refresh_from_db()
+        return job.provider_call_started_at is not None
+
+    wait_for(calling_provider, what="the provider call to start", worker=celery_worker)
+    celery_worker.kill()
+    replacement = start_worker()
+
+    # The reaper (on beat's schedule in production) finds the job stuck once its lease expires.
+    def reaped() -> bool:
+        return jobs_reap_stuck() > 0
+
+    wait_for(reaped, timeout=30, what="the reaper to pick up the stuck job")
+    job = finished(job, replacement)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 1
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 1
