@@ -237,11 +237,13 @@ class QuotaSnapshot(models.Model):
         return f"Quota of {self.workspace_id} at {self.taken_at:%Y-%m-%d %H:%M}"
 
     @property
+    def daily_left(self) -> int | None:
+        if self.daily_limit is None or self.daily_used is None:
+            return None
+        return max(self.daily_limit - self.daily_used, 0)
+
+    @property
     def images_left(self) -> int | None:
         """How many more images fit now: the smaller of the monthly and the daily room."""
-        room = []
-        if self.monthly_available is not None:
-            room.append(self.monthly_available)
-        if self.daily_limit is not None and self.daily_used is not None:
-            room.append(max(self.daily_limit - self.daily_used, 0))
+        room = [left for left in (self.monthly_available, self.daily_left) if left is not None]
         return min(room) if room else None

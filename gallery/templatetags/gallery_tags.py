@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def duration(start: dt.datetime | None, end: dt.datetime | None = None) -> str:
+    """A short duration between two moments (or until now): "4 s", "2 min 5 s", "1 h 3 min"."""
+    if start is None:
+        return ""
+    seconds = max(int(((end or timezone.now()) - start).total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
