@@ -3,17 +3,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # Use uv from PATH, else bootstrap it from PyPI into .tools/ (only Python is needed for that).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
-WEB_HOST ?= 127.0.0.1
-WEB_PORT ?= 8000
-export WEB_HOST WEB_PORT
 
-.PHONY: run test lint format bench install password key check-deploy clean
+.PHONY: run test lint format bench install password key clean
 
 run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
 	@$(UV) run python -m config.initenv
 	@$(UV) run python manage.py migrate --noinput -v 0
 	@$(UV) run python manage.py collectstatic --noinput -v 0
-	@$(UV) run python manage.py bootstrap --url "http://$(WEB_HOST):$(WEB_PORT)/"
+	@$(UV) run python manage.py bootstrap
 	@$(UV) run honcho start
 
 test: install ## The whole suite: lint, migrations check and pytest (browser tests included)
@@ -41,10 +38,10 @@ key: install ## Print a new credential encryption key (for CREDENTIAL_KEYS)
 install: $(UV)
 	@$(UV) sync --frozen --quiet
 
+# A venv with pip, else `pip install --user`, else uv's wheel straight from PyPI (Debian without
+# python3-venv has none of the first two).
 $(CURDIR)/.tools/bin/uv:
-	@echo "uv not found: installing it into .tools/ from PyPI"
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet uv
+	@$(PYTHON) config/getuv.py
 
 clean: ## Remove local state (database, media, broker folders). Keeps .env.
 	rm -rf var

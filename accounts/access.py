@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from accounts.models import Membership, Role
+from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role
 
 
 def get_membership(request: HttpRequest, slug: str, *, role: str = Role.VIEWER) -> Membership:
@@ -47,3 +47,30 @@ def get_membership_in_workspace(viewer: Membership, membership_id: int) -> Membe
         )
     except Membership.DoesNotExist:
         raise Http404("No such member") from None
+
+
+def _require_admin(membership: Membership) -> None:
+    if not membership.is_admin:
+        raise PermissionDenied(f"This needs the admin role in {membership.workspace}.")
+
+
+def get_credential_for_admin(admin: Membership) -> ProviderCredential:
+    """The provider credential of the admin's workspace; 404 if it has none."""
+    _require_admin(admin)
+    credential = ProviderCredential.objects.filter(workspace=admin.workspace).first()
+    if credential is None:
+        raise Http404("No provider credential")
+    return credential
+
+
+def get_connection_check_for_admin(admin: Membership, check_id: int) -> ConnectionCheck:
+    """A connection check of the admin's own workspace; 404 for one of any other workspace."""
+    _require_admin(admin)
+    check = (
+        ConnectionCheck.objects.select_related("credential")
+        .filter(pk=check_id, credential__workspace=admin.workspace)
+        .first()
+    )
+    if check is None:
+        raise Http404("No such connection check")
+    return check

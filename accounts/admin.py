@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import models
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.models import AuditEvent, Membership, ProviderCredential, User, Workspace
 
@@ -26,9 +27,21 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """Read-only: roles change in the workspace's settings, which keep the last admin in place."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ("user",)
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Workspace)
@@ -41,7 +54,8 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(admin.ModelAdmin):
-    """Read-mostly: the secret itself is never shown, not even encrypted. Change it in the app."""
+    """Read-only. The workspace settings page is the one place a credential changes: it asks for
+    the secret again when the provider or its addresses change, and records who did what."""
 
     list_display = ("workspace", "kind", "secret_summary", "last_success_at", "last_error_at")
     fields = (
@@ -54,9 +68,9 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
         "secret_summary",
         "last_success_at",
         "last_error",
+        "change_link",
     )
-    readonly_fields = ("secret_summary", "last_success_at", "last_error")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = fields
 
     @admin.display(description="Secret")
     def secret_summary(self, obj: ProviderCredential) -> str:
@@ -64,8 +78,19 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
             return "not set"
         return f"set · ends in …{obj.secret_hint}" if obj.secret_hint else "set"
 
+    @admin.display(description="Change")
+    def change_link(self, obj: ProviderCredential) -> str:
+        url = reverse("accounts:settings_provider", args=[obj.workspace.slug])
+        return format_html('<a href="{}">Change it in the workspace settings</a>', url)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # every workspace gets its credential when it is created
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

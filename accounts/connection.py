@@ -16,6 +16,11 @@ from providers import ImageProvider, ProviderConfig, ProviderError, build_provid
 
 logger = logging.getLogger(__name__)
 
+UNEXPECTED_FAILURE = (
+    "The check stopped on an unexpected error. The worker's log has the details; "
+    "try again, and if it keeps happening, tell whoever runs Darkroom."
+)
+
 
 class CredentialUnusable(Exception):
     """The stored credential cannot be turned into a client (e.g. its secret will not decrypt)."""
@@ -67,6 +72,7 @@ def connection_check_run(*, check_id: int) -> None:
         return
     check = ConnectionCheck.objects.select_related("credential").get(pk=check_id)
     credential = check.credential
+    check.credential_updated_at = credential.updated_at  # the version this check tests
     try:
         provider = provider_for(credential)
         try:
@@ -75,6 +81,11 @@ def connection_check_run(*, check_id: int) -> None:
             provider.close()
     except (ProviderError, CredentialUnusable) as exc:
         _finish(check, ok=False, error=str(exc))
+        return
+    except Exception:
+        # Whatever it was, the check must end: a check left running is polled forever.
+        logger.exception("Connection check %s crashed", check.pk)
+        _finish(check, ok=False, error=UNEXPECTED_FAILURE)
         return
     check.token_ok = result.token_ok
     check.workspace_found = result.workspace_found
@@ -100,19 +111,19 @@ def _finish(check: ConnectionCheck, *, ok: bool, error: str = "") -> None:
     check.error = error
     check.finished_at = now
     check.save()
-    credential = check.credential
-    if ok:
-        credential.last_success_at = now
-    else:
-        credential.last_error, credential.last_error_at = error, now
+    if not ok:
         logger.info(
             "Connection check %s for workspace %s failed: %s",
             check.pk,
-            credential.workspace_id,
+            check.credential.workspace_id,
             error,
         )
-    ProviderCredential.objects.filter(pk=credential.pk).update(
-        last_success_at=credential.last_success_at,
-        last_error=credential.last_error,
-        last_error_at=credential.last_error_at,
+    # Saved again while the check ran: the result is about the old version, and the new one
+    # starts with a clean slate.
+    credentials = ProviderCredential.objects.filter(
+        pk=check.credential_id, updated_at=check.credential_updated_at
     )
+    if ok:
+        credentials.update(last_success_at=now)
+    else:
+        credentials.update(last_error=error, last_error_at=now)

@@ -49,7 +49,3 @@ def rotate(token: str) -> str:
         raise SecretUnreadable(
             "The stored secret cannot be decrypted with the configured CREDENTIAL_KEYS."
         ) from None
-
-
-def generate_key() -> str:
-    return Fernet.generate_key().decode()

@@ -4,7 +4,16 @@ from typing import Any
 
 from django import forms
 
-from accounts.models import ProviderCredential, ProviderKind, Role, Workspace
+from accounts.models import (
+    KIND_FIELDS,
+    SECRET_BOUND_FIELDS,
+    ProviderCredential,
+    ProviderKind,
+    Role,
+    Workspace,
+    kind_uses_secret,
+)
+from accounts.services import ENTER_IT_AGAIN, CredentialFields
 
 
 class WorkspaceForm(forms.Form):
@@ -23,21 +32,14 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-# Which optional fields each provider kind uses; the template shows only those (by CSS).
-KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    ProviderKind.SANDBOX: ("base_url",),
-    ProviderKind.NEUROFLASH: ("client_id", "secret", "remote_workspace_id", "base_url", "auth_url"),
-    ProviderKind.NANOGPT: ("secret", "base_url"),
-}
-
-
 class CredentialForm(forms.ModelForm):
     # Write-only: never rendered back (render_value=False) and blank on edit keeps the old value.
+    # "new-password" keeps browsers from filling in the admin's own saved login password.
     secret = forms.CharField(
         required=False,
         strip=True,
         max_length=500,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         label="Secret",
         help_text="neuroflash client secret or NanoGPT API key. Leave blank to keep the saved one.",
     )
@@ -63,6 +65,7 @@ class CredentialForm(forms.ModelForm):
             "client_id": "Client ID",
             "remote_workspace_id": "neuroflash workspace ID",
         }
+        widgets = {"client_id": forms.TextInput(attrs={"autocomplete": "off"})}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -70,13 +73,33 @@ class CredentialForm(forms.ModelForm):
         if kind is None:
             return cleaned
         used = KIND_FIELDS[kind]
-        for name in ("client_id", "remote_workspace_id", "base_url", "auth_url"):
+        for name in ("client_id", "secret", "remote_workspace_id", "base_url", "auth_url"):
             if name not in used:
                 cleaned[name] = ""  # fields of another provider kind are not kept
-        has_saved_secret = self.instance.has_secret and self.instance.kind == kind
-        if "secret" in used and not cleaned.get("secret") and not has_saved_secret:
-            label = "client secret" if kind == ProviderKind.NEUROFLASH else "API key"
-            self.add_error("secret", f"Enter the {label}.")
+        if kind_uses_secret(kind) and not cleaned.get("secret"):
+            self._require_secret_where_needed(kind, cleaned)
         if kind == ProviderKind.NEUROFLASH and not cleaned.get("client_id"):
             self.add_error("client_id", "Enter the client ID of the neuroflash service account.")
         return cleaned
+
+    def _require_secret_where_needed(self, kind: str, cleaned: dict[str, Any]) -> None:
+        # Runs before _post_clean copies the posted values in: the instance is still the saved one.
+        saved = self.instance
+        if not saved.has_secret or saved.kind != kind:
+            label = "client secret" if kind == ProviderKind.NEUROFLASH else "API key"
+            self.add_error("secret", f"Enter the {label}.")
+        elif any(
+            name in cleaned and cleaned[name] != getattr(saved, name)
+            for name in SECRET_BOUND_FIELDS
+        ):
+            self.add_error("secret", ENTER_IT_AGAIN)
+
+    def credential_fields(self) -> CredentialFields:
+        data = self.cleaned_data
+        return CredentialFields(
+            kind=data["kind"],
+            base_url=data["base_url"],
+            auth_url=data["auth_url"],
+            client_id=data["client_id"],
+            remote_workspace_id=data["remote_workspace_id"],
+        )

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import ipaddress
+from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -58,9 +63,25 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ("email",)
+        constraints = [
+            # Alice@Example.com and alice@example.com are one person: signing in ignores case.
+            models.UniqueConstraint(
+                Lower("email"),
+                name="unique_email_ignoring_case",
+                violation_error_message="A user with this email address already exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.lower()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = self.email.lower()
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:
@@ -126,6 +147,30 @@ class ProviderKind(models.TextChoices):
     NANOGPT = "nanogpt", "NanoGPT"
 
 
+# Which optional fields each provider kind uses; the form shows only those (by CSS).
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    ProviderKind.SANDBOX: ("base_url",),
+    ProviderKind.NEUROFLASH: ("client_id", "secret", "remote_workspace_id", "base_url", "auth_url"),
+    ProviderKind.NANOGPT: ("secret", "base_url"),
+}
+# The saved secret is only ever sent where it was saved for: changing any of these needs it again.
+SECRET_BOUND_FIELDS = ("kind", "base_url", "auth_url", "client_id")
+
+
+def kind_uses_secret(kind: str) -> bool:
+    return "secret" in KIND_FIELDS[kind]
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class ProviderCredential(models.Model):
     """How one workspace reaches its image provider.
 
@@ -173,6 +218,23 @@ class ProviderCredential(models.Model):
     def has_secret(self) -> bool:
         return bool(self.secret_encrypted)
 
+    def clean(self) -> None:
+        # A secret must not cross the network in clear text. The sandbox has no real secret, and
+        # a provider on this machine is never on the wire.
+        if self.kind == ProviderKind.SANDBOX:
+            return
+        errors = {}
+        for name in ("base_url", "auth_url"):
+            url = getattr(self, name)
+            if url and urlsplit(url).scheme != "https" and not is_loopback_url(url):
+                errors[name] = ValidationError(
+                    "Use an https:// address. Plain http is only allowed for the sandbox or for "
+                    "this machine (localhost, 127.0.0.1, ::1).",
+                    code="insecure_url",
+                )
+        if errors:
+            raise ValidationError(errors)
+
 
 class AuditVerb(models.TextChoices):
     CREDENTIAL_SET = "credential.set", "set the provider credential"
@@ -211,6 +273,10 @@ class ConnectionCheck(models.Model):
         OK = "ok", "Connected"
         FAILED = "failed", "Failed"
 
+    # A check makes about this many provider calls (token, workspaces, quota, models).
+    PROVIDER_CALLS = 4
+    MARGIN_SECONDS = 30
+
     credential = models.ForeignKey(
         ProviderCredential, on_delete=models.CASCADE, related_name="checks"
     )
@@ -224,6 +290,9 @@ class ConnectionCheck(models.Model):
     model_count = models.PositiveIntegerField(null=True)
     round_trip_ms = models.FloatField(null=True)
     error = models.TextField(blank=True)
+    # The version of the credential this check tested: if it is saved again meanwhile, the
+    # result is not reported as the state of the new version.
+    credential_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -233,6 +302,24 @@ class ConnectionCheck(models.Model):
     def __str__(self) -> str:
         return f"Connection check {self.pk} ({self.state})"
 
+    @classmethod
+    def deadline(cls) -> timedelta:
+        """How long a check can take at most; pending longer, nobody is working on it."""
+        per_call = settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT
+        return timedelta(seconds=cls.PROVIDER_CALLS * per_call + cls.MARGIN_SECONDS)
+
     @property
     def is_pending(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def is_abandoned(self) -> bool:
+        return self.is_pending and timezone.now() - self.created_at > self.deadline()
+
+    @property
+    def abandoned_reason(self) -> str:
+        if not self.is_abandoned:
+            return ""
+        if self.state == self.State.QUEUED:
+            return "No worker picked this up — is the worker running?"
+        return "The worker stopped while checking. Press Test connection to try again."

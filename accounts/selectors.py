@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.models import AuditEvent, Membership, User, Workspace
+from accounts.models import (
+    AuditEvent,
+    ConnectionCheck,
+    Membership,
+    ProviderCredential,
+    User,
+    Workspace,
+)
 
 
 def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
@@ -34,5 +41,13 @@ def workspace_landing_for_user(*, user: User) -> Workspace | None:
     return first.workspace if first else None
 
 
-def admin_count(*, workspace: Workspace) -> int:
-    return Membership.objects.filter(workspace=workspace, role="admin").count()
+def credential_for_workspace(*, workspace: Workspace) -> ProviderCredential | None:
+    return (
+        ProviderCredential.objects.filter(workspace=workspace)
+        .select_related("secret_set_by")
+        .first()
+    )
+
+
+def connection_check_latest(*, credential: ProviderCredential) -> ConnectionCheck | None:
+    return credential.checks.first()

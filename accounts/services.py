@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import crypto
 from accounts.models import (
+    SECRET_BOUND_FIELDS,
     AuditEvent,
     AuditVerb,
     Membership,
@@ -22,7 +23,10 @@ from accounts.models import (
     Role,
     User,
     Workspace,
+    kind_uses_secret,
 )
+
+ENTER_IT_AGAIN = "Enter the secret again: it is only sent to the address it was saved for."
 
 
 def audit_record(
@@ -125,48 +129,73 @@ def membership_add(
     )
 
 
-def _lock_admins(workspace: Workspace) -> list[Membership]:
-    # Locking every admin row serialises concurrent demotions, so two admins demoting each other
-    # at the same moment cannot leave the workspace with none.
-    return list(Membership.objects.select_for_update().filter(workspace=workspace, role=Role.ADMIN))
+def _ensure_an_admin_remains(
+    membership: Membership, *, new_role: str | None, message: str
+) -> Membership:
+    """The target membership as it is now, locked, once it is clear that an admin remains.
+
+    `new_role` is None for a removal. Every admin row is locked first, so concurrent demotions
+    and removals queue up here, and the target is read again under that lock: a role read before
+    it may already be out of date.
+    """
+    admins = list(
+        Membership.objects.select_for_update()
+        .filter(workspace_id=membership.workspace_id, role=Role.ADMIN)
+        .values_list("pk", flat=True)
+    )
+    current = (
+        Membership.objects.select_for_update()
+        .select_related("user", "workspace")
+        .filter(pk=membership.pk)
+        .first()
+    )
+    if current is None:
+        raise ValidationError(f"{membership.user.email} is no longer a member.", code="gone")
+    if (
+        current.role == Role.ADMIN
+        and new_role != Role.ADMIN
+        and not any(pk != current.pk for pk in admins)
+    ):
+        raise ValidationError(message, code="last_admin")
+    return current
 
 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, actor: User, role: str) -> None:
-    if membership.role == role:
-        return
-    admins = _lock_admins(membership.workspace)
-    if membership.role == Role.ADMIN and len(admins) <= 1:
-        raise ValidationError(
-            "A workspace needs at least one admin. Make someone else admin first.",
-            code="last_admin",
-        )
-    old = membership.role
+    current = _ensure_an_admin_remains(
+        membership,
+        new_role=role,
+        message="A workspace needs at least one admin. Make someone else admin first.",
+    )
+    old = current.role
     membership.role = role
-    membership.save(update_fields=["role"])
+    if old == role:
+        return
+    current.role = role
+    current.save(update_fields=["role"])
     audit_record(
-        workspace=membership.workspace,
+        workspace=current.workspace,
         actor=actor,
         verb=AuditVerb.MEMBER_ROLE_CHANGED,
-        target=membership.user.email,
+        target=current.user.email,
         detail=f"{Role(old).label.lower()} → {Role(role).label.lower()}",
     )
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: User) -> None:
-    admins = _lock_admins(membership.workspace)
-    if membership.role == Role.ADMIN and len(admins) <= 1:
-        raise ValidationError(
-            "The last admin cannot be removed. Make someone else admin first.", code="last_admin"
-        )
-    membership.delete()
-    user = membership.user
-    if user.last_workspace_id == membership.workspace_id:
+    current = _ensure_an_admin_remains(
+        membership,
+        new_role=None,
+        message="The last admin cannot be removed. Make someone else admin first.",
+    )
+    current.delete()
+    user = current.user
+    if user.last_workspace_id == current.workspace_id:
         user.last_workspace = None
         user.save(update_fields=["last_workspace"])
     audit_record(
-        workspace=membership.workspace,
+        workspace=current.workspace,
         actor=actor,
         verb=AuditVerb.MEMBER_REMOVED,
         target=user.email,
@@ -186,58 +215,97 @@ class CredentialFields:
 
 
 @sensitive_variables("secret")
-@transaction.atomic
 def credential_save(
     *, workspace: Workspace, actor: User, fields: CredentialFields, secret: str | None
 ) -> ProviderCredential:
-    """Save the workspace's credential. `secret=None` (a blank field on edit) keeps the old one."""
-    credential, _ = ProviderCredential.objects.select_for_update().get_or_create(
-        workspace=workspace
-    )
-    had_secret = credential.has_secret
-    changed = [name for name, value in vars(fields).items() if getattr(credential, name) != value]
-    if credential.kind != fields.kind and not secret and had_secret:
-        # Another provider's secret is useless here; do not keep it around.
-        credential.secret_encrypted = credential.secret_hint = ""
-        credential.secret_set_by = credential.secret_set_at = None
-        had_secret = False
-        changed.append("secret removed")
-    for name, value in vars(fields).items():
-        setattr(credential, name, value)
-    if secret:
-        credential.secret_encrypted = crypto.encrypt(secret)
-        credential.secret_hint = secret[-4:] if len(secret) >= 8 else ""
-        credential.secret_set_by = actor
-        credential.secret_set_at = timezone.now()
-        changed.append("secret")
-    if changed:
-        # A different provider or secret makes the last test result meaningless.
-        credential.last_success_at = None
-        credential.last_error = ""
-        credential.last_error_at = None
-    credential.save()
-    if changed:
-        verb = (
-            AuditVerb.CREDENTIAL_SET if secret and not had_secret else AuditVerb.CREDENTIAL_CHANGED
+    """Save the workspace's credential. `secret=None` (a blank field on edit) keeps the old one.
+
+    The saved secret is only kept while it goes to the same provider, addresses and client ID;
+    changing any of those without entering it again is refused, so nobody can point a saved
+    secret at a server of their own. Raises ValidationError (by field) for that and for an
+    address that would send the secret in clear text.
+    """
+    # `with`, not the decorator: the decorator's wrapper frame would show the secret in
+    # error reports, outside @sensitive_variables' reach.
+    with transaction.atomic():
+        credential, _ = ProviderCredential.objects.select_for_update().get_or_create(
+            workspace=workspace
         )
-        audit_record(
-            workspace=workspace,
-            actor=actor,
-            verb=verb,
-            target=ProviderKind(fields.kind).label,
-            detail="changed: " + ", ".join(name.replace("_", " ") for name in changed),
-        )
-    return credential
+        needs_secret = kind_uses_secret(fields.kind)
+        if not needs_secret:
+            secret = None
+        had_secret = credential.has_secret
+        moved = [
+            name
+            for name in SECRET_BOUND_FIELDS
+            if getattr(credential, name) != getattr(fields, name)
+        ]
+        changed = [
+            name for name, value in vars(fields).items() if getattr(credential, name) != value
+        ]
+        if had_secret and not secret and (moved or not needs_secret):
+            if needs_secret:
+                raise ValidationError({"secret": ENTER_IT_AGAIN})
+            # This provider takes no secret; do not keep one around.
+            credential.secret_encrypted = credential.secret_hint = ""
+            credential.secret_set_by = credential.secret_set_at = None
+            had_secret = False
+            changed.append("secret removed")
+        for name, value in vars(fields).items():
+            setattr(credential, name, value)
+        credential.clean()
+        if secret:
+            credential.secret_encrypted = crypto.encrypt(secret)
+            credential.secret_hint = secret[-4:] if len(secret) >= 8 else ""
+            credential.secret_set_by = actor
+            credential.secret_set_at = timezone.now()
+            changed.append("secret")
+        if changed:
+            # A different provider or secret makes the last test result meaningless.
+            credential.last_success_at = None
+            credential.last_error = ""
+            credential.last_error_at = None
+        credential.save()
+        if changed:
+            verb = (
+                AuditVerb.CREDENTIAL_SET
+                if secret and not had_secret
+                else AuditVerb.CREDENTIAL_CHANGED
+            )
+            audit_record(
+                workspace=workspace,
+                actor=actor,
+                verb=verb,
+                target=ProviderKind(fields.kind).label,
+                detail="changed: " + ", ".join(name.replace("_", " ") for name in changed),
+            )
+        return credential
 
 
-def credential_rotate_all() -> int:
-    """Re-encrypt every stored secret under the current (first) key; returns how many."""
-    count = 0
-    for credential in ProviderCredential.objects.exclude(secret_encrypted="").only(
-        "pk", "secret_encrypted"
+@dataclass
+class RotationReport:
+    rotated: int = 0
+    # Names of the workspaces whose secret no configured key can decrypt.
+    unreadable: list[str] = field(default_factory=list)
+
+
+def credential_rotate_all() -> RotationReport:
+    """Re-encrypt every stored secret under the current (first) key."""
+    report = RotationReport()
+    for credential in (
+        ProviderCredential.objects.exclude(secret_encrypted="")
+        .select_related("workspace")
+        .only("pk", "secret_encrypted", "workspace__name")
+        .order_by("pk")
     ):
-        ProviderCredential.objects.filter(pk=credential.pk).update(
-            secret_encrypted=crypto.rotate(credential.secret_encrypted)
-        )
-        count += 1
-    return count
+        old = credential.secret_encrypted
+        try:
+            new = crypto.rotate(old)
+        except crypto.SecretUnreadable:
+            report.unreadable.append(credential.workspace.name)
+            continue
+        # Conditional: a secret saved meanwhile is already under the current key; keep it.
+        report.rotated += ProviderCredential.objects.filter(
+            pk=credential.pk, secret_encrypted=old
+        ).update(secret_encrypted=new)
+    return report

@@ -13,9 +13,10 @@ from django.core.cache import BaseCache, cache
 class CacheTokenStore:
     """A ``providers.tokens.LockingTokenStore`` on Django's cache.
 
-    With Redis, ``add`` is an atomic SET NX, so when a token expires under many workers only one
-    of them fetches the next. With the file cache the lock is best effort, which only risks a
-    duplicate token fetch, never a wrong token.
+    The lock is the cache's ``add``: an atomic SET NX on Redis, and an atomic check-and-write on
+    our file cache (``config.cache.FileCache``), so when a token expires under many workers only
+    one of them fetches the next. (The in-memory cache is per process: there it only orders the
+    threads of one process.)
     """
 
     POLL_SECONDS = 0.05

@@ -1,20 +1,31 @@
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import connection, selectors, services
-from accounts.access import get_membership, get_membership_in_workspace
+from accounts.access import (
+    get_connection_check_for_admin,
+    get_credential_for_admin,
+    get_membership,
+    get_membership_in_workspace,
+)
 from accounts.forms import CredentialForm, MemberAddForm, MemberRoleForm, WorkspaceForm
 from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role
+
+
+def _posted(request: HttpRequest) -> QueryDict | None:
+    """The form data of a POST, even an empty one (`request.POST or None` would drop that)."""
+    return request.POST if request.method == "POST" else None
 
 
 @login_required
@@ -26,10 +37,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("gallery:home", slug=workspace.slug)
 
 
-@staff_member_required
+@login_required
 @require_http_methods(["GET", "POST"])
 def workspace_create(request: HttpRequest) -> HttpResponse:
-    form = WorkspaceForm(request.POST or None)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff users create workspaces.")
+    form = WorkspaceForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         workspace = services.workspace_create(name=form.cleaned_data["name"], creator=request.user)
         messages.success(request, f"Workspace “{workspace}” created. You are its admin.")
@@ -154,43 +167,52 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
 # --- Settings: provider credential ------------------------------------------------------------
 
 
+def _connection_context(
+    membership: Membership, credential: ProviderCredential | None, check: ConnectionCheck | None
+) -> dict[str, object]:
+    return {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "credential": credential,
+        "check": check,
+    }
+
+
 @login_required
 @sensitive_post_parameters("secret")
 @require_http_methods(["GET", "POST"])
 def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     workspace = membership.workspace
-    credential = (
-        ProviderCredential.objects.filter(workspace=workspace)
-        .select_related("secret_set_by")
-        .first()
-    )
+    credential = selectors.credential_for_workspace(workspace=workspace)
+    # The form validates into its own copy, so the page keeps showing what is saved.
     form = CredentialForm(
-        request.POST or None, instance=credential or ProviderCredential(workspace=workspace)
+        _posted(request),
+        instance=copy.copy(credential) if credential else ProviderCredential(workspace=workspace),
     )
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
+    if form.is_valid():
+        try:
+            # The secret goes straight from the form into the service: bound to a local here, it
+            # would show in error reports.
             services.credential_save(
                 workspace=workspace,
                 actor=request.user,
-                fields=services.CredentialFields(
-                    kind=data["kind"],
-                    base_url=data["base_url"],
-                    auth_url=data["auth_url"],
-                    client_id=data["client_id"],
-                    remote_workspace_id=data["remote_workspace_id"],
-                ),
-                secret=data["secret"] or None,
+                fields=form.credential_fields(),
+                secret=form.cleaned_data["secret"] or None,
             )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
             messages.success(request, "Provider credential saved.")
             return redirect("accounts:settings_provider", slug=slug)
+    if form.errors:
         messages.error(request, "The credential was not saved. Check the fields marked below.")
     context = {
-        "membership": membership,
-        "workspace": workspace,
-        "credential": credential,
-        "check": credential.checks.first() if credential else None,
+        **_connection_context(
+            membership,
+            credential,
+            selectors.connection_check_latest(credential=credential) if credential else None,
+        ),
         "form": form,
     }
     return render(
@@ -205,7 +227,7 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_general(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
-    form = WorkspaceForm(request.POST or None, initial={"name": membership.workspace.name})
+    form = WorkspaceForm(_posted(request), initial={"name": membership.workspace.name})
     if request.method == "POST" and form.is_valid():
         services.workspace_rename(
             workspace=membership.workspace, actor=request.user, name=form.cleaned_data["name"]
@@ -234,13 +256,13 @@ def settings_audit(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def connection_test(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
-    credential = get_object_or_404(ProviderCredential, workspace=membership.workspace)
+    credential = get_credential_for_admin(membership)
     check = connection.connection_check_request(credential=credential, actor=request.user)
     if request.htmx:
         return render(
             request,
             "accounts/settings_provider.html#connection-check",
-            {"workspace": membership.workspace, "check": check},
+            _connection_context(membership, credential, check),
         )
     messages.info(request, "Checking the connection. This page shows the result when it is done.")
     return redirect("accounts:settings_provider", slug=slug)
@@ -250,13 +272,11 @@ def connection_test(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def connection_check_status(request: HttpRequest, slug: str, check_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
-    check = get_object_or_404(
-        ConnectionCheck, pk=check_id, credential__workspace=membership.workspace
-    )
+    check = get_connection_check_for_admin(membership, check_id)
     if not request.htmx:
         return redirect("accounts:settings_provider", slug=slug)
     return render(
         request,
         "accounts/settings_provider.html#connection-check",
-        {"workspace": membership.workspace, "check": check},
+        _connection_context(membership, check.credential, check),
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+import fcntl
 import os
-import tempfile
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -13,26 +13,20 @@ class FileCache(FileBasedCache):
 
     The stock ``add`` checks and then writes, so two worker processes can both "win" it; locks
     built on ``add`` (the provider token refresh) need exactly one winner, as Redis gives.
-    ``os.link`` of a fully written temporary file creates the entry only if none exists.
+
+    Here ``add`` checks and writes while it holds an exclusive ``flock`` on one lock file in the
+    cache folder. The kernel drops that lock when its process dies, so a crash never leaves it
+    held. (Claiming an expired entry by renaming it is not enough: a contender that found it
+    expired can rename away the fresh entry another has just written, and then two win.)
     """
 
     def add(
         self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> bool:
         self._createdir()
-        fname = self._key_to_file(key, version)
-        fd, tmp_path = tempfile.mkstemp(dir=self._dir)
-        try:
-            with open(fd, "wb") as f:
-                self._write_content(f, timeout, value)
-            for _ in range(2):
-                try:
-                    os.link(tmp_path, fname)
-                    return True
-                except FileExistsError:
-                    if self.has_key(key, version):  # live entry: someone else holds it
-                        return False
-                    # has_key removed an expired entry; try once more.
-            return False
-        finally:
-            os.remove(tmp_path)
+        with open(os.path.join(self._dir, "add.lock"), "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if self.has_key(key, version):  # removes an expired entry
+                return False
+            self.set(key, value, timeout, version)  # a temporary file renamed into place
+            return True

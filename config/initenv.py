@@ -1,8 +1,9 @@
 """Create or complete `.env` with fresh secrets for a local install (used by `make run`).
 
 A value already set is never replaced, so a second `make run` keeps the keys that encrypted the
-stored credentials; an empty one (as copied from .env.example) is filled in. Uses only the
-standard library: it runs before Django can start.
+stored credentials; an empty one is filled in, and a missing one (also one that is only there
+commented out, as in a copy of .env.example) is added at the end. Uses only the standard
+library: it runs before Django can start.
 """
 
 from __future__ import annotations

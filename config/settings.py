@@ -18,6 +18,13 @@ from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+def _path(value: str) -> Path:
+    """A configured path; a relative one is taken from the project folder, not the cwd."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else BASE_DIR / path
+
+
 # ENV_FILE="" reads no file (the test suite does that, to be independent of a developer's .env).
 _env_file = env_str("ENV_FILE", str(BASE_DIR / ".env"))
 if _env_file:
@@ -39,7 +46,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Where runtime state lives by default (SQLite file, broker folders, media, caches).
-VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = _path(env_str("VAR_DIR", "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite will not create the folder of its file
 
 INSTALLED_APPS = [
@@ -103,6 +110,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] != ":memory:":
+        DATABASES["default"]["NAME"] = str(_path(DATABASES["default"]["NAME"]))
     # Web, worker and beat share one SQLite file: wait for locks instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     # A file, not memory, so that a real Celery worker in the integration tests shares it.
@@ -123,7 +132,7 @@ elif _cache_url.startswith("file://"):
     CACHES = {
         "default": {
             "BACKEND": "config.cache.FileCache",
-            "LOCATION": _cache_url.removeprefix("file://"),
+            "LOCATION": str(_path(_cache_url.removeprefix("file://"))),
         }
     }
 elif _cache_url == "locmem://":
@@ -159,6 +168,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The login form's field is called "username" even though users sign in with their email.
 AXES_USERNAME_FORM_FIELD = "username"
+# Count failures per email whatever its case: signing in ignores case too.
+AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_VERBOSE = False
 
@@ -175,23 +186,25 @@ SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765")
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", f"file://{VAR_DIR / 'celery' / 'results'}")
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    _results_dir = _path(CELERY_RESULT_BACKEND.removeprefix("file://"))
+    CELERY_RESULT_BACKEND = f"file://{_results_dir}"
+    _results_dir.mkdir(parents=True, exist_ok=True)  # Celery refuses a missing folder
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery" / "broker"
+    _celery_dir = VAR_DIR / "celery"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "data_folder_in": str(_celery_dir / "broker"),
+        "data_folder_out": str(_celery_dir / "broker"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
+        # How often an idle worker looks for new messages (kombu's default, 1 s, delays every job).
+        "polling_interval": env_float("CELERY_BROKER_POLLING_INTERVAL", 0.1, minimum=0.01),
     }
     # The filesystem transport does not create its folders; web, worker and beat all need them.
-    _celery_dir = VAR_DIR / "celery"
-    for _folder in (
-        _broker_dir,
-        *(_celery_dir / name for name in ("processed", "control", "results")),
-    ):
-        _folder.mkdir(parents=True, exist_ok=True)
+    for _name in ("broker", "processed", "control"):
+        (_celery_dir / _name).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -202,10 +215,10 @@ CELERY_TIMEZONE = "UTC"
 # --- Static and media -------------------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT = _path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_ROOT = _path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
 _static_storage = env_str("STATIC_STORAGE", "simple" if DEBUG else "manifest")
 if _static_storage not in {"simple", "manifest"}:
@@ -235,9 +248,15 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", default=False)
+# How many proxies in front of the app append to X-Forwarded-For (used only behind a proxy).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
+if BEHIND_TLS_PROXY:
     # Only safe when a proxy in front strips any X-Forwarded-Proto the client sent.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Behind a proxy every request comes from the proxy's address: lockouts by address would
+    # lock out everyone at once. (Axes' own AXES_IPWARE_* settings need django-ipware.)
+    AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip_behind_proxy"
 
 # No inline script or style anywhere: htmx's own indicator style is switched off in base.html.
 CONTENT_SECURITY_POLICY = env_str(
@@ -292,6 +311,13 @@ PROVIDER_DOWNLOAD_HOSTS = env_list("PROVIDER_DOWNLOAD_HOSTS")
 CATALOG_REFRESH_MINUTES = env_int("CATALOG_REFRESH_MINUTES", 60, minimum=1)
 QUOTA_REFRESH_MINUTES = env_int("QUOTA_REFRESH_MINUTES", 10, minimum=1)
 
+# History mirror: incremental syncs often, a full reconciliation (detects deletions) less often.
+HISTORY_SYNC_MINUTES = env_int("HISTORY_SYNC_MINUTES", 15, minimum=1)
+HISTORY_FULL_SYNC_HOURS = env_int("HISTORY_FULL_SYNC_HOURS", 24, minimum=1)
+HISTORY_PAGE_SIZE = env_int("HISTORY_PAGE_SIZE", 100, minimum=1)
+# A running sync whose heartbeat is older than this lost its worker; another may take over.
+HISTORY_SYNC_STALE_SECONDS = env_int("HISTORY_SYNC_STALE_SECONDS", 600, minimum=1)
+
 CELERY_BEAT_SCHEDULE = {
     "refresh-catalogs": {
         "task": "gallery.tasks.refresh_all_catalogs",
@@ -302,6 +328,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": QUOTA_REFRESH_MINUTES * 60,
     },
     "reap-stuck-jobs": {"task": "gallery.tasks.reap_stuck_jobs", "schedule": 60},
+    "sync-histories": {
+        "task": "gallery.tasks.sync_all_histories",
+        "schedule": HISTORY_SYNC_MINUTES * 60,
+        "args": ("incremental",),
+    },
+    "full-sync-histories": {
+        "task": "gallery.tasks.sync_all_histories",
+        "schedule": HISTORY_FULL_SYNC_HOURS * 3600,
+        "args": ("full",),
+    },
 }
 
 # Seconds a provider may take before the request is abandoned (connect, read).

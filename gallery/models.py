@@ -189,7 +189,13 @@ class Image(models.Model):
         max_length=64, blank=True, help_text="SHA-256 of the original file."
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the provider says it made the image (history entries); None for unknown.
+    provider_created_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Deleted because a full history sync found it gone at the provider (not by a person here).
+    removed_at_provider = models.BooleanField(default=False)
+    # Why the file could not be fetched from the provider (history entries); not retried then.
+    file_error = models.CharField(max_length=300, blank=True)
 
     objects = ImageQuerySet.as_manager()
 
@@ -247,3 +253,53 @@ class QuotaSnapshot(models.Model):
         """How many more images fit now: the smaller of the monthly and the daily room."""
         room = [left for left in (self.monthly_available, self.daily_left) if left is not None]
         return min(room) if room else None
+
+
+class HistorySync(models.Model):
+    """One run of the history mirror for a workspace, with its progress as it goes."""
+
+    class Mode(models.TextChoices):
+        INCREMENTAL = "incremental", "Incremental"
+        FULL = "full", "Full"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Syncing"
+        OK = "ok", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="history_syncs")
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pages_fetched = models.PositiveIntegerField(default=0)
+    entries_seen = models.PositiveIntegerField(default=0)
+    entries_new = models.PositiveIntegerField(default=0)
+    entries_updated = models.PositiveIntegerField(default=0)
+    entries_removed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            # The lock: at most one running sync per workspace, enforced by the database.
+            models.UniqueConstraint(
+                fields=("workspace",),
+                condition=Q(state="running"),
+                name="one_running_sync_per_workspace",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} sync of {self.workspace_id} ({self.state})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import User, Workspace
-from gallery.models import CatalogModel, Image, Job, JobKind, JobState, QuotaSnapshot
+from gallery.models import CatalogModel, HistorySync, Image, Job, JobKind, JobState, QuotaSnapshot
 
 
 def catalog_for(*, workspace: Workspace, kind: str = JobKind.TEXT2IMAGE) -> list[CatalogModel]:
@@ -86,3 +86,29 @@ def quota_latest(*, workspace: Workspace) -> QuotaSnapshot | None:
 def _cursor(image: Image) -> str:
     micros = (image.created_at - _EPOCH) // dt.timedelta(microseconds=1)
     return f"{micros}-{image.pk}"
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    has_history: bool
+    latest: HistorySync | None
+    last_success: HistorySync | None
+    mirrored: int
+    next_run_at: dt.datetime | None
+
+
+def sync_status(*, workspace: Workspace) -> SyncStatus:
+    """What the workspace page says about the history mirror."""
+    from django.conf import settings
+
+    has_history = workspace.credential.kind != "nanogpt"
+    runs = HistorySync.objects.filter(workspace=workspace)
+    latest = runs.first()
+    last_success = runs.filter(state=HistorySync.State.OK).first()
+    next_run_at = None
+    if has_history:
+        interval = dt.timedelta(minutes=settings.HISTORY_SYNC_MINUTES)
+        base = latest.created_at if latest else None
+        next_run_at = base + interval if base else None
+    mirrored = Image.objects.visible().filter(workspace=workspace, source="history").count()
+    return SyncStatus(has_history, latest, last_success, mirrored, next_run_at)

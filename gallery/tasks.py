@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from accounts.models import Workspace
-from gallery.services import catalog, images, jobs, quota
+from gallery.services import catalog, images, jobs, quota, sync
 from providers import ProviderError
 
 
@@ -59,3 +59,29 @@ def delete_at_provider(self: Task, image_id: int) -> None:
             raise
         delay = jobs.backoff_seconds(self.request.retries + 1, getattr(exc, "retry_after", None))
         raise self.retry(countdown=delay) from exc
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_history_sync(run_id: int) -> None:
+    sync.sync_run(run_id=run_id)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=10)
+def fetch_missing_files(self: Task, workspace_id: int) -> None:
+    workspace = Workspace.objects.select_related("credential").filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    try:
+        _, more = sync.files_fetch_missing(workspace=workspace)
+    except ProviderError as exc:
+        delay = jobs.backoff_seconds(self.request.retries + 1, getattr(exc, "retry_after", None))
+        raise self.retry(countdown=delay) from exc
+    if more:
+        fetch_missing_files.delay(workspace_id)
+
+
+@shared_task(ignore_result=True)
+def sync_all_histories(mode: str) -> None:
+    for workspace in Workspace.objects.select_related("credential"):
+        if workspace.credential.kind != "nanogpt":  # NanoGPT keeps no history to mirror
+            sync.sync_request(workspace=workspace, mode=mode)

@@ -19,4 +19,8 @@ urlpatterns = [
     path("images/<int:image_id>/delete/", views.image_delete, name="image_delete"),
     path("images/<int:image_id>/file/", views.image_file, name="image_file"),
     path("images/<int:image_id>/thumbnail/", views.image_thumbnail, name="image_thumbnail"),
+    path("usage/", views.usage_page, name="usage"),
+    path("usage/refresh-quota/", views.quota_refresh_now, name="quota_refresh"),
+    path("history/sync/", views.sync_now, name="sync_now"),
+    path("history/status/", views.sync_panel, name="sync_panel"),
 ]

@@ -6,18 +6,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import get_membership
 from accounts.models import Membership, ProviderCredential, Role
 from accounts.services import user_remember_workspace
-from gallery import selectors
+from gallery import selectors, usage
 from gallery.access import get_image, get_job
 from gallery.forms import EditForm, JobForm
-from gallery.models import Job, JobKind
-from gallery.services import images, jobs
-from gallery.tasks import refresh_catalog
+from gallery.models import HistorySync, Job, JobKind
+from gallery.services import images, jobs, sync
+from gallery.tasks import refresh_catalog, refresh_quota
 
 
 def _credential(membership: Membership) -> ProviderCredential | None:
@@ -28,7 +29,6 @@ def _workspace_context(membership: Membership, **extra: object) -> dict[str, obj
     return {
         "membership": membership,
         "workspace": membership.workspace,
-        "quota": selectors.quota_latest(workspace=membership.workspace),
         **extra,
     }
 
@@ -42,7 +42,9 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     user_remember_workspace(user=request.user, workspace=membership.workspace)
     page = selectors.image_page(workspace=membership.workspace, cursor=request.GET.get("after"))
-    context = _workspace_context(membership, page=page)
+    context = _workspace_context(
+        membership, page=page, sync=selectors.sync_status(workspace=membership.workspace)
+    )
     if request.htmx and request.GET.get("after"):
         return render(request, "gallery/home.html#grid-page", context)
     return render(request, "gallery/home.html", context)
@@ -265,3 +267,71 @@ def image_file(request: HttpRequest, slug: str, image_id: int) -> FileResponse:
 def image_thumbnail(request: HttpRequest, slug: str, image_id: int) -> FileResponse:
     membership = get_membership(request, slug)
     return _serve(get_image(membership, image_id).thumbnail)
+
+
+# --- History mirror ---------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    run = sync.sync_request(
+        workspace=membership.workspace, mode=HistorySync.Mode.FULL, requested_by=request.user
+    )
+    if request.htmx:
+        return _sync_panel(request, membership)
+    messages.info(request, "Syncing with the provider's history. Reload to see the progress.")
+    return redirect(f"{reverse('gallery:home', args=[slug])}#sync-{run.pk}")
+
+
+@login_required
+@require_GET
+def sync_panel(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    if not request.htmx:
+        return redirect("gallery:home", slug=slug)
+    return _sync_panel(request, membership)
+
+
+def _sync_panel(request: HttpRequest, membership: Membership) -> HttpResponse:
+    context = _workspace_context(
+        membership, sync=selectors.sync_status(workspace=membership.workspace)
+    )
+    return render(request, "gallery/home.html#sync-panel", context)
+
+
+# --- Usage ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def usage_page(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    workspace = membership.workspace
+    today = timezone.localdate()
+    series = usage.daily_usage(workspace=workspace, today=today)
+    quota = selectors.quota_latest(workspace=workspace)
+    bars, top = usage.chart_bars(series)
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    context = _workspace_context(
+        membership,
+        bars=bars,
+        top=top,
+        total_30=sum(day.images for day in series),
+        forecast=usage.forecast(
+            series=series, monthly_left=quota.monthly_available if quota else None, today=today
+        ),
+        by_member=usage.usage_by_member(workspace=workspace, since=month_start),
+        by_model=usage.usage_by_model(workspace=workspace, since=month_start),
+    )
+    return render(request, "gallery/usage.html", context)
+
+
+@login_required
+@require_POST
+def quota_refresh_now(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    refresh_quota.delay_on_commit(membership.workspace.pk)
+    messages.info(request, "Asking the provider for the current quota. Reload in a moment.")
+    return redirect("gallery:usage", slug=slug)

@@ -14,13 +14,13 @@ MAX_DELAY = 600.0
 # Longer than any sane client read timeout; clearing the faults releases a hang early.
 DEFAULT_HANG = 120.0
 FAULT_KEYS = frozenset(
-    {"status", "retry_after", "count", "rate", "seed", "path", "method", "route", "latency"}
+    {"status", "retry_after", "count", "skip", "rate", "seed", "path", "method", "route", "latency"}
     | {"hang", "seconds", "malformed_json", "quota_exhausted", "body"}
 )
 
 
 _DESCRIBED = (
-    *("id", "status", "retry_after", "count", "rate", "path", "method", "route", "latency"),
+    *("id", "status", "retry_after", "count", "skip", "rate", "path", "method", "route", "latency"),
     *("hang", "seconds", "malformed_json", "quota_exhausted", "body", "fired"),
 )
 
@@ -31,6 +31,8 @@ class FaultRule:
     status: int | None = None
     retry_after: float | None = None
     count: int | None = None
+    # Let this many matching requests through untouched first ("fail the 7th page").
+    skip: int = 0
     rate: float = 1.0
     seed: int | None = None
     path: str | None = None
@@ -62,6 +64,9 @@ class FaultRule:
 
     def roll(self) -> bool:
         """Decide whether this matching request is hit, and use up one `count` if so."""
+        if self.skip > 0:
+            self.skip -= 1
+            return False
         if self.rate < 1.0 and self.rng.random() >= self.rate:
             return False
         if self.count is not None:
@@ -108,6 +113,9 @@ def parse_rule(rule_id: int, data: Any) -> FaultRule:
     count = data.get("count")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ValueError("count must be a positive integer")
+    skip = data.get("skip", 0)
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise ValueError("skip must be a whole number, 0 or more")
     rate = _number(data, "rate", 0, 1)
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -117,6 +125,7 @@ def parse_rule(rule_id: int, data: Any) -> FaultRule:
         status=status,
         retry_after=_number(data, "retry_after", 0, 86400),
         count=count,
+        skip=skip,
         rate=1.0 if rate is None else rate,
         seed=seed,
         path=_text(data, "path"),

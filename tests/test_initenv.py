@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
+from dotenv import dotenv_values
 
 from config.initenv import complete
 
@@ -28,3 +32,12 @@ def test_it_fills_empty_values_copied_from_the_example():
     assert filled == ["SECRET_KEY", "CREDENTIAL_KEYS"]
     assert "DEBUG=false" in text
     assert "SECRET_KEY=\n" not in text
+
+
+def test_it_completes_a_copy_of_the_example_file():
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
+    text, filled = complete(example)
+    assert filled == ["DEBUG", "SECRET_KEY", "CREDENTIAL_KEYS"]
+    values = dotenv_values(stream=io.StringIO(text))
+    assert values["DEBUG"] == "true"
+    assert len(values["CREDENTIAL_KEYS"]) == 44

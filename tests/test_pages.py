@@ -65,3 +65,15 @@ def test_it_answers_unknown_pages_with_a_friendly_404(owner_client):
     response = owner_client.get("/w/nope/")
     assert response.status_code == 404
     assert "This page does not exist, or you do not have access to it." in response.content.decode()
+
+
+def test_it_names_the_account_menu_after_the_user(owner_client, owner, workspace):
+    html = owner_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    assert f'<summary aria-label="{owner.display_name}: account menu">' in html
+
+
+def test_it_lists_the_workspaces_in_the_switcher_as_a_list(owner_client, workspace):
+    html = owner_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    link = reverse("gallery:home", args=[workspace.slug])
+    assert re.search(rf'<ul class="menu-list">\s*<li><a href="{link}" aria-current="true">', html)
+    assert 'role="listitem"' not in html

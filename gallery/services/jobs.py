@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -391,10 +392,20 @@ def _fail(job: Job, message: str) -> None:
     _after_finish(job)
 
 
+QUOTA_REFRESH_DEBOUNCE_SECONDS = 5
+
+
 def _after_finish(job: Job) -> None:
+    """Refresh the quota once for a burst of jobs, a few seconds after the first finishes."""
     from gallery.tasks import refresh_quota
 
-    refresh_quota.delay_on_commit(job.workspace_id)
+    key = f"darkroom:quota-refresh-pending:{job.workspace_id}"
+    if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
+        transaction.on_commit(
+            lambda: refresh_quota.apply_async(
+                (job.workspace_id,), countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS
+            )
+        )
 
 
 # --- Reaper -----------------------------------------------------------------------------------

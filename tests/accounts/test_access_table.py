@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import ConnectionCheck, Membership, Workspace
+from accounts.models import AuditEvent, ConnectionCheck, Membership, ProviderCredential, Workspace
 from gallery.models import Image, Job
 
 # Patterns with arguments that are not workspace-scoped (auth's own one-time link).
@@ -57,15 +57,41 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
 }
 
 
-def _url(route: Route, workspace: Workspace) -> str:
+def _url(route: Route, workspace: Workspace, *, slug: str | None = None) -> str:
+    """The route for objects of `workspace`; `slug` puts another workspace's slug in front."""
     missing = [arg for arg in route.args if arg not in OBJECT_ARGS]
     assert not missing, f"{route.name}: teach OBJECT_ARGS how to make {missing}"
-    return reverse(route.name, kwargs={arg: OBJECT_ARGS[arg](workspace) for arg in route.args})
+    kwargs = {arg: OBJECT_ARGS[arg](workspace) for arg in route.args}
+    if slug is not None:
+        kwargs["slug"] = slug
+    return reverse(route.name, kwargs=kwargs)
+
+
+def _snapshot(workspace: Workspace) -> dict[str, object]:
+    """Everything a request could change behind a refusal. Read now, not when compared."""
+    return {
+        "workspace": list(Workspace.objects.filter(pk=workspace.pk).values("name", "slug")),
+        "members": list(
+            Membership.objects.filter(workspace=workspace).order_by("pk").values("pk", "role")
+        ),
+        "credential": list(ProviderCredential.objects.filter(workspace=workspace).values()),
+        "audit_events": AuditEvent.objects.count(),
+        "connection_checks": ConnectionCheck.objects.count(),
+        "jobs": list(Job.objects.order_by("pk").values()),
+        "images": list(Image.objects.order_by("pk").values()),
+    }
+
+
+# Every route of the settings app is for workspace admins only.
+ADMIN_ROUTES = [route for route in ROUTES if route.name.startswith("accounts:")]
+# Routes that name an object besides the workspace: where an ID from elsewhere could be slipped in.
+OBJECT_ROUTES = [route for route in ROUTES if set(route.args) - {"slug"}]
 
 
 def test_it_finds_the_workspace_routes():
     names = {route.name for route in ROUTES}
     assert {"gallery:home", "accounts:settings_members", "accounts:member_remove"} <= names
+    assert {"accounts:member_role", "accounts:connection_check"} <= {r.name for r in OBJECT_ROUTES}
 
 
 @pytest.fixture
@@ -76,25 +102,68 @@ def cast(workspace, owner, member, viewer, outsider):
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_it_hides_every_workspace_route_from_an_outsider(route, cast, outsider_client):
     url = _url(route, cast)
+    before = _snapshot(cast)
     statuses = [
         outsider_client.get(url).status_code,
-        outsider_client.post(url).status_code,
-        outsider_client.post(url, HTTP_HX_REQUEST="true").status_code,
+        outsider_client.post(url, HOSTILE_FORM).status_code,
+        outsider_client.post(url, HOSTILE_FORM, HTTP_HX_REQUEST="true").status_code,
     ]
     # 405 (wrong method) is answered before any lookup, so it says nothing about the workspace.
     assert set(statuses) <= {404, 405}, statuses
     assert 404 in statuses
+    assert _snapshot(cast) == before
+
+
+# A form that would change something on any of the routes, were it accepted.
+HOSTILE_FORM = {
+    "role": "admin",
+    "email": "new@example.com",
+    "name": "Taken Over",
+    "kind": "neuroflash",
+    "client_id": "svc-evil",
+    "secret": "evil-secret-0000",
+    "base_url": "https://collector.example.net",
+}
+
+
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=lambda r: r.name)
+def test_it_refuses_objects_of_another_workspace_behind_an_outsiders_own_slug(
+    route, cast, outsider, outsider_client
+):
+    """Eve is admin of her own workspace; its slug must not open Studio's objects."""
+    url = _url(route, cast, slug=outsider.memberships.get().workspace.slug)
+    before = _snapshot(cast)
+    statuses = [
+        outsider_client.get(url).status_code,
+        outsider_client.post(url, HOSTILE_FORM).status_code,
+        outsider_client.post(url, HOSTILE_FORM, HTTP_HX_REQUEST="true").status_code,
+    ]
+    assert set(statuses) <= {404, 405}, statuses
+    assert 404 in statuses
+    assert _snapshot(cast) == before
+
+
+@pytest.mark.parametrize("route", ADMIN_ROUTES, ids=lambda r: r.name)
+def test_it_keeps_a_plain_member_out_of_admin_routes(route, cast, member_client):
+    url = _url(route, cast)
+    before = _snapshot(cast)
+    statuses = [
+        member_client.get(url).status_code,
+        member_client.post(url, HOSTILE_FORM).status_code,
+        member_client.post(url, HOSTILE_FORM, HTTP_HX_REQUEST="true").status_code,
+    ]
+    assert set(statuses) <= {403, 405}, statuses
+    assert 403 in statuses
+    assert _snapshot(cast) == before
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_it_never_lets_a_viewer_post(route, cast, viewer_client):
     url = _url(route, cast)
-    before = Membership.objects.filter(workspace=cast).values_list("pk", "role")
-    status = viewer_client.post(
-        url, {"role": "admin", "email": "new@example.com", "name": "X"}
-    ).status_code
+    before = _snapshot(cast)
+    status = viewer_client.post(url, HOSTILE_FORM).status_code
     assert status in (403, 405), f"viewer POST {url} answered {status}"
-    assert list(Membership.objects.filter(workspace=cast).values_list("pk", "role")) == list(before)
+    assert _snapshot(cast) == before
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)

@@ -6,11 +6,15 @@ worker path is covered in tests/integration.
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts import crypto
+from accounts import connection, crypto
 from accounts.connection import connection_check_run
 from accounts.models import ConnectionCheck, ProviderCredential, Workspace
 
@@ -117,3 +121,124 @@ def test_the_sandbox_workspace_of_a_fresh_install_connects_out_of_the_box(db, sa
     call_command("bootstrap", stdout=open("/dev/null", "w"))  # noqa: SIM115
     check = run_check(Workspace.objects.get(slug="sandbox").credential)
     assert check.state == "ok", check.error
+
+
+def press_test_connection(client, workspace) -> ConnectionCheck:
+    """The admin presses the button; the check waits for a worker (tests run it themselves)."""
+    client.post(reverse("accounts:connection_test", args=[workspace.slug]), HTTP_HX_REQUEST="true")
+    return ConnectionCheck.objects.filter(credential__workspace=workspace).first()
+
+
+def check_card(client, workspace, check: ConnectionCheck) -> str:
+    """What the polling card shows now."""
+    url = reverse("accounts:connection_check", args=[workspace.slug, check.pk])
+    return client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("fault", "sentence"),
+    [
+        pytest.param(
+            {"route": "nf.token", "status": 429, "retry_after": 30},
+            "sandbox is limiting the request rate (429); retry in 30 s",
+            id="429-with-retry-after",
+        ),
+        pytest.param(
+            {"route": "nf.quotas", "status": 500},
+            "sandbox had a server error while reading the quota (500); try again later",
+            id="500",
+        ),
+        pytest.param(
+            {"route": "nf.workspaces", "hang": True, "seconds": 10},
+            "sandbox did not answer within 0.5 s while listing workspaces",
+            id="hang",
+        ),
+        pytest.param(
+            {"route": "nf.image_models", "malformed_json": True},
+            "sandbox sent a response that is not valid JSON while listing the image model catalog",
+            id="malformed-json",
+        ),
+    ],
+)
+def test_it_tells_the_admin_in_plain_words_what_went_wrong(
+    owner_client, workspace, credential, sandbox, settings, fault, sentence
+):
+    settings.PROVIDER_READ_TIMEOUT = 0.5
+    sandbox.faults(**fault)
+    check = press_test_connection(owner_client, workspace)
+    connection_check_run(check_id=check.pk)
+
+    card = check_card(owner_client, workspace, check)
+    assert "Failed" in card
+    assert sentence in card
+    assert "hx-trigger" not in card  # done: polling stops
+    page = owner_client.get(reverse("accounts:settings_provider", args=[workspace.slug]))
+    assert f'<dt>Last error</dt><dd><span class="error-text">{sentence}' in page.content.decode()
+
+
+def test_it_shows_an_exhausted_quota(owner_client, workspace, credential, sandbox):
+    sandbox.set_quota(limit_monthly=100, used_monthly=100, bonus=0, spillover=0)
+    check = press_test_connection(owner_client, workspace)
+    connection_check_run(check_id=check.pk)
+    assert "<li>Quota left: 0</li>" in check_card(owner_client, workspace, check)
+
+
+def test_it_ends_a_check_that_crashes_with_a_plain_message(
+    owner_client, workspace, credential, monkeypatch, caplog
+):
+    def broken(credential):
+        raise KeyError("internal detail")
+
+    monkeypatch.setattr(connection, "provider_for", broken)
+    check = press_test_connection(owner_client, workspace)
+    with caplog.at_level(logging.ERROR, logger="accounts.connection"):
+        connection_check_run(check_id=check.pk)
+
+    card = check_card(owner_client, workspace, check)
+    assert "The check stopped on an unexpected error." in card
+    assert "internal detail" not in card
+    assert "hx-trigger" not in card
+    assert "internal detail" in caplog.text  # the traceback is in the worker's log
+
+
+def test_it_stops_polling_a_check_no_worker_picked_up(owner_client, workspace, credential):
+    check = press_test_connection(owner_client, workspace)
+    assert 'hx-trigger="every 1s"' in check_card(owner_client, workspace, check)
+
+    long_ago = timezone.now() - ConnectionCheck.deadline() - timedelta(seconds=1)
+    ConnectionCheck.objects.filter(pk=check.pk).update(created_at=long_ago)
+    card = check_card(owner_client, workspace, check)
+    assert "No worker picked this up — is the worker running?" in card
+    assert "hx-trigger" not in card
+
+
+def test_it_does_not_pin_a_result_on_a_credential_saved_while_the_check_ran(
+    owner_client, workspace, credential, sandbox, monkeypatch
+):
+    real_provider_for = connection.provider_for
+
+    def admin_saves_meanwhile(credential):
+        provider = real_provider_for(credential)
+        owner_client.post(
+            reverse("accounts:settings_provider", args=[workspace.slug]),
+            {"kind": "sandbox", "base_url": f"{sandbox.url}/"},
+        )
+        return provider
+
+    monkeypatch.setattr(connection, "provider_for", admin_saves_meanwhile)
+    check = press_test_connection(owner_client, workspace)
+    connection_check_run(check_id=check.pk)
+
+    check.refresh_from_db()
+    assert check.state == "ok"
+    credential.refresh_from_db()
+    assert credential.base_url == f"{sandbox.url}/"
+    assert credential.last_success_at is None  # nobody has tested this version yet
+
+
+def test_it_refreshes_the_last_success_with_the_card(owner_client, workspace, credential):
+    check = press_test_connection(owner_client, workspace)
+    assert "<dt>Last success</dt><dd>never</dd>" in check_card(owner_client, workspace, check)
+    connection_check_run(check_id=check.pk)
+    card = check_card(owner_client, workspace, check)
+    assert "<dt>Last success</dt><dd><time" in card

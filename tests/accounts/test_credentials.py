@@ -1,20 +1,23 @@
 from __future__ import annotations
 
 import logging
-import sys
+import re
 
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
-from django.test import RequestFactory
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
+from django.views.decorators.debug import sensitive_variables
 
-from accounts import crypto
+from accounts import crypto, services
 from accounts.models import AuditEvent, ProviderCredential
-from accounts.views import settings_provider
+from tests.factories import WorkspaceFactory
 
 SECRET = "nf-secret-Very-Private-a1b2"
+ENTER_IT_AGAIN = "Enter the secret again: it is only sent to the address it was saved for."
 
 
 def provider_url(ws) -> str:
@@ -54,10 +57,117 @@ def test_it_shows_only_a_masked_summary_after_saving(owner_client, workspace, sa
 
 
 def test_it_keeps_the_old_secret_when_the_field_is_left_blank(owner_client, workspace, saved):
-    owner_client.post(provider_url(workspace), neuroflash_form(secret="", client_id="svc-8"))
+    owner_client.post(
+        provider_url(workspace), neuroflash_form(secret="", remote_workspace_id="ws-2")
+    )
     saved.refresh_from_db()
-    assert saved.client_id == "svc-8"
+    assert saved.remote_workspace_id == "ws-2"
     assert crypto.decrypt(saved.secret_encrypted) == SECRET
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("base_url", "https://collector.example.net"),
+        ("auth_url", "https://collector.example.net"),
+        ("client_id", "svc-other"),
+    ],
+)
+def test_it_asks_for_the_secret_again_before_sending_it_anywhere_else(
+    owner_client, workspace, saved, field, value
+):
+    response = owner_client.post(
+        provider_url(workspace), neuroflash_form(secret="", **{field: value})
+    )
+    assert response.status_code == 422
+    assert ENTER_IT_AGAIN in response.content.decode()
+    saved.refresh_from_db()
+    assert getattr(saved, field) != value
+    assert crypto.decrypt(saved.secret_encrypted) == SECRET
+
+
+def test_it_moves_to_a_new_address_once_the_secret_is_entered_again(owner_client, workspace, saved):
+    response = owner_client.post(
+        provider_url(workspace),
+        neuroflash_form(base_url="https://eu.neuroflash.example", secret="nf-secret-again-c3d4"),
+    )
+    assert response.status_code == 302
+    saved.refresh_from_db()
+    assert saved.base_url == "https://eu.neuroflash.example"
+    assert crypto.decrypt(saved.secret_encrypted) == "nf-secret-again-c3d4"
+
+
+def test_it_never_lets_a_saved_secret_follow_a_new_address_in_the_service_either(
+    owner, workspace, saved
+):
+    with pytest.raises(ValidationError) as raised:
+        services.credential_save(
+            workspace=workspace,
+            actor=owner,
+            fields=services.CredentialFields(
+                kind="neuroflash",
+                base_url="https://collector.example.net",
+                client_id="svc-7",
+                remote_workspace_id="ws-1",
+            ),
+            secret=None,
+        )
+    assert raised.value.message_dict == {"secret": [ENTER_IT_AGAIN]}
+    saved.refresh_from_db()
+    assert saved.base_url == ""
+
+
+@pytest.mark.parametrize("field", ["base_url", "auth_url"])
+def test_it_refuses_a_plain_http_address_for_a_real_provider(owner_client, workspace, field):
+    response = owner_client.post(
+        provider_url(workspace), neuroflash_form(**{field: "http://neuroflash.example.com"})
+    )
+    assert response.status_code == 422
+    assert "Use an https:// address." in response.content.decode()
+    assert ProviderCredential.objects.get(workspace=workspace).kind == "sandbox"
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [
+        ("sandbox", "http://sandbox.internal:8765"),
+        ("neuroflash", "http://127.0.0.5:8765"),
+        ("neuroflash", "http://localhost:8765"),
+        ("nanogpt", "http://[::1]:8765"),
+    ],
+)
+def test_it_allows_plain_http_for_the_sandbox_and_this_machine(owner_client, workspace, kind, url):
+    response = owner_client.post(provider_url(workspace), neuroflash_form(kind=kind, base_url=url))
+    assert response.status_code == 302, response.content.decode()
+    assert ProviderCredential.objects.get(workspace=workspace).base_url == url
+
+
+def test_it_shows_the_saved_credential_next_to_a_form_with_errors(owner_client, workspace, saved):
+    response = owner_client.post(provider_url(workspace), {"kind": "nanogpt"})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "<dt>Provider</dt><dd>neuroflash</dd>" in html
+    assert '<option value="nanogpt" selected>' in html  # the form keeps what was typed
+
+
+def test_it_shows_errors_for_an_empty_post(owner_client, workspace):
+    response = owner_client.post(provider_url(workspace), {})
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+
+
+def test_it_keeps_browsers_from_filling_in_the_secret(owner_client, workspace):
+    html = owner_client.get(provider_url(workspace)).content.decode()
+    assert re.search(r'<input type="password" name="secret"[^>]*autocomplete="new-password"', html)
+    assert re.search(r'<input type="text" name="client_id"[^>]*autocomplete="off"', html)
+
+
+def test_it_ties_the_secret_errors_to_the_secret_field(owner_client, workspace):
+    html = owner_client.post(provider_url(workspace), {"kind": "nanogpt"}).content.decode()
+    assert '<div id="id_secret_error"><p class="error">Enter the API key.</p></div>' in html
+    assert re.search(
+        r'name="secret"[^>]*aria-describedby="id_secret_helptext id_secret_error"', html
+    )
 
 
 def test_it_records_who_set_and_changed_the_credential(owner_client, owner, workspace, saved):
@@ -108,15 +218,19 @@ def test_it_never_logs_the_secret(owner_client, workspace, caplog):
     assert SECRET not in caplog.text
 
 
-def test_it_hides_the_secret_from_error_reports(owner, workspace, rf: RequestFactory):
-    request = rf.post(provider_url(workspace), neuroflash_form())
-    request.user = owner
-    try:
-        settings_provider(request, slug="no-such-workspace")
-    except Exception:  # any error page must be clean
-        report = ExceptionReporter(request, *sys.exc_info()).get_traceback_html()
-    else:
-        pytest.fail("expected the view to raise")
+def test_it_hides_the_secret_from_error_reports(owner, workspace, monkeypatch):
+    @sensitive_variables("plaintext")  # as the real one is
+    def broken_encrypt(plaintext: str) -> str:
+        raise RuntimeError("the key store is unavailable")
+
+    monkeypatch.setattr(crypto, "encrypt", broken_encrypt)
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    response = client.post(provider_url(workspace), neuroflash_form())
+    assert response.status_code == 500
+
+    report = ExceptionReporter(response.wsgi_request, *response.exc_info).get_traceback_html()
+    assert "the key store is unavailable" in report  # the report is about this failure
     assert SECRET not in report
     assert "********************" in report
 
@@ -132,6 +246,21 @@ def test_it_keeps_the_secret_out_of_the_django_admin(client_for, make_user, save
         assert "ends in …a1b2" in html
         assert SECRET not in html
         assert saved.secret_encrypted not in html
+
+
+def test_it_lets_no_one_change_a_credential_in_the_django_admin(client_for, make_user, saved):
+    client = client_for(make_user(is_staff=True, is_superuser=True))
+    url = reverse("admin:accounts_providercredential_change", args=[saved.pk])
+    page = client.get(url).content.decode()
+    assert "Change it in the workspace settings" in page
+    assert reverse("accounts:settings_provider", args=[saved.workspace.slug]) in page
+
+    response = client.post(
+        url, {"kind": "neuroflash", "base_url": "https://collector.example.net", "client_id": "x"}
+    )
+    assert response.status_code == 403
+    saved.refresh_from_db()
+    assert saved.base_url == ""
 
 
 def test_it_keeps_the_secret_out_of_reprs(saved):
@@ -156,3 +285,19 @@ def test_it_says_plainly_when_no_key_can_decrypt(saved, settings):
     settings.CREDENTIAL_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(crypto.SecretUnreadable, match="cannot be decrypted"):
         crypto.decrypt(saved.secret_encrypted)
+
+
+def test_it_rotates_what_it_can_and_names_the_workspaces_it_cannot(saved, settings):
+    lost = WorkspaceFactory(name="Lost Keys")
+    lost.credential.secret_encrypted = Fernet(Fernet.generate_key()).encrypt(b"gone").decode()
+    lost.credential.save()
+    old_key = settings.CREDENTIAL_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.CREDENTIAL_KEYS = [new_key, old_key]
+
+    with pytest.raises(CommandError, match="Lost Keys"):
+        call_command("rotate_credential_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    settings.CREDENTIAL_KEYS = [new_key]
+    saved.refresh_from_db()
+    assert crypto.decrypt(saved.secret_encrypted) == SECRET

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import re
+
+from django.http import HttpResponse
+from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from tests.factories import DEFAULT_PASSWORD
 
 
@@ -66,3 +71,100 @@ def test_it_shows_password_rules_next_to_the_field(owner_client):
     html = response.content.decode()
     assert 'class="field field-invalid"' in html
     assert "This password is too short" in html
+
+
+def test_it_counts_failures_whatever_the_case_of_the_email(client, owner, settings):
+    spellings = [owner.email, owner.email.upper(), f" {owner.email.title()} "]
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": spellings[attempt % 3], "password": "guess"})
+    response = client.post(
+        reverse("login"), {"username": "ALICE@EXAMPLE.COM", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_locks_out_the_client_address_behind_a_proxy_not_the_proxy(client, owner, settings):
+    settings.AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip_behind_proxy"
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"),
+            {"username": owner.email, "password": "guess"},
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
+
+    # The attacker cannot step out of the lockout by writing another address in front.
+    spoofed = client.post(
+        reverse("login"),
+        {"username": owner.email, "password": DEFAULT_PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.4, 203.0.113.9",
+    )
+    assert spoofed.status_code == 429
+    # The same person from another address, through the same proxy, is not locked out.
+    elsewhere = Client().post(
+        reverse("login"),
+        {"username": owner.email, "password": DEFAULT_PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+    )
+    assert elsewhere.status_code == 302
+
+
+def _admin_add_user(client: Client, email: str) -> HttpResponse:
+    password = "a long and fine password 7"
+    return client.post(
+        reverse("admin:accounts_user_add"),
+        {"email": email, "usable_password": "true", "password1": password, "password2": password},
+    )
+
+
+def test_it_refuses_a_second_account_whose_email_differs_only_in_case(client_for, make_user, owner):
+    admin = client_for(make_user(is_staff=True, is_superuser=True))
+    response = _admin_add_user(admin, "Alice@Example.com")
+    assert response.status_code == 200
+    assert "A user with this email address already exists." in response.content.decode()
+    assert User.objects.filter(email__iexact="alice@example.com").count() == 1
+
+    login = Client().post(
+        reverse("login"), {"username": "Alice@Example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert login.status_code == 302
+
+
+def test_it_stores_a_new_email_in_lower_case(client_for, make_user):
+    admin = client_for(make_user(is_staff=True, is_superuser=True))
+    assert _admin_add_user(admin, "Carol@Example.COM").status_code == 302
+    assert User.objects.filter(email="carol@example.com").exists()
+    login = Client().post(
+        reverse("login"),
+        {"username": "carol@EXAMPLE.com", "password": "a long and fine password 7"},
+    )
+    assert login.status_code == 302
+
+
+def test_it_logs_out_other_sessions_when_the_password_changes(client_for, owner):
+    here, elsewhere = client_for(owner), client_for(owner)
+    response = here.post(
+        reverse("password_change"),
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": "a much better pass 42",
+            "new_password2": "a much better pass 42",
+        },
+        follow=True,
+    )
+    assert "anywhere else you were logged in, you are logged out" in response.content.decode()
+    assert here.get(reverse("password_change")).status_code == 200
+    assert elsewhere.get(reverse("password_change"))["Location"].startswith(reverse("login"))
+
+
+def test_it_ties_every_error_of_a_field_to_it_once(owner_client):
+    response = owner_client.post(
+        reverse("password_change"),
+        {"old_password": DEFAULT_PASSWORD, "new_password1": "123", "new_password2": "123"},
+    )
+    html = response.content.decode()
+    assert html.count('id="id_new_password2_error"') == 1
+    assert re.search(
+        r'<div id="id_new_password2_error">(<p class="error">[^<]+</p>){2,}</div>', html
+    )

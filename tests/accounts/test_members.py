@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts import services
 from accounts.models import AuditEvent, Membership, Role, User
 from tests.factories import MembershipFactory, UserFactory
 
@@ -170,3 +172,48 @@ def test_it_hides_the_settings_link_from_non_admins(client_for, workspace, role)
     user = MembershipFactory(workspace=workspace, role=role).user
     html = client_for(user).get(reverse("gallery:home", args=[workspace.slug])).content.decode()
     assert reverse("accounts:settings_members", args=[workspace.slug]) not in html
+
+
+@pytest.fixture
+def stale_last_admin(workspace, owner, member) -> Membership:
+    """Bob's membership as a request read it, before Bob became the only admin."""
+    stale = member.memberships.get()
+    Membership.objects.filter(pk=stale.pk).update(role=Role.ADMIN)
+    owner.memberships.update(role=Role.MEMBER)
+    return stale
+
+
+def test_it_checks_the_last_admin_against_the_current_role_not_a_stale_one(stale_last_admin, owner):
+    with pytest.raises(ValidationError, match="at least one admin"):
+        services.membership_change_role(membership=stale_last_admin, actor=owner, role="viewer")
+    with pytest.raises(ValidationError, match="The last admin cannot be removed"):
+        services.membership_remove(membership=stale_last_admin, actor=owner)
+    stale_last_admin.refresh_from_db()
+    assert stale_last_admin.role == Role.ADMIN
+
+
+def test_it_shows_memberships_read_only_in_the_django_admin(
+    client_for, make_user, workspace, owner
+):
+    mine = owner.memberships.get()
+    client = client_for(make_user(is_staff=True, is_superuser=True))
+    url = reverse("admin:accounts_workspace_change", args=[workspace.pk])
+    response = client.post(
+        url,
+        {
+            "name": workspace.name,
+            "slug": workspace.slug,
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-id": str(mine.pk),
+            "memberships-0-workspace": str(workspace.pk),
+            "memberships-0-user": str(owner.pk),
+            "memberships-0-role": "viewer",
+            "memberships-0-DELETE": "on",
+        },
+    )
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.role == Role.ADMIN

@@ -57,9 +57,18 @@ def test_it_gives_clashing_names_distinct_slugs(client_for, make_user, workspace
 
 
 def test_it_does_not_let_non_staff_create_workspaces(owner_client):
+    assert owner_client.get(reverse("workspace_create")).status_code == 403
     response = owner_client.post(reverse("workspace_create"), {"name": "Mine"})
-    assert response.status_code == 302
+    assert response.status_code == 403
     assert not Workspace.objects.filter(name="Mine").exists()
+
+
+def test_it_shows_errors_for_an_empty_post(owner_client, workspace):
+    response = owner_client.post(reverse("accounts:settings_general", args=[workspace.slug]), {})
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+    workspace.refresh_from_db()
+    assert workspace.name == "Studio"
 
 
 def test_it_renames_a_workspace_and_keeps_its_address(owner_client, workspace):
@@ -89,3 +98,22 @@ def test_bootstrap_creates_the_first_admin_once_and_the_sandbox_workspace(db):
     assert admin.check_password(password)
     assert User.objects.count() == 1
     assert Workspace.objects.count() == 1
+
+
+def test_it_does_not_put_an_admin_back_into_a_sandbox_they_left_on_the_next_run(db):
+    call_command("bootstrap", stdout=StringIO())
+    admin = User.objects.get(is_superuser=True)
+    sandbox = Workspace.objects.get(slug="sandbox")
+    MembershipFactory(workspace=sandbox, role=Role.ADMIN)  # someone else runs it now
+    Membership.objects.filter(workspace=sandbox, user=admin).delete()
+
+    call_command("bootstrap", stdout=StringIO())
+    assert not Membership.objects.filter(workspace=sandbox, user=admin).exists()
+
+
+def test_it_prints_the_address_the_web_process_serves_on_at_first_run(db, monkeypatch):
+    monkeypatch.setenv("WEB_HOST", "192.168.1.20")
+    monkeypatch.setenv("WEB_PORT", "9001")
+    out = StringIO()
+    call_command("bootstrap", stdout=out)
+    assert "Darkroom: http://192.168.1.20:9001/" in out.getvalue()

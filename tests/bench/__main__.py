@@ -1,6 +1,8 @@
-"""`make bench`: timings against a real sandbox over HTTP, printed as a table.
+"""`make bench`: timings against a real sandbox over HTTP, printed as markdown tables.
 
-Not a test: numbers depend on the machine. README's benchmark table is copied from this output.
+First the provider clients on their own, then the generation pipeline (web tier, broker, Celery
+workers; see `pipeline.py`). Not a test: numbers depend on the machine. README's benchmark
+tables are copied from this output.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from providers import GenerateRequest, InMemoryTokenStore, ProviderConfig, build_provider
+from tests.bench import pipeline
 from tests.sandbox_fixture import start_sandbox
 
 
@@ -31,7 +34,7 @@ def row(name: str, samples: list[float], note: str = "") -> str:
     return f"| {name} | {len(samples)} | {median:,.1f} | {worst:,.1f} | {note} |"
 
 
-def main() -> None:
+def client_timings() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = start_sandbox(Path(tmp) / "bench.sqlite3")
         try:
@@ -67,10 +70,16 @@ def main() -> None:
             )
         finally:
             sandbox.stop()
+    print("### Provider clients\n")
     print("| what (sandbox over HTTP) | runs | median ms | worst ms | note |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\nSeeding 10,000 history entries took {seed_s:.2f} s.")
+
+
+def main() -> None:
+    client_timings()
+    pipeline.main()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ import time
 from config.cache import FileCache
 
 
-def test_exactly_one_of_many_concurrent_adds_wins(tmp_path):
-    caches = [FileCache(str(tmp_path), {}) for _ in range(16)]
+def _winners(caches: list[FileCache]) -> int:
+    """How many of the caches win `add` of the same key when all try at the same moment."""
     start = threading.Barrier(len(caches))
     wins: list[bool] = []
 
@@ -20,7 +20,11 @@ def test_exactly_one_of_many_concurrent_adds_wins(tmp_path):
         t.start()
     for t in threads:
         t.join()
-    assert wins.count(True) == 1
+    return wins.count(True)
+
+
+def test_exactly_one_of_many_concurrent_adds_wins(tmp_path):
+    assert _winners([FileCache(str(tmp_path), {}) for _ in range(16)]) == 1
 
 
 def test_an_expired_entry_can_be_added_again(tmp_path):
@@ -30,3 +34,11 @@ def test_an_expired_entry_can_be_added_again(tmp_path):
     time.sleep(1.1)
     assert cache.add("lock", "third", timeout=1)
     assert cache.get("lock") == "third"
+
+
+def test_it_lets_exactly_one_contender_take_over_an_expired_entry(tmp_path):
+    for attempt in range(20):
+        folder = str(tmp_path / str(attempt))
+        FileCache(folder, {}).set("lock", "stale", timeout=0)  # written already expired
+        winners = _winners([FileCache(folder, {}) for _ in range(16)])
+        assert winners == 1, f"attempt {attempt}: {winners} winners"

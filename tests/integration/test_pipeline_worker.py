@@ -82,7 +82,9 @@ def test_a_429_is_retried_after_retry_after_and_then_succeeds(celery_worker, gen
 
 
 @pytest.mark.worker_env(**FAST_RETRIES)
-def test_server_errors_every_time_end_in_a_clear_failure(celery_worker, generate, sandbox, settings):
+def test_server_errors_every_time_end_in_a_clear_failure(
+    celery_worker, generate, sandbox, settings
+):
     settings.JOB_MAX_ATTEMPTS = 3  # fixed on the job when it is submitted
     sandbox.faults(route="ds.generate", status=500, count=100)
     generate()

@@ -231,3 +231,13 @@ def test_it_never_faults_the_control_api(sandbox):
 def test_it_rejects_nonsense_faults(sandbox, rule):
     with pytest.raises(SandboxError):
         sandbox.control("POST", "faults", rule)
+
+
+def test_skip_lets_the_first_matching_calls_through(sandbox):
+    import requests
+
+    sandbox.faults(route="ng.models", status=500, skip=2, count=1)
+    statuses = [
+        requests.get(f"{sandbox.url}/api/v1/images/models", timeout=5).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 500, 200]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from accounts.models import Membership, Role, User, Workspace
+from accounts.models import User, Workspace
 from accounts.services import workspace_create
 
 
@@ -20,11 +21,13 @@ class Command(BaseCommand):
             "--email", default="admin@example.com", help="Email of the first admin."
         )
         parser.add_argument(
-            "--url", default="http://127.0.0.1:8000/", help="Where Darkroom will listen."
+            "--url",
+            help="Where Darkroom listens, for the message. Default: http://WEB_HOST:WEB_PORT/ "
+            "from the environment or .env, as the Procfile uses.",
         )
 
     @transaction.atomic
-    def handle(self, *args: Any, email: str, url: str, **options: Any) -> None:
+    def handle(self, *args: Any, email: str, url: str | None, **options: Any) -> None:
         admin = User.objects.filter(is_superuser=True).order_by("pk").first()
         password = None
         if admin is None:
@@ -33,11 +36,15 @@ class Command(BaseCommand):
                 email=email, password=password, first_name="Admin"
             )
 
-        sandbox = Workspace.objects.filter(slug="sandbox").first()
-        if sandbox is None:
-            sandbox = workspace_create(name="Sandbox", creator=admin)
-        elif not Membership.objects.filter(workspace=sandbox, user=admin).exists():
-            Membership.objects.create(workspace=sandbox, user=admin, role=Role.ADMIN)
+        # Only once: an admin who later leaves the Sandbox (or deletes it) is not put back.
+        if not Workspace.objects.filter(slug="sandbox").exists():
+            workspace_create(name="Sandbox", creator=admin)
+
+        if url is None:
+            # Settings have read .env by now, so these are the values honcho serves on.
+            host = os.environ.get("WEB_HOST") or "127.0.0.1"
+            port = os.environ.get("WEB_PORT") or "8000"
+            url = f"http://{host}:{port}/"
 
         line = "─" * 64
         self.stdout.write(f"\n{line}\n  Darkroom: {url}\n")

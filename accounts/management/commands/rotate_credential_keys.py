@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import credential_rotate_all
 
@@ -14,7 +14,14 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = credential_rotate_all()
+        report = credential_rotate_all()
         self.stdout.write(
-            self.style.SUCCESS(f"Re-encrypted {count} secret(s) with the current key.")
+            self.style.SUCCESS(f"Re-encrypted {report.rotated} secret(s) with the current key.")
         )
+        if report.unreadable:
+            # A non-zero exit, so a rotation script does not carry on as if all went well.
+            raise CommandError(
+                "No key in CREDENTIAL_KEYS decrypts the secret of these workspaces, so it was "
+                "left as it is; an admin must enter it again in Settings → Provider: "
+                + ", ".join(report.unreadable)
+            )

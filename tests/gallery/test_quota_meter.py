@@ -1,0 +1,84 @@
+"""The quota meter on every workspace page, for each state the provider can be in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from gallery.models import QuotaSnapshot
+from gallery.services.quota import quota_refresh
+
+
+def meter(client, workspace) -> str:
+    html = client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    start = html.index('<div class="meter')
+    return html[start : html.index("</div>", start)]
+
+
+def snapshot(workspace, **fields) -> QuotaSnapshot:
+    values = {"kind": "credits", "monthly_limit": 100, "daily_limit": 20, "daily_used": 2, **fields}
+    values.setdefault("monthly_available", values["monthly_limit"] - values.get("monthly_used", 0))
+    return QuotaSnapshot.objects.create(workspace=workspace, **values)
+
+
+@pytest.mark.parametrize(
+    ("used", "level", "note"),
+    [
+        (10, "meter-ok", None),
+        (80, "meter-warning", None),
+        (100, "meter-exhausted", "quota used up"),
+    ],
+)
+def test_it_colours_the_meter_at_80_and_100_percent(member_client, workspace, used, level, note):
+    snapshot(workspace, monthly_used=used)
+    html = meter(member_client, workspace)
+    assert level in html
+    assert f"<strong>{used}</strong> of 100 used this month" in html
+    assert "2 of 20 today" in html
+    assert f"meter-fill-{used}" in html
+    if note:
+        assert note in html
+
+
+def test_it_warns_when_the_fair_use_limit_is_reached(member_client, workspace):
+    snapshot(workspace, monthly_used=10, fair_use_reached=True)
+    html = meter(member_client, workspace)
+    assert "meter-warning" in html
+    assert "fair-use limit reached" in html
+
+
+def test_it_keeps_the_last_known_value_with_its_age_when_the_provider_is_down(
+    member_client, studio, sandbox
+):
+    quota_refresh(workspace=studio)
+    QuotaSnapshot.objects.update(taken_at=timezone.now() - dt.timedelta(hours=3))
+    sandbox.faults(route="nf.quotas", status=503, count=10)
+    assert quota_refresh(workspace=studio) is None  # no crash, no empty snapshot
+    html = meter(member_client, studio)
+    assert "of 1000 used this month" in html
+    assert "last known, 3" in html
+    assert "meter-stale" in html
+
+
+def test_nanogpt_shows_the_balance(member_client, workspace):
+    QuotaSnapshot.objects.create(
+        workspace=workspace, kind="balance", balance="12.5", currency="USD"
+    )
+    assert "Balance <strong>12.50 USD</strong>" in meter(member_client, workspace)
+
+
+def test_no_report_yet_shows_no_meter(member_client, workspace):
+    html = member_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    assert 'class="meter' not in html
+
+
+def test_members_can_ask_for_a_fresh_quota(
+    member_client, workspace, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = member_client.post(reverse("gallery:quota_refresh", args=[workspace.slug]))
+    assert response["Location"] == reverse("gallery:usage", args=[workspace.slug])
+    assert len(callbacks) == 1  # the refresh task, sent once the request commits
