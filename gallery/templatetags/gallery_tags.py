@@ -4,6 +4,7 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -52,3 +53,13 @@ def quota_meter(workspace: object) -> dict[str, object]:
         "percent": None if share is None else min(round(share * 100), 100),
         "stale": timezone.now() - snapshot.taken_at > stale_after,
     }
+
+
+@register.filter
+def ago(moment: dt.datetime | None) -> str:
+    """ "just now", "5 minutes ago": Django's timesince reads "0 minutes" for fresh moments."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < dt.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import requests
 
 from providers import GenerateRequest, InMemoryTokenStore, ProviderConfig, build_provider
+from tests.bench import sync
 from tests.bench.report import ms, p95, sec, table
 from tests.bench.stack import MODEL, PROMPT, BenchError, Stack, Submitted, bench_stack
 
@@ -244,11 +245,14 @@ def main() -> None:
         direct, timings = job_overhead(stack)
         _progress(f"throughput ({THROUGHPUT_JOBS} jobs)")
         result = throughput(stack)
+        _progress(f"history sync ({sync.SEEDED:,} entries)")
+        full, incremental = sync.history_sync(stack)
         setup = stack.describe()
     print(f"\n### Generation pipeline\n\nOn {setup}.\n")
     print(submit_table(submits), end="\n\n")
     print(overhead_table(direct, timings), end="\n\n")
-    print(throughput_table(result))
+    print(throughput_table(result), end="\n\n")
+    print(sync.sync_table(full, incremental))
 
 
 if __name__ == "__main__":
