@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -234,10 +235,27 @@ def settings_general(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, "Workspace renamed.")
         return redirect("accounts:settings_general", slug=slug)
-    context = {"membership": membership, "workspace": membership.workspace, "form": form}
+    context = {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "form": form,
+        "schedule": _schedule(),
+    }
     return render(
         request, "accounts/settings_general.html", context, status=422 if form.errors else 200
     )
+
+
+def _schedule() -> list[tuple[str, str]]:
+    """What Celery beat runs for every workspace, as configured."""
+    s = settings
+    return [
+        ("Provider history, new entries", f"every {s.HISTORY_SYNC_MINUTES} min"),
+        ("Provider history, full (finds deletions)", f"every {s.HISTORY_FULL_SYNC_HOURS} h"),
+        ("Quota", f"every {s.QUOTA_REFRESH_MINUTES} min, and after jobs"),
+        ("Model catalog", f"every {s.CATALOG_REFRESH_MINUTES} min"),
+        ("Jobs whose worker stopped", f"resumed after {s.JOB_STUCK_SECONDS // 60} min"),
+    ]
 
 
 @login_required

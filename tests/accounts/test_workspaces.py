@@ -117,3 +117,11 @@ def test_it_prints_the_address_the_web_process_serves_on_at_first_run(db, monkey
     out = StringIO()
     call_command("bootstrap", stdout=out)
     assert "Darkroom: http://192.168.1.20:9001/" in out.getvalue()
+
+
+def test_admins_see_the_workers_schedule(owner_client, workspace, settings):
+    settings.HISTORY_SYNC_MINUTES = 7
+    html = owner_client.get(
+        reverse("accounts:settings_general", args=[workspace.slug])
+    ).content.decode()
+    assert "Provider history, new entries</dt><dd>every 7 min" in html

@@ -82,3 +82,14 @@ def test_members_can_ask_for_a_fresh_quota(
         response = member_client.post(reverse("gallery:quota_refresh", args=[workspace.slug]))
     assert response["Location"] == reverse("gallery:usage", args=[workspace.slug])
     assert len(callbacks) == 1  # the refresh task, sent once the request commits
+
+
+def test_the_meter_is_in_the_header_of_every_workspace_page(owner_client, workspace):
+    snapshot(workspace, monthly_used=10)
+    for url in (
+        reverse("gallery:generate", args=[workspace.slug]),
+        reverse("accounts:settings_members", args=[workspace.slug]),
+        reverse("gallery:usage", args=[workspace.slug]),
+    ):
+        html = owner_client.get(url).content.decode()
+        assert '<div class="topbar-meter"><div class="meter meter-ok' in html.replace("\n", "")
