@@ -124,8 +124,10 @@ def membership_add(
         target=email,
         detail=f"as {Role(role).label.lower()}",
     )
+    # Someone who never chose a password (a lost or expired link) gets a fresh link too.
+    needs_link = created or not user.has_usable_password()
     return MemberAdded(
-        membership=membership, set_password_path=set_password_path(user) if created else None
+        membership=membership, set_password_path=set_password_path(user) if needs_link else None
     )
 
 

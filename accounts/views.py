@@ -96,8 +96,8 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
                 # Sticky: the admin must copy this link; it is shown once and never stored.
                 messages.success(
                     request,
-                    f"Created an account for {email}. "
-                    f"Send them this one-time link to choose a password: {link}",
+                    f"Added {email}, who has no password yet. "
+                    f"Send them this one-time link to choose one: {link}",
                     extra_tags="sticky",
                 )
             else:

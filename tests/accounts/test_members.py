@@ -64,7 +64,7 @@ def test_it_creates_an_account_with_a_one_time_set_password_link(owner_client, w
     dan = User.objects.get(email="dan@example.com")
     assert (dan.first_name, dan.last_name, dan.has_usable_password()) == ("Dan", "Dorsey", False)
     [message] = [m.message for m in response.context["messages"]]
-    link = message.split("choose a password: ")[1]
+    link = message.split("choose one: ")[1]
     path = link.removeprefix("http://testserver")
 
     newcomer = Client()
@@ -217,3 +217,26 @@ def test_it_shows_memberships_read_only_in_the_django_admin(
     assert response.status_code == 302
     mine.refresh_from_db()
     assert mine.role == Role.ADMIN
+
+
+def test_re_adding_someone_who_never_set_a_password_gives_a_fresh_link(owner_client, workspace):
+    url = reverse("accounts:member_add", args=[workspace.slug])
+    owner_client.post(url, {"email": "lost@example.com", "role": "member"})
+    membership = Membership.objects.get(user__email="lost@example.com")
+    owner_client.post(reverse("accounts:member_remove", args=[workspace.slug, membership.pk]))
+    response = owner_client.post(url, {"email": "lost@example.com", "role": "member"}, follow=True)
+    message = [m.message for m in response.context["messages"]][-1]
+    assert (
+        "Send them this one-time link to choose one: http://testserver/account/set-password/"
+        in message
+    )
+
+
+def test_re_adding_someone_with_a_password_gives_no_link(owner_client, workspace, outsider):
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": outsider.email, "role": "member"},
+        follow=True,
+    )
+    [message] = [m.message for m in response.context["messages"]]
+    assert "link" not in message
