@@ -80,7 +80,8 @@ def connection_check_run(*, check_id: int) -> None:
         finally:
             provider.close()
     except (ProviderError, CredentialUnusable) as exc:
-        _finish(check, ok=False, error=str(exc))
+        message = str(exc)
+        _finish(check, ok=False, error=message[:1].upper() + message[1:])
         return
     except Exception:
         # Whatever it was, the check must end: a check left running is polled forever.

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
 
 from accounts.models import (
     KIND_FIELDS,
@@ -18,6 +19,29 @@ from accounts.services import ENTER_IT_AGAIN, CredentialFields
 
 class WorkspaceForm(forms.Form):
     name = forms.CharField(max_length=Workspace._meta.get_field("name").max_length)
+
+    def __init__(self, *args: Any, workspace: Workspace | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace  # the one being renamed, if any
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        clash = Workspace.objects.filter(name__iexact=name)
+        if self.workspace is not None:
+            clash = clash.exclude(pk=self.workspace.pk)
+        if clash.exists():
+            # Two entries with one name in the switcher cannot be told apart.
+            raise forms.ValidationError(f"A workspace called “{name}” already exists.")
+        return name
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form with an email field (the right keyboard on phones)."""
+
+    username = UsernameField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autofocus": True}),
+    )
 
 
 class MemberAddForm(forms.Form):

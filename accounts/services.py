@@ -207,6 +207,17 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
 # --- Credentials ------------------------------------------------------------------------------
 
 
+# How the credential's fields are called on the settings page (for the audit log).
+FIELD_LABELS = {
+    "kind": "provider",
+    "base_url": "base URL",
+    "auth_url": "token URL",
+    "client_id": "client ID",
+    "remote_workspace_id": "neuroflash workspace ID",
+    "secret": "secret",
+}
+
+
 @dataclass(frozen=True)
 class CredentialFields:
     kind: str
@@ -279,7 +290,7 @@ def credential_save(
                 actor=actor,
                 verb=verb,
                 target=ProviderKind(fields.kind).label,
-                detail="changed: " + ", ".join(name.replace("_", " ") for name in changed),
+                detail="changed: " + ", ".join(FIELD_LABELS.get(name, name) for name in changed),
             )
         return credential
 

@@ -228,7 +228,11 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_general(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
-    form = WorkspaceForm(_posted(request), initial={"name": membership.workspace.name})
+    form = WorkspaceForm(
+        _posted(request),
+        initial={"name": membership.workspace.name},
+        workspace=membership.workspace,
+    )
     if request.method == "POST" and form.is_valid():
         services.workspace_rename(
             workspace=membership.workspace, actor=request.user, name=form.cleaned_data["name"]

@@ -17,17 +17,29 @@ from pathlib import Path
 ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
 
 
-def _fresh_values() -> dict[str, str]:
-    return {
-        "DEBUG": "true",
+# A local install behaves like production (no debug pages, hashed static files), but it is
+# served over plain HTTP on this machine, so cookies cannot require HTTPS. Written only together
+# with DEBUG, i.e. on a fresh install: a file that already decides DEBUG keeps its security.
+LOCAL_HTTP = {"SECURE_COOKIES": "false", "SECURE_SSL_REDIRECT": "false", "SECURE_HSTS_SECONDS": "0"}
+
+
+def _fresh_values(text: str) -> dict[str, str]:
+    values = {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "CREDENTIAL_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     }
+    debug_decided = os.environ.get("DEBUG") or any(
+        line.partition("=")[0].strip() == "DEBUG" and line.partition("=")[2].strip()
+        for line in text.splitlines()
+    )
+    if not debug_decided:
+        values |= {"DEBUG": "false", **LOCAL_HTTP}
+    return values
 
 
 def complete(text: str) -> tuple[str, list[str]]:
     """The dotenv text with missing or empty keys filled in, and the names that were filled."""
-    fresh = {k: v for k, v in _fresh_values().items() if not os.environ.get(k)}
+    fresh = {k: v for k, v in _fresh_values(text).items() if not os.environ.get(k)}
     lines = text.splitlines()
     filled: list[str] = []
     for i, line in enumerate(lines):

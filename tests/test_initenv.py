@@ -6,19 +6,27 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from config.initenv import complete
+from config.initenv import LOCAL_HTTP, complete
 
 
 @pytest.fixture(autouse=True)
 def _no_real_values(monkeypatch):
-    for name in ("DEBUG", "SECRET_KEY", "CREDENTIAL_KEYS"):
+    for name in (
+        "DEBUG",
+        "SECRET_KEY",
+        "CREDENTIAL_KEYS",
+        "SECURE_COOKIES",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
 def test_it_writes_fresh_secrets_into_a_new_file():
     text, filled = complete("")
-    assert filled == ["DEBUG", "SECRET_KEY", "CREDENTIAL_KEYS"]
-    assert "DEBUG=true" in text
+    assert filled == ["SECRET_KEY", "CREDENTIAL_KEYS", "DEBUG", *LOCAL_HTTP]
+    assert "DEBUG=false" in text
+    assert "SECURE_SSL_REDIRECT=false" in text
 
 
 def test_it_never_replaces_a_key_that_is_set():
@@ -37,7 +45,13 @@ def test_it_fills_empty_values_copied_from_the_example():
 def test_it_completes_a_copy_of_the_example_file():
     example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
     text, filled = complete(example)
-    assert filled == ["DEBUG", "SECRET_KEY", "CREDENTIAL_KEYS"]
+    assert set(filled) == {"DEBUG", "SECRET_KEY", "CREDENTIAL_KEYS", *LOCAL_HTTP}
     values = dotenv_values(stream=io.StringIO(text))
-    assert values["DEBUG"] == "true"
+    assert (values["DEBUG"], values["SECURE_SSL_REDIRECT"]) == ("false", "false")
     assert len(values["CREDENTIAL_KEYS"]) == 44
+
+
+def test_it_never_weakens_a_file_that_already_decides_debug():
+    text, filled = complete("DEBUG=false\nSECRET_KEY=x\nCREDENTIAL_KEYS=y\n")
+    assert filled == []
+    assert "SECURE" not in text

@@ -140,22 +140,22 @@ def check_card(client, workspace, check: ConnectionCheck) -> str:
     [
         pytest.param(
             {"route": "nf.token", "status": 429, "retry_after": 30},
-            "sandbox is limiting the request rate (429); retry in 30 s",
+            "Sandbox is limiting the request rate (429); retry in 30 s",
             id="429-with-retry-after",
         ),
         pytest.param(
             {"route": "nf.quotas", "status": 500},
-            "sandbox had a server error while reading the quota (500); try again later",
+            "Sandbox had a server error while reading the quota (500); try again later",
             id="500",
         ),
         pytest.param(
             {"route": "nf.workspaces", "hang": True, "seconds": 10},
-            "sandbox did not answer within 0.5 s while listing workspaces",
+            "Sandbox did not answer within 0.5 s while listing workspaces",
             id="hang",
         ),
         pytest.param(
             {"route": "nf.image_models", "malformed_json": True},
-            "sandbox sent a response that is not valid JSON while listing the image model catalog",
+            "Sandbox sent a response that is not valid JSON while listing the image model catalog",
             id="malformed-json",
         ),
     ],

@@ -301,3 +301,11 @@ def test_it_rotates_what_it_can_and_names_the_workspaces_it_cannot(saved, settin
     settings.CREDENTIAL_KEYS = [new_key]
     saved.refresh_from_db()
     assert crypto.decrypt(saved.secret_encrypted) == SECRET
+
+
+def test_the_audit_log_names_fields_as_the_page_does(owner_client, workspace, saved):
+    owner_client.post(
+        provider_url(workspace), neuroflash_form(remote_workspace_id="ws-2", secret="")
+    )
+    event = AuditEvent.objects.filter(verb="credential.changed").first()
+    assert event.detail == "changed: neuroflash workspace ID"

@@ -168,3 +168,8 @@ def test_it_ties_every_error_of_a_field_to_it_once(owner_client):
     assert re.search(
         r'<div id="id_new_password2_error">(<p class="error">[^<]+</p>){2,}</div>', html
     )
+
+
+def test_the_login_asks_for_an_email_with_the_email_keyboard(client):
+    html = client.get(reverse("login")).content.decode()
+    assert 'type="email" name="username"' in html

@@ -47,13 +47,10 @@ def test_it_lets_staff_create_a_workspace_and_makes_them_admin(client_for, make_
     assert ProviderCredential.objects.get(workspace=workspace).kind == "sandbox"
 
 
-def test_it_gives_clashing_names_distinct_slugs(client_for, make_user, workspace):
+def test_it_gives_names_with_clashing_slugs_distinct_slugs(client_for, make_user, workspace):
     staff = make_user(is_staff=True)
-    client_for(staff).post(reverse("workspace_create"), {"name": "Studio"})
-    assert set(Workspace.objects.filter(name="Studio").values_list("slug", flat=True)) == {
-        "studio",
-        "studio-2",
-    }
+    client_for(staff).post(reverse("workspace_create"), {"name": "Studio!"})
+    assert Workspace.objects.get(name="Studio!").slug == "studio-2"
 
 
 def test_it_does_not_let_non_staff_create_workspaces(owner_client):
@@ -125,3 +122,18 @@ def test_admins_see_the_workers_schedule(owner_client, workspace, settings):
         reverse("accounts:settings_general", args=[workspace.slug])
     ).content.decode()
     assert "Provider history, new entries</dt><dd>every 7 min" in html
+
+
+def test_it_refuses_a_second_workspace_with_the_same_name(client_for, make_user, workspace):
+    staff = make_user(is_staff=True)
+    response = client_for(staff).post(reverse("workspace_create"), {"name": "studio"})
+    assert "A workspace called “studio” already exists." in response.content.decode()
+    assert Workspace.objects.filter(name__iexact="studio").count() == 1
+
+
+def test_renaming_to_another_workspaces_name_is_refused_but_keeping_ones_own_is_fine(
+    owner_client, workspace, outsider
+):
+    url = reverse("accounts:settings_general", args=[workspace.slug])
+    assert "already exists" in owner_client.post(url, {"name": "Elsewhere"}).content.decode()
+    assert owner_client.post(url, {"name": "Studio"}).status_code == 302
