@@ -55,7 +55,6 @@ class JobForm(forms.Form):
         super().__init__(data, **kwargs)
         self.models = {m.provider_model_id: m for m in models}
         self.credential = credential
-        self.fields["prompt"].widget.attrs["maxlength"] = settings.PROMPT_MAX_LENGTH
         self.grouped_models = group_models(models)
         self.fields["model"].choices = [(m.provider_model_id, m.name) for m in models]
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
@@ -91,7 +90,9 @@ class JobForm(forms.Form):
             ratios.insert(0, "auto")  # the edit endpoint also takes "keep the source's ratio"
         if ratios:
             self.fields["aspect_ratio"] = forms.ChoiceField(
-                label="Aspect ratio", choices=[(r, r) for r in ratios], initial=ratios[0]
+                label="Aspect ratio",
+                choices=[(r, r) for r in ratios],
+                initial="auto" if "auto" in ratios else ("1:1" if "1:1" in ratios else ratios[0]),
             )
         if model.sizes:
             self.fields["size"] = forms.ChoiceField(

@@ -41,6 +41,8 @@ def _workspace_context(membership: Membership, **extra: object) -> dict[str, obj
 def home(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     user_remember_workspace(user=request.user, workspace=membership.workspace)
+    if selectors.quota_latest(workspace=membership.workspace) is None:
+        refresh_quota.delay_on_commit(membership.workspace.pk)  # the meter's first report
     page = selectors.image_page(workspace=membership.workspace, cursor=request.GET.get("after"))
     context = _workspace_context(
         membership, page=page, sync=selectors.sync_status(workspace=membership.workspace)
@@ -87,9 +89,12 @@ def generate(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             if request.htmx:
-                fresh = JobForm(
-                    models=models, credential=form.credential, initial={"model": job.model_id}
-                )
+                # A fresh form (new idempotency key) keeping the model and options just used.
+                kept = {
+                    "model": job.model_id,
+                    **{k: v for k, v in job.params.items() if k != "extra"},
+                }
+                fresh = JobForm(models=models, credential=form.credential, initial=kept)
                 return render(
                     request, "gallery/generate.html#workbench", _generate_context(membership, fresh)
                 )

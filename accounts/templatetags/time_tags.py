@@ -15,8 +15,10 @@ def duration(start: dt.datetime | None, end: dt.datetime | None = None) -> str:
     if start is None:
         return ""
     seconds = max(int(((end or timezone.now()) - start).total_seconds()), 0)
+    if seconds < 1:
+        return "under a second"
     if seconds < 60:
-        return f"{seconds} s"
+        return f"{seconds}\u00a0s"
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
         return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"

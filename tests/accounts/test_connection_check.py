@@ -180,7 +180,7 @@ def test_it_shows_an_exhausted_quota(owner_client, workspace, credential, sandbo
     sandbox.set_quota(limit_monthly=100, used_monthly=100, bonus=0, spillover=0)
     check = press_test_connection(owner_client, workspace)
     connection_check_run(check_id=check.pk)
-    assert "<li>Quota left: 0</li>" in check_card(owner_client, workspace, check)
+    assert "<li>Images it can make right now: 0</li>" in check_card(owner_client, workspace, check)
 
 
 def test_it_ends_a_check_that_crashes_with_a_plain_message(
@@ -238,7 +238,8 @@ def test_it_does_not_pin_a_result_on_a_credential_saved_while_the_check_ran(
 
 def test_it_refreshes_the_last_success_with_the_card(owner_client, workspace, credential):
     check = press_test_connection(owner_client, workspace)
-    assert "<dt>Last success</dt><dd>never</dd>" in check_card(owner_client, workspace, check)
+    card = check_card(owner_client, workspace, check)
+    assert "<dt>Last successful test</dt><dd>never</dd>" in card
     connection_check_run(check_id=check.pk)
     card = check_card(owner_client, workspace, check)
-    assert "<dt>Last success</dt><dd><time" in card
+    assert "<dt>Last successful test</dt><dd><time" in card

@@ -159,3 +159,16 @@ def test_it_answers_htmx_with_the_workbench_and_a_fresh_form(member_client, stud
     assert f'id="job-{job.pk}"' in html
     assert 'hx-trigger="every 2s"' in html  # the new card polls
     assert 'value="k-1"' not in html  # a fresh idempotency key for the next job
+
+
+def test_after_a_submit_the_form_keeps_the_model_and_options_just_used(member_client, studio):
+    data = {**VALID, "model": "seedream-4", "aspect_ratio": "3:4", "output_format": "webp"}
+    html = member_client.post(generate_url(studio), data, HTTP_HX_REQUEST="true").content.decode()
+    assert '<option value="seedream-4" selected' in html
+    assert '<option value="3:4" selected>' in html
+    assert '<option value="webp" selected>' in html
+
+
+def test_a_long_prompt_is_explained_not_cut(member_client, studio):
+    html = member_client.get(generate_url(studio)).content.decode()
+    assert 'maxlength="2000"' not in html  # a browser limit would trim a paste without a word
