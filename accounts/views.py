@@ -55,7 +55,9 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
 
 
 def _members_context(
-    membership: Membership, add_form: MemberAddForm | None = None
+    membership: Membership,
+    add_form: MemberAddForm | None = None,
+    new_link: dict[str, str | None] | None = None,
 ) -> dict[str, object]:
     return {
         "membership": membership,
@@ -63,6 +65,7 @@ def _members_context(
         "members": selectors.membership_list_for_workspace(workspace=membership.workspace),
         "add_form": add_form or MemberAddForm(),
         "roles": Role.choices,
+        "new_link": new_link if new_link and new_link.get("url") else None,
     }
 
 
@@ -91,8 +94,18 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error("email", exc)
         else:
             email = added.membership.user.email
-            if added.set_password_path:
-                link = request.build_absolute_uri(added.set_password_path)
+            link = (
+                request.build_absolute_uri(added.set_password_path)
+                if added.set_password_path
+                else None
+            )
+            if request.htmx:
+                # The link goes into the panel with a Copy button; it is shown once, never stored.
+                context = _members_context(membership, new_link={"email": email, "url": link})
+                if not link:
+                    messages.success(request, f"Added {email} to {membership.workspace}.")
+                return render(request, "accounts/settings_members.html#members-panel", context)
+            if link:
                 # Sticky: the admin must copy this link; it is shown once and never stored.
                 messages.success(
                     request,
@@ -102,9 +115,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
                 )
             else:
                 messages.success(request, f"Added {email} to {membership.workspace}.")
-            if not request.htmx:
-                return redirect("accounts:settings_members", slug=slug)
-            form = None
+            return redirect("accounts:settings_members", slug=slug)
     if request.htmx:
         # htmx 2 does not swap 4xx responses, so a form with errors is answered with 200.
         return render(

@@ -23,6 +23,18 @@
   document.addEventListener("DOMContentLoaded", () => arm(document));
   document.addEventListener("htmx:afterSettle", () => arm(document));
 
+  // Copy buttons: <button data-copy="input-id"> copies that input's value.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const input = document.getElementById(button.dataset.copy);
+    input.select();
+    navigator.clipboard.writeText(input.value).then(
+      () => { button.textContent = "Copied"; },
+      () => { button.textContent = "Press Ctrl+C"; },
+    );
+  });
+
   // Close an open header menu when clicking elsewhere.
   document.addEventListener("click", (event) => {
     document.querySelectorAll("details.menu[open]").forEach((menu) => {

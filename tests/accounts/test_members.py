@@ -240,3 +240,17 @@ def test_re_adding_someone_with_a_password_gives_no_link(owner_client, workspace
     )
     [message] = [m.message for m in response.context["messages"]]
     assert "link" not in message
+
+
+def test_over_htmx_the_link_appears_in_the_panel_with_a_copy_button(owner_client, workspace):
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": "new@example.com", "role": "member"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert (
+        'id="new-link" type="text" readonly value="http://testserver/account/set-password/' in html
+    )
+    assert 'data-copy="new-link"' in html
+    assert "toast-sticky" not in html  # not twice

@@ -76,7 +76,14 @@ def test_an_admin_adds_a_member_and_changes_a_role_without_reloading(
     page.get_by_label("Name").fill("Nia Newcomer")
     page.get_by_role("button", name="Add member").click()
     expect(page.locator(".member-list")).to_contain_text("newcomer@example.com")
-    expect(page.locator(".toast-sticky")).to_contain_text("one-time link")
+    callout = page.locator(".callout")
+    expect(callout).to_contain_text("Send them this one-time link")
+    link = page.get_by_label("One-time link for newcomer@example.com").input_value()
+    assert "/account/set-password/" in link
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    callout.get_by_role("button", name="Copy").click()
+    expect(callout.get_by_role("button", name="Copied")).to_be_visible()
+    screenshot("settings-members-link")
     page.wait_for_load_state("networkidle")  # the swapped-in panel has settled
 
     page.get_by_label(f"Role of {member.email}").select_option("viewer")
