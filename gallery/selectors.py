@@ -112,3 +112,10 @@ def sync_status(*, workspace: Workspace) -> SyncStatus:
         next_run_at = base + interval if base else None
     mirrored = Image.objects.visible().filter(workspace=workspace, source="history").count()
     return SyncStatus(has_history, latest, last_success, mirrored, next_run_at)
+
+
+def catalog_names(*, workspace: Workspace) -> dict[str, str]:
+    """Model id → the name the provider's catalog gives it, for labels."""
+    return dict(
+        CatalogModel.objects.filter(workspace=workspace).values_list("provider_model_id", "name")
+    )

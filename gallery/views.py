@@ -29,6 +29,7 @@ def _workspace_context(membership: Membership, **extra: object) -> dict[str, obj
     return {
         "membership": membership,
         "workspace": membership.workspace,
+        "model_names": selectors.catalog_names(workspace=membership.workspace),
         **extra,
     }
 

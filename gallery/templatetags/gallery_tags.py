@@ -37,3 +37,9 @@ def quota_meter(workspace: object) -> dict[str, object]:
         "percent": None if share is None else min(round(share * 100), 100),
         "stale": timezone.now() - snapshot.taken_at > stale_after,
     }
+
+
+@register.filter
+def model_name(model_id: str, names: dict[str, str] | None) -> str:
+    """The catalog's name for a model id (the id itself for models no longer listed)."""
+    return (names or {}).get(model_id, model_id)

@@ -74,6 +74,7 @@ def test_the_card_polls_while_active_and_stops_when_done(member_client, studio, 
     html = member_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 2s"' in html
     assert "position 1 in the queue" in html
+    assert "Nano Banana 2 · 1 image" in html  # the catalog's name for the model
     run_until_done(job)
     html = member_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "hx-trigger" not in html

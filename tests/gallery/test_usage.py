@@ -72,5 +72,5 @@ def test_the_usage_page_shows_chart_members_models_and_forecast(
     html = member_client.get(reverse("gallery:usage", args=[studio.slug])).content.decode()
     assert html.count("<rect ") == 30
     assert member.get_full_name() in html
-    assert "nano-banana-2" in html
+    assert "<td>Nano Banana 2</td>" in html  # the catalog's name, not the id
     assert "At the last 7 days&#x27; pace" in html or "At the last 7 days' pace" in html
