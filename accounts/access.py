@@ -28,6 +28,8 @@ def get_membership(request: HttpRequest, slug: str, *, role: str = Role.VIEWER) 
     )
     if membership is None:
         raise Http404("No such workspace")
+    # Remembered for the page chrome (switcher, nav), also on an error page for this request.
+    request.workspace_membership = membership  # type: ignore[attr-defined]
     if request.method not in ("GET", "HEAD", "OPTIONS") and Role.rank(role) < Role.rank(
         Role.MEMBER
     ):

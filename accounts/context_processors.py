@@ -10,4 +10,10 @@ def workspaces(request: HttpRequest) -> dict[str, object]:
     if not request.user.is_authenticated:
         return {}
     # Lazy: evaluated only by templates that render the switcher.
-    return {"my_memberships": membership_list_for_user(user=request.user)}
+    context: dict[str, object] = {"my_memberships": membership_list_for_user(user=request.user)}
+    # A view's own context wins; this keeps the header right on pages that do not pass the
+    # workspace, such as the 403 page shown when a role is too low.
+    membership = getattr(request, "workspace_membership", None)
+    if membership is not None:
+        context |= {"workspace": membership.workspace, "membership": membership}
+    return context

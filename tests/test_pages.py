@@ -77,3 +77,12 @@ def test_it_lists_the_workspaces_in_the_switcher_as_a_list(owner_client, workspa
     link = reverse("gallery:home", args=[workspace.slug])
     assert re.search(rf'<ul class="menu-list">\s*<li><a href="{link}" aria-current="true">', html)
     assert 'role="listitem"' not in html
+
+
+def test_the_not_allowed_page_keeps_the_workspace_in_the_header(viewer_client, workspace):
+    response = viewer_client.get(reverse("gallery:generate", args=[workspace.slug]))
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "This needs the member role in Studio." in html
+    assert "<strong>Studio</strong>" in html  # the switcher, not "Choose…"
+    assert reverse("gallery:home", args=[workspace.slug]) in html
