@@ -1,9 +1,10 @@
 """From a provider's result to a stored, verified image with a grid thumbnail.
 
 Provider download links (NanoGPT's) expire within the hour, so a job downloads at once:
-``ingest_result`` fetches and checks the bytes, ``store_image`` writes them and a thumbnail
-through Django's storage API. Every failure is an ``IngestError``; ``exc.transient`` says whether
-the job may try again later. Messages never show a URL's query: it carries the signature.
+``download_image`` fetches the bytes from the provider's own hosts; ``verify_and_store`` checks
+them and writes them and a thumbnail through Django's storage API. Every failure is an
+``IngestError``; ``exc.transient`` says whether the job may try again later. Messages never
+show a URL's query: it carries the signature.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 from urllib3.exceptions import ReadTimeoutError
 
-from providers.base import ResultImage
 from providers.http import parse_retry_after
 
 if TYPE_CHECKING:
@@ -324,28 +324,10 @@ def store_image(
     image.checksum = facts.checksum
 
 
-def ingest_result(
-    result: ResultImage,
-    *,
-    allowed_hosts: Collection[str],
-    timeout: tuple[float, float] = (5.0, 30.0),
-    limits: IngestLimits | None = None,
-    session: requests.Session | None = None,
-) -> tuple[bytes, ImageFacts]:
-    """The verified bytes of one provider result: its inline ``data``, else its ``url``."""
+def verify_and_store(image: Image, content: bytes, *, limits: IngestLimits | None = None) -> None:
+    """The one gate every provider image passes (job results and mirrored history alike): size
+    cap, Pillow verification with the pixel limit, then storage with a thumbnail."""
     limits = limits or IngestLimits.from_settings()
-    if result.data is not None:
-        content = result.data
-        if len(content) > limits.max_bytes:
-            raise IngestError(f"image is larger than the {_size(limits.max_bytes)} limit")
-    elif result.url:
-        content = download_image(
-            result.url,
-            allowed_hosts=allowed_hosts,
-            max_bytes=limits.max_bytes,
-            timeout=timeout,
-            session=session,
-        )
-    else:
-        raise IngestError("the provider returned neither image data nor a download link")
-    return content, inspect_image(content, max_pixels=limits.max_pixels)
+    if len(content) > limits.max_bytes:
+        raise IngestError(f"image is larger than the {_size(limits.max_bytes)} limit")
+    store_image(image, content, inspect_image(content, max_pixels=limits.max_pixels))

@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -29,7 +30,10 @@ def _workspace_context(membership: Membership, **extra: object) -> dict[str, obj
     return {
         "membership": membership,
         "workspace": membership.workspace,
-        "model_names": selectors.catalog_names(workspace=membership.workspace),
+        # Lazy: only pages that label models run the query.
+        "model_names": SimpleLazyObject(
+            lambda: selectors.catalog_names(workspace=membership.workspace)
+        ),
         **extra,
     }
 

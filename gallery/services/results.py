@@ -37,8 +37,6 @@ def allowed_download_hosts(provider: ImageProvider) -> set[str]:
 def _content_for(job: Job, index: int, ref: dict[str, Any], provider: ImageProvider) -> bytes:
     inline = getattr(job, "_inline_images", {}).get(index)
     if inline:
-        if len(inline) > settings.IMAGE_MAX_BYTES:
-            raise IngestFailed("the image is larger than the size limit", transient=False)
         return inline
     try:
         if ref.get("url"):
@@ -49,10 +47,7 @@ def _content_for(job: Job, index: int, ref: dict[str, Any], provider: ImageProvi
                 timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT),
             )
         if ref.get("id") and provider.capabilities.has_get_image:
-            data = provider.get_image_content(ref["id"])
-            if data.size > settings.IMAGE_MAX_BYTES:
-                raise IngestFailed("the image is larger than the size limit", transient=False)
-            return data.content
+            return provider.get_image_content(ref["id"]).content
     except ingest.IngestError as exc:
         raise IngestFailed(str(exc), transient=getattr(exc, "transient", False)) from None
     except ProviderError as exc:
@@ -79,10 +74,6 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
             if anonymous_seen <= anonymous_done:
                 continue
         content = _content_for(job, index, ref, provider)
-        try:
-            facts = ingest.inspect_image(content, max_pixels=settings.IMAGE_MAX_PIXELS)
-        except ingest.IngestError as exc:
-            raise IngestFailed(str(exc), transient=False) from None
         image = Image(
             workspace_id=job.workspace_id,
             job=job,
@@ -95,7 +86,7 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
             provider_url=ref.get("relative_url") or "",
         )
         try:
-            ingest.store_image(image, content, facts)
+            ingest.verify_and_store(image, content)
         except ingest.IngestError as exc:
             raise IngestFailed(str(exc), transient=False) from None
         try:

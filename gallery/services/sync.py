@@ -242,18 +242,11 @@ def files_fetch_missing(*, workspace: Workspace, limit: int = 50) -> tuple[int, 
     with provider_for(workspace.credential) as provider:
         for image in batch:
             try:
-                data = provider.get_image_content(image.provider_image_id)
-                if data.size > settings.IMAGE_MAX_BYTES:
-                    raise ingest.IngestError("the image is larger than the size limit")
-                facts = ingest.inspect_image(data.content, max_pixels=settings.IMAGE_MAX_PIXELS)
-                ingest.store_image(image, data.content, facts)
-            except ProviderError as exc:
-                if exc.transient:
+                content = provider.get_image_content(image.provider_image_id).content
+                ingest.verify_and_store(image, content)
+            except (ProviderError, ingest.IngestError) as exc:
+                if getattr(exc, "transient", False):
                     raise
-                image.file_error = str(exc)[:300]
-                image.save(update_fields=["file_error"])
-                continue
-            except ingest.IngestError as exc:
                 image.file_error = str(exc)[:300]
                 image.save(update_fields=["file_error"])
                 continue

@@ -20,13 +20,12 @@ from gallery.ingest import (
     IngestLimits,
     IngestTransientError,
     download_image,
-    ingest_result,
     inspect_image,
     make_thumbnail,
     store_image,
+    verify_and_store,
 )
 from gallery.models import Image
-from providers.base import ResultImage
 from tests.factories import WorkspaceFactory
 from tests.gallery.image_server import ImageServer, Route
 
@@ -328,48 +327,43 @@ def test_it_uses_the_pixel_limit_from_settings(settings):
     settings.IMAGE_MAX_PIXELS = 1000
 
     with pytest.raises(IngestError, match=r"more than the limit of 0\.001 megapixels"):
-        ingest_result(ResultImage(data=png_declaring(100, 100)), allowed_hosts=[])
+        verify_and_store(Image(workspace_id=7), png_declaring(100, 100))
 
 
-# --- ingest_result ----------------------------------------------------------------------------
+# --- verify_and_store -------------------------------------------------------------------------
 
 
-def test_it_ingests_a_result_from_its_url(server):
+def test_it_verifies_then_stores_in_one_step(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     body = encode(picture(), "WEBP")
-    url = server.serve("/a.webp", Route(body=body, content_type="image/webp"))
+    image = Image(workspace_id=7)
 
-    content, facts = ingest_result(
-        ResultImage(provider_image_id="img-1", url=url + SIGNED),
-        allowed_hosts=[server.host],
-        timeout=FAST,
-    )
+    verify_and_store(image, body)
 
-    assert content == body
-    assert (facts.format, facts.width, facts.height) == ("webp", 64, 48)
+    assert (image.format, image.width, image.height) == ("webp", 64, 48)
+    assert image.checksum == hashlib.sha256(body).hexdigest()
+    assert (tmp_path / image.file.name).read_bytes() == body
 
 
-def test_it_ingests_inline_data_without_a_request(server):
-    body = encode(picture(), "PNG")
-
-    content, facts = ingest_result(
-        ResultImage(data=body, url=server.url("/a.png")), allowed_hosts=[server.host]
-    )
-
-    assert content == body
-    assert facts.checksum == hashlib.sha256(body).hexdigest()
-    assert server.seen == []
-
-
-def test_it_applies_the_byte_limit_to_inline_data():
-    limits = IngestLimits(max_bytes=100)
+def test_it_stores_nothing_over_the_byte_limit(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    image = Image(workspace_id=7)
 
     with pytest.raises(IngestError, match="larger than the 100 bytes limit"):
-        ingest_result(ResultImage(data=bytes(101)), allowed_hosts=[], limits=limits)
+        verify_and_store(image, bytes(101), limits=IngestLimits(max_bytes=100))
+
+    assert not image.file
+    assert not any(tmp_path.rglob("*.*"))
 
 
-def test_it_refuses_a_result_without_data_or_url():
-    with pytest.raises(IngestError, match="neither image data nor a download link"):
-        ingest_result(ResultImage(provider_image_id="img-1"), allowed_hosts=[])
+def test_it_stores_nothing_that_is_not_an_image(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    image = Image(workspace_id=7)
+
+    with pytest.raises(IngestError, match="not a valid image"):
+        verify_and_store(image, b"<html>not an image</html>")
+
+    assert not image.file
 
 
 # --- make_thumbnail ---------------------------------------------------------------------------
