@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import crypto
 from accounts.models import ConnectionCheck, ProviderCredential, User
+from accounts.text import sentence
 from accounts.token_store import CacheTokenStore
 from providers import ImageProvider, ProviderConfig, ProviderError, build_provider
 
@@ -80,8 +81,7 @@ def connection_check_run(*, check_id: int) -> None:
         finally:
             provider.close()
     except (ProviderError, CredentialUnusable) as exc:
-        message = str(exc)
-        _finish(check, ok=False, error=message[:1].upper() + message[1:])
+        _finish(check, ok=False, error=sentence(str(exc)))
         return
     except Exception:
         # Whatever it was, the check must end: a check left running is polled forever.

@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import get_membership
 from accounts.models import Membership, ProviderCredential, Role
+from accounts.selectors import credential_for_workspace
 from accounts.services import user_remember_workspace
 from gallery import selectors, usage
 from gallery.access import get_image, get_job
@@ -23,7 +24,7 @@ from gallery.tasks import refresh_catalog, refresh_quota
 
 
 def _credential(membership: Membership) -> ProviderCredential | None:
-    return ProviderCredential.objects.filter(workspace=membership.workspace).first()
+    return credential_for_workspace(workspace=membership.workspace)
 
 
 def _workspace_context(membership: Membership, **extra: object) -> dict[str, object]:
@@ -45,15 +46,17 @@ def _workspace_context(membership: Membership, **extra: object) -> dict[str, obj
 @require_GET
 def home(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
+    page = selectors.image_page(workspace=membership.workspace, cursor=request.GET.get("after"))
+    if request.htmx and request.GET.get("after"):  # "Show more": just the next tiles
+        return render(
+            request, "gallery/home.html#grid-page", _workspace_context(membership, page=page)
+        )
     user_remember_workspace(user=request.user, workspace=membership.workspace)
     if selectors.quota_latest(workspace=membership.workspace) is None:
         refresh_quota.delay_on_commit(membership.workspace.pk)  # the meter's first report
-    page = selectors.image_page(workspace=membership.workspace, cursor=request.GET.get("after"))
     context = _workspace_context(
         membership, page=page, sync=selectors.sync_status(workspace=membership.workspace)
     )
-    if request.htmx and request.GET.get("after"):
-        return render(request, "gallery/home.html#grid-page", context)
     return render(request, "gallery/home.html", context)
 
 
@@ -158,7 +161,7 @@ def job_cancel(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
         messages.success(request, "Job cancelled.")
     else:
         messages.error(request, "Too late to cancel: a worker has already started this job.")
-    return _back_to_job(request, slug, job)
+    return _back_to_job(request, membership, job)
 
 
 @login_required
@@ -168,21 +171,20 @@ def job_retry(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     job = get_job(membership, job_id)
     if not job.can_retry:
         messages.error(request, "Only failed or cancelled jobs can be retried.")
-        return _back_to_job(request, slug, job)
+        return _back_to_job(request, membership, job)
     key = request.POST.get("idempotency_key") or f"retry-{job.pk}-{request.user.pk}"
     try:
         new = jobs.job_retry(job=job, author=request.user, idempotency_key=key[:64])
     except jobs.SubmitRefused as exc:
         messages.error(request, str(exc))
-        return _back_to_job(request, slug, job)
+        return _back_to_job(request, membership, job)
     messages.success(request, "Started again with the same settings.")
-    return _back_to_job(request, slug, new)
+    return _back_to_job(request, membership, new)
 
 
-def _back_to_job(request: HttpRequest, slug: str, job: Job) -> HttpResponse:
+def _back_to_job(request: HttpRequest, membership: Membership, job: Job) -> HttpResponse:
+    slug = membership.workspace.slug
     if request.htmx:
-        job = selectors.job_for_card(job_id=job.pk)
-        membership = get_membership(request, slug)
         return render(
             request,
             "gallery/generate.html#queue",
@@ -232,8 +234,7 @@ def image_detail(request: HttpRequest, slug: str, image_id: int) -> HttpResponse
         image=image,
         form=form,
         children=list(image.children.visible().order_by("-created_at")[:12]),
-        can_delete=membership.is_admin
-        or (image.author_id == request.user.pk and membership.can_write),
+        can_delete=images.image_can_delete(image=image, membership=membership),
     )
     return render(
         request, "gallery/image_detail.html", context, status=422 if form and form.errors else 200

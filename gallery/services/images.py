@@ -11,11 +11,14 @@ from gallery.models import Image
 from providers import NotFoundError
 
 
+def image_can_delete(*, image: Image, membership: Membership) -> bool:
+    """Only the author (while still allowed to write) or a workspace admin."""
+    return membership.is_admin or (image.author_id == membership.user_id and membership.can_write)
+
+
 def image_delete(*, image: Image, membership: Membership) -> None:
-    """Only the author or a workspace admin may delete. The provider copy goes in the background."""
-    if not (
-        membership.is_admin or (image.author_id == membership.user_id and membership.can_write)
-    ):
+    """Delete here at once; the provider's copy goes in the background."""
+    if not image_can_delete(image=image, membership=membership):
         raise PermissionDenied("Only the person who made this image or an admin can delete it.")
     from gallery.tasks import delete_at_provider
 

@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import User, Workspace
-from gallery.models import Image, Job, JobKind, JobState, QuotaSnapshot
+from accounts.text import sentence
+from gallery.models import Image, Job, JobKind, JobState
+from gallery.selectors import quota_latest
 from gallery.services import results
 from providers import (
     EditRequest,
@@ -58,9 +60,11 @@ class JobRequest:
 
 
 def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
-    active = Job.objects.filter(workspace=workspace).active()
+    active_params = list(
+        Job.objects.filter(workspace=workspace).active().values_list("params", flat=True)
+    )
     cap = settings.JOBS_MAX_ACTIVE_PER_WORKSPACE
-    if active.count() >= cap:
+    if len(active_params) >= cap:
         raise SubmitRefused(
             f"{cap} jobs are already queued or running in this workspace. "
             "Wait for one to finish, or cancel one."
@@ -71,11 +75,11 @@ def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
     )
     if recent.count() >= per_minute:
         raise SubmitRefused(f"You can start {per_minute} jobs a minute. Try again in a moment.")
-    snapshot = QuotaSnapshot.objects.filter(workspace=workspace).first()
+    snapshot = quota_latest(workspace=workspace)
     if snapshot is None or snapshot.images_left is None:
         return
     # Images that queued and running jobs will use are not in the snapshot yet.
-    reserved = sum(int(params.get("n", 1)) for params in active.values_list("params", flat=True))
+    reserved = sum(int(params.get("n", 1)) for params in active_params)
     left = max(snapshot.images_left - reserved, 0)
     if n_images > left:
         period = "today" if snapshot.images_left != snapshot.monthly_available else "this month"
@@ -188,8 +192,8 @@ def job_run(*, job_id: int) -> RetryLater | None:
         return _handle_call_error(job, failed.error)
     except ProviderError as exc:  # reconciling or downloading: the marker stays as it is
         if exc.transient and job.attempts < job.max_attempts:
-            return _requeue(job, f"{_sentence(exc.message)}. Trying again…", exc)
-        _fail(job, _sentence(exc.message))
+            return _requeue(job, f"{sentence(exc.message)}. Trying again…", exc)
+        _fail(job, sentence(exc.message))
     except results.IngestFailed as exc:
         if exc.transient and job.attempts < job.max_attempts:
             return _requeue(job, f"Downloading the images failed ({exc}); trying again.", None)
@@ -340,20 +344,16 @@ def _handle_call_error(job: Job, exc: ProviderError) -> RetryLater | None:
     if exc.outcome_unknown or isinstance(exc, MalformedResponseError):
         # Keep the marker: the next attempt reconciles before calling again.
         if job.attempts < job.max_attempts:
-            note = f"{_sentence(exc.message)}. Checking whether it went through…"
+            note = f"{sentence(exc.message)}. Checking whether it went through…"
             return _requeue(job, note, exc)
         _fail(job, MAY_HAVE_BEEN_CHARGED)
         return None
     # The provider answered with a refusal: nothing was made, a new call is safe.
     Job.objects.filter(pk=job.pk).update(provider_call_started_at=None)
     if exc.transient and job.attempts < job.max_attempts:
-        return _requeue(job, f"{_sentence(exc.message)}. Trying again…", exc)
-    _fail(job, _sentence(exc.message))
+        return _requeue(job, f"{sentence(exc.message)}. Trying again…", exc)
+    _fail(job, sentence(exc.message))
     return None
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
 
 
 def _check_again_later(job: Job, remaining: float) -> RetryLater:

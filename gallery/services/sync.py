@@ -19,14 +19,11 @@ from django.utils import timezone
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import User, Workspace
+from accounts.text import sentence
 from gallery.models import HistorySync, Image, ImageSource
 from providers import HistoryItem, ProviderError
 
 logger = logging.getLogger(__name__)
-
-
-class SyncBusy(Exception):
-    """Another sync of this workspace is running."""
 
 
 def sync_request(
@@ -126,7 +123,7 @@ def sync_run(*, run_id: int) -> HistorySync | None:
                 if stop_early and new == 0:
                     break  # a whole page we already had: everything older is known too
     except (ProviderError, CredentialUnusable) as exc:
-        return _finish(run, error=str(exc)[:1].upper() + str(exc)[1:])
+        return _finish(run, error=sentence(str(exc)))
     if run.mode == HistorySync.Mode.FULL:
         run.entries_removed = _mark_removed(workspace, seen, before=started)
     _finish(run)
