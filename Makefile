@@ -18,6 +18,13 @@ test: install ## The whole suite: lint, migrations check and pytest (browser tes
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run pytest
+	@# Pointed at other services (CI: PostgreSQL and Redis), the recovery tests run once more on
+	@# the default stack, SQLite and the filesystem broker: both must survive killed processes.
+	@if [ -n "$$DATABASE_URL$$CELERY_BROKER_URL" ]; then \
+	  echo "Recovery tests again on the default stack (SQLite + filesystem broker)"; \
+	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
+	    $(UV) run pytest tests/integration/test_recovery.py; \
+	fi
 
 lint: install ## ruff check and format check
 	$(UV) run ruff check .

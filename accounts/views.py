@@ -269,7 +269,15 @@ def _schedule() -> list[tuple[str, str]]:
         ("Provider history, full (finds deletions)", f"every {s.HISTORY_FULL_SYNC_HOURS} h"),
         ("Quota", f"every {s.QUOTA_REFRESH_MINUTES} min, and after jobs"),
         ("Model catalog", f"every {s.CATALOG_REFRESH_MINUTES} min"),
-        ("Jobs whose worker stopped", f"resumed after {s.JOB_STUCK_SECONDS // 60} min"),
+        (
+            "Jobs whose worker stopped",
+            f"resumed {s.JOB_STALE_SECONDS:g} s after its last heartbeat",
+        ),
+        (
+            "Queued jobs whose message was lost",
+            f"sent again after {s.JOB_REDISPATCH_SECONDS:g} s (checked every "
+            f"{s.JOB_DISPATCH_SECONDS:g} s)",
+        ),
     ]
 
 

@@ -202,6 +202,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # How often an idle worker looks for new messages (kombu's default, 1 s, delays every job).
         "polling_interval": env_float("CELERY_BROKER_POLLING_INTERVAL", 0.1, minimum=0.01),
     }
+    # kombu's own filesystem transport lets a worker read a message before it is fully written,
+    # which kills the worker; ours writes each message whole (see config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     # The filesystem transport does not create its folders; web, worker and beat all need them.
     for _name in ("broker", "processed", "control"):
         (_celery_dir / _name).mkdir(parents=True, exist_ok=True)
@@ -209,6 +212,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=10)
+# A web request must not hang on a broker that is down: a few quick tries, then the job waits in
+# the database for the dispatcher (gallery/services/jobs.py) and the user is told so.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.25,
+    "interval_max": 0.5,
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
@@ -295,8 +307,19 @@ JOBS_PER_MEMBER_PER_MINUTE = env_int("JOBS_PER_MEMBER_PER_MINUTE", 10, minimum=1
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5, minimum=1)
 JOB_RETRY_BASE_SECONDS = env_float("JOB_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
 JOB_RETRY_MAX_SECONDS = env_float("JOB_RETRY_MAX_SECONDS", 300.0, minimum=0.0)
-# A job RUNNING this long without finishing has lost its worker; the reaper resumes it.
-JOB_STUCK_SECONDS = env_int("JOB_STUCK_SECONDS", 900, minimum=1)
+# A worker holding a job writes a heartbeat on it this often; a RUNNING job whose heartbeat is
+# older than JOB_STALE_SECONDS has lost its worker and is resumed (after reconciling).
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+JOB_STALE_SECONDS = env_float("JOB_STALE_SECONDS", 30.0, minimum=1.0)
+if JOB_STALE_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "JOB_STALE_SECONDS must be at least three times JOB_HEARTBEAT_SECONDS, "
+        "or a slow database would hand live jobs to a second worker."
+    )
+# How often beat runs the recovery tick (reaper + dispatcher), and how long a QUEUED job that is
+# due may wait for its message before the dispatcher sends another one.
+JOB_DISPATCH_SECONDS = env_float("JOB_DISPATCH_SECONDS", 5.0, minimum=0.5)
+JOB_REDISPATCH_SECONDS = env_float("JOB_REDISPATCH_SECONDS", 10.0, minimum=1.0)
 # How far before our own call a provider history entry may be dated and still be "ours".
 JOB_RECONCILE_SLACK_SECONDS = env_int("JOB_RECONCILE_SLACK_SECONDS", 120, minimum=0)
 # After an unknown outcome, how long to keep looking in the provider's history for the request
@@ -327,7 +350,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gallery.tasks.refresh_all_quotas",
         "schedule": QUOTA_REFRESH_MINUTES * 60,
     },
-    "reap-stuck-jobs": {"task": "gallery.tasks.reap_stuck_jobs", "schedule": 60},
+    "recover-jobs": {
+        "task": "gallery.tasks.recover_jobs",
+        "schedule": JOB_DISPATCH_SECONDS,
+        # Ticks that waited behind busy workers are stale; the next one does the same work.
+        "options": {"expires": 2 * JOB_DISPATCH_SECONDS},
+    },
     "sync-histories": {
         "task": "gallery.tasks.sync_all_histories",
         "schedule": HISTORY_SYNC_MINUTES * 60,
@@ -339,6 +367,16 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("full",),
     },
 }
+
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged message to another worker after this many seconds. A job's
+    # message stays unacknowledged while it waits for its countdown and while the task runs, so
+    # the timeout is above both together: a running job's message is never delivered twice
+    # while it runs. (A second delivery would be harmless, the claim refuses it, but wasteful.)
+    # A worker that died is not waited for: the reaper and the dispatcher recover its jobs.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + JOB_RETRY_MAX_SECONDS + 60
+    }
 
 # Seconds a provider may take before the request is abandoned (connect, read).
 PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0, minimum=0.1)

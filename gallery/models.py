@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 
 from accounts.models import Workspace
 
@@ -58,6 +62,8 @@ class JobKind(models.TextChoices):
 
 
 class JobState(models.TextChoices):
+    """Who has the job: nobody yet (queued), a worker (running), or nobody ever again."""
+
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Done"
@@ -65,12 +71,182 @@ class JobState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class JobStage(models.TextChoices):
+    """How far the provider got: what the next worker must do, and what may have been paid."""
+
+    NOT_CALLED = "not_called", "Not sent"  # safe to call the provider
+    CALLED = "called", "Sent, answer not recorded"  # may be charged: reconcile before calling
+    PAID = "paid", "Paid, images not stored yet"  # store the recorded result; never call again
+
+
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 
 
 class JobQuerySet(models.QuerySet["Job"]):
+    """A job's transitions, each a conditional UPDATE that says whether this caller won.
+
+    The diagram and who calls what: `gallery/services/runner.py`. A worker holds a RUNNING job
+    through its `lease`; every transition of a held job names that lease, so a worker that lost
+    its job (its heartbeat went stale and the reaper handed the job on) can no longer move it.
+    """
+
     def active(self) -> JobQuerySet:
         return self.filter(state__in=ACTIVE_STATES)
+
+    def _held(self, job_id: int, lease: str, **expected: object) -> JobQuerySet:
+        return self.filter(pk=job_id, state=JobState.RUNNING, lease=lease, **expected)
+
+    # -- a worker takes the job, keeps it alive, or gives it back ------------------------------
+
+    def claim(self, job_id: int, *, lease: str, now: dt.datetime) -> bool:
+        """QUEUED -> RUNNING, once due. Reconciling an earlier call is not counted as an attempt.
+
+        A message that arrives early (a duplicate while the job waits for its backoff) finds
+        nothing to claim, so Retry-After holds whatever the broker does."""
+        return bool(
+            self.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                pk=job_id,
+                state=JobState.QUEUED,
+            ).update(
+                state=JobState.RUNNING,
+                lease=lease,
+                claimed_at=now,
+                heartbeat_at=now,
+                started_at=Coalesce("started_at", Value(now)),
+                attempts=F("attempts")
+                + Case(
+                    When(stage=JobStage.CALLED, then=Value(0)),
+                    default=Value(1),
+                    output_field=models.IntegerField(),
+                ),
+                next_attempt_at=None,
+                error="",
+            )
+        )
+
+    def beat(self, job_id: int, *, lease: str, now: dt.datetime) -> bool:
+        return bool(self._held(job_id, lease).update(heartbeat_at=now))
+
+    def requeue(self, job_id: int, *, lease: str, run_at: dt.datetime, note: str) -> bool:
+        """RUNNING -> QUEUED, to be taken up again at `run_at` (the caller sends a message due
+        then; the dispatcher sends another if it does not arrive). The stage stays as it is."""
+        return bool(
+            self._held(job_id, lease).update(
+                state=JobState.QUEUED,
+                lease="",
+                heartbeat_at=None,
+                next_attempt_at=run_at,
+                dispatched_at=run_at,
+                error=note,
+            )
+        )
+
+    def release_stale(self, *, cutoff: dt.datetime, note: str) -> int:
+        """RUNNING -> QUEUED for every job whose worker stopped beating before `cutoff`."""
+        return self.filter(state=JobState.RUNNING, heartbeat_at__lt=cutoff).update(
+            state=JobState.QUEUED,
+            lease="",
+            heartbeat_at=None,
+            next_attempt_at=None,
+            dispatched_at=None,
+            error=note,
+        )
+
+    # -- the provider call ---------------------------------------------------------------------
+
+    def mark_called(self, job_id: int, *, lease: str, now: dt.datetime) -> bool:
+        """NOT_CALLED -> CALLED, just before the paid request leaves."""
+        return bool(
+            self._held(job_id, lease, stage=JobStage.NOT_CALLED).update(
+                stage=JobStage.CALLED, called_at=now
+            )
+        )
+
+    def mark_not_charged(self, job_id: int, *, lease: str) -> bool:
+        """CALLED -> NOT_CALLED: the provider refused, or its history shows the call never ran."""
+        return bool(
+            self._held(job_id, lease, stage=JobStage.CALLED).update(
+                stage=JobStage.NOT_CALLED, called_at=None
+            )
+        )
+
+    def mark_paid(
+        self, job_id: int, *, lease: str, refs: list[dict[str, Any]], **result: object
+    ) -> bool:
+        """CALLED -> PAID: what the provider returned is recorded before anything is downloaded."""
+        return bool(
+            self._held(job_id, lease, stage=JobStage.CALLED).update(
+                stage=JobStage.PAID, result_refs=refs, **result
+            )
+        )
+
+    # -- endings -------------------------------------------------------------------------------
+
+    def succeed(self, job_id: int, *, lease: str, now: dt.datetime) -> bool:
+        """PAID -> SUCCEEDED, once every image is stored."""
+        return bool(
+            self._held(job_id, lease, stage=JobStage.PAID).update(
+                state=JobState.SUCCEEDED,
+                lease="",
+                heartbeat_at=None,
+                finished_at=now,
+                error="",
+                result_refs=[],
+            )
+        )
+
+    def fail(self, job_id: int, *, lease: str, now: dt.datetime, error: str) -> bool:
+        """RUNNING -> FAILED. The stage stays: a failed PAID job keeps its result to store."""
+        return bool(
+            self._held(job_id, lease).update(
+                state=JobState.FAILED, lease="", heartbeat_at=None, finished_at=now, error=error
+            )
+        )
+
+    def cancel(self, job_id: int, *, now: dt.datetime) -> bool:
+        """QUEUED -> CANCELLED, only while nothing was sent to the provider."""
+        return bool(
+            self.filter(pk=job_id, state=JobState.QUEUED, stage=JobStage.NOT_CALLED).update(
+                state=JobState.CANCELLED, finished_at=now, error="Cancelled before it started."
+            )
+        )
+
+    def resume(self, job_id: int, *, now: dt.datetime, max_attempts: int) -> bool:
+        """FAILED (PAID) -> QUEUED: storing a result that was paid for is tried again, the
+        provider is not called again."""
+        return bool(
+            self.filter(pk=job_id, state=JobState.FAILED, stage=JobStage.PAID).update(
+                state=JobState.QUEUED,
+                finished_at=None,
+                next_attempt_at=None,
+                dispatched_at=now,
+                max_attempts=F("attempts") + max_attempts,
+                error="Storing the images that were already paid for again…",
+            )
+        )
+
+    # -- the outbox ----------------------------------------------------------------------------
+
+    def due(self, *, now: dt.datetime, resend_before: dt.datetime) -> JobQuerySet:
+        """QUEUED jobs that should be running by now, and whose last message (if any) has had
+        time to arrive: its message was never sent, was lost, or died with a worker."""
+        return self.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=resend_before),
+            state=JobState.QUEUED,
+        )
+
+    def mark_dispatched(self, job_id: int, *, at: dt.datetime, resend_before: dt.datetime) -> bool:
+        """Record that a message for the job is on its way (due at `at`), unless another
+        dispatcher just did."""
+        return bool(
+            self.filter(
+                Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=resend_before),
+                pk=job_id,
+                state=JobState.QUEUED,
+            ).update(dispatched_at=at)
+        )
 
 
 class Job(models.Model):
@@ -95,16 +271,22 @@ class Job(models.Model):
     state = models.CharField(
         max_length=12, choices=JobState.choices, default=JobState.QUEUED, db_index=True
     )
+    stage = models.CharField(max_length=12, choices=JobStage.choices, default=JobStage.NOT_CALLED)
+    # Tries at getting a result (calls, downloads); reconciling an earlier call is not one.
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=5)
-    # Set just before the provider is called, cleared when its answer is stored: a job found
-    # RUNNING with this set may already have been charged and must be reconciled, not re-sent.
-    provider_call_started_at = models.DateTimeField(null=True, blank=True)
-    # What the provider returned (image ids, download URLs), kept until every image is stored,
-    # so a failed download is retried without paying for a second generation.
-    result_refs = models.JSONField(default=list, blank=True)
+    # The worker holding a RUNNING job: a token of its claim, renewed by its heartbeat.
+    lease = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the paid request left (stage CALLED): the history is searched from here.
+    called_at = models.DateTimeField(null=True, blank=True)
+    # What the provider returned (image ids, URLs, inline bytes), recorded before any download
+    # and kept until every image is stored, so storing is retried without paying again.
+    result_refs = models.JSONField(default=list, blank=True)
+    # The outbox: when a QUEUED job is due, and when its message was sent (or is due to arrive).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     batch_id = models.CharField(max_length=200, blank=True)
     provider_image_ids = models.JSONField(default=list)
     cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
@@ -125,7 +307,13 @@ class Job(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=("workspace", "state", "created_at"), name="job_ws_state_created")
+            models.Index(fields=("workspace", "state", "created_at"), name="job_ws_state_created"),
+            # The outbox and the reaper look for these every few seconds; the set stays small.
+            models.Index(
+                fields=("state", "next_attempt_at"),
+                condition=Q(state__in=ACTIVE_STATES),
+                name="job_active",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -136,12 +324,33 @@ class Job(models.Model):
         return self.state in ACTIVE_STATES
 
     @property
+    def can_cancel(self) -> bool:
+        """Only while nothing was sent to the provider (the same rule as `cancel`)."""
+        return self.state == JobState.QUEUED and self.stage == JobStage.NOT_CALLED
+
+    @property
     def can_retry(self) -> bool:
         return self.state in (JobState.FAILED, JobState.CANCELLED)
 
     @property
+    def retry_resumes(self) -> bool:
+        """Retrying stores the result already paid for instead of starting a new job."""
+        return self.state == JobState.FAILED and self.stage == JobStage.PAID
+
+    @property
     def n_images(self) -> int:
         return int(self.params.get("n", 1))
+
+    @property
+    def status_note(self) -> str:
+        """The line under the job's card: why it waits or failed, or what it is doing now."""
+        if self.error or self.state != JobState.RUNNING:
+            return self.error
+        return {
+            JobStage.NOT_CALLED: "Sending the request to the provider…",
+            JobStage.CALLED: "Waiting for the provider…",
+            JobStage.PAID: "Downloading and storing the images…",
+        }[JobStage(self.stage)]
 
 
 class ImageSource(models.TextChoices):
@@ -214,6 +423,11 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.pk}"
+
+    @property
+    def file_missing(self) -> bool:
+        """The image has a file, but storage no longer holds it (one look at the storage)."""
+        return bool(self.file) and not self.file.storage.exists(self.file.name)
 
 
 class QuotaSnapshot(models.Model):

@@ -5,18 +5,20 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from accounts.models import Workspace
-from gallery.services import catalog, images, jobs, quota, sync
+from gallery.services import catalog, images, jobs, quota, runner, sync
 from providers import ProviderError
 
 
-@shared_task(
-    bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None
-)
-def run_job(self: Task, job_id: int) -> None:
-    outcome = jobs.job_run(job_id=job_id)
-    if outcome is not None:
-        # The job is QUEUED again; this message comes back after the backoff and claims it.
-        raise self.retry(countdown=outcome.countdown)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_job(job_id: int) -> None:
+    # Retries are not Celery retries: the runner puts the job back in the database and sends a
+    # new message due at the right time; the dispatcher sends another if that one is lost.
+    runner.job_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def recover_jobs() -> None:
+    jobs.jobs_recover()
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -45,11 +47,6 @@ def refresh_all_catalogs() -> None:
         refresh_catalog.delay(workspace_id)
 
 
-@shared_task(ignore_result=True)
-def reap_stuck_jobs() -> None:
-    jobs.jobs_reap_stuck()
-
-
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=8)
 def delete_at_provider(self: Task, image_id: int) -> None:
     try:
@@ -57,7 +54,7 @@ def delete_at_provider(self: Task, image_id: int) -> None:
     except ProviderError as exc:
         if not exc.transient:
             raise
-        delay = jobs.backoff_seconds(self.request.retries + 1, getattr(exc, "retry_after", None))
+        delay = runner.backoff_seconds(self.request.retries + 1, exc.retry_after)
         raise self.retry(countdown=delay) from exc
 
 
@@ -74,7 +71,7 @@ def fetch_missing_files(self: Task, workspace_id: int) -> None:
     try:
         _, more = sync.files_fetch_missing(workspace=workspace)
     except ProviderError as exc:
-        delay = jobs.backoff_seconds(self.request.retries + 1, getattr(exc, "retry_after", None))
+        delay = runner.backoff_seconds(self.request.retries + 1, exc.retry_after)
         raise self.retry(countdown=delay) from exc
     if more:
         fetch_missing_files.delay(workspace_id)

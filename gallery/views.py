@@ -96,6 +96,8 @@ def generate(request: HttpRequest, slug: str) -> HttpResponse:
         except jobs.SubmitRefused as exc:
             form.add_error(None, str(exc))
         else:
+            if job.error == jobs.WORKERS_UNREACHABLE:
+                messages.warning(request, job.error)
             if request.htmx:
                 # A fresh form (new idempotency key) keeping the model and options just used.
                 kept = {
@@ -160,7 +162,9 @@ def job_cancel(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     if jobs.job_cancel(job=job):
         messages.success(request, "Job cancelled.")
     else:
-        messages.error(request, "Too late to cancel: a worker has already started this job.")
+        messages.error(
+            request, "Too late to cancel: this job's request has already gone to the provider."
+        )
     return _back_to_job(request, membership, job)
 
 
@@ -178,7 +182,10 @@ def job_retry(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     except jobs.SubmitRefused as exc:
         messages.error(request, str(exc))
         return _back_to_job(request, membership, job)
-    messages.success(request, "Started again with the same settings.")
+    if new.pk == job.pk:
+        messages.success(request, "Downloading the images again. There is no new charge.")
+    else:
+        messages.success(request, "Started again with the same settings.")
     return _back_to_job(request, membership, new)
 
 
@@ -225,9 +232,12 @@ def image_detail(request: HttpRequest, slug: str, image_id: int) -> HttpResponse
             except jobs.SubmitRefused as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(
-                    request, "Edit queued. The new image appears here when it is done."
-                )
+                if job.error == jobs.WORKERS_UNREACHABLE:
+                    messages.warning(request, job.error)
+                else:
+                    messages.success(
+                        request, "Edit queued. The new image appears here when it is done."
+                    )
                 return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
     context = _workspace_context(
         membership,
@@ -235,6 +245,7 @@ def image_detail(request: HttpRequest, slug: str, image_id: int) -> HttpResponse
         form=form,
         children=list(image.children.visible().order_by("-created_at")[:12]),
         can_delete=images.image_can_delete(image=image, membership=membership),
+        file_missing=image.file_missing,
     )
     return render(
         request, "gallery/image_detail.html", context, status=422 if form and form.errors else 200
@@ -256,9 +267,11 @@ def image_delete(request: HttpRequest, slug: str, image_id: int) -> HttpResponse
 def _serve(field_file, *, download_name: str | None = None) -> FileResponse:  # type: ignore[no-untyped-def]
     if not field_file:
         raise Http404("No file")
-    response = FileResponse(
-        field_file.open("rb"), as_attachment=download_name is not None, filename=download_name
-    )
+    try:
+        opened = field_file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The image file is missing from storage") from None
+    response = FileResponse(opened, as_attachment=download_name is not None, filename=download_name)
     # Private to the workspace: browsers may cache it, shared caches must not.
     response["Cache-Control"] = "private, max-age=86400, immutable"
     return response

@@ -18,6 +18,8 @@ class ProviderError(Exception):
     # Whether retrying the same call later may succeed. Subclasses override; the app's job
     # runner keys its retry policy on this instead of on status codes.
     transient: ClassVar[bool] = False
+    # Seconds the provider asked us to wait (TransientError sets it from Retry-After).
+    retry_after: float | None = None
 
     def __init__(
         self,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from gallery import ingest
 from gallery.models import Image, ImageSource, Job
-from providers import GenerationResult, HistoryItem, ImageProvider, ProviderError, ResultImage
+from providers import GenerationResult, ImageProvider, ProviderError, ResultImage
+
+if TYPE_CHECKING:
+    from gallery.services.reconcile import Batch
 
 
 class IngestFailed(Exception):
@@ -18,14 +22,30 @@ class IngestFailed(Exception):
         self.transient = transient
 
 
-def remember_inline_data(job: Job, result: GenerationResult) -> None:
-    """Images sent inline (base64) live only in this attempt's memory until stored."""
-    job._inline_images = {i: image.data for i, image in enumerate(result.images) if image.data}  # type: ignore[attr-defined]
+def refs_for(result: GenerationResult) -> list[dict[str, Any]]:
+    """What a job records of a paid result before downloading anything. Images sent inline
+    (base64) are kept in the record too: paid for, they must survive a failed store."""
+    return [
+        {
+            "id": image.provider_image_id or "",
+            "url": image.url,
+            "content_type": image.content_type,
+            **({"data": base64.b64encode(image.data).decode()} if image.data else {}),
+        }
+        for image in result.images
+    ]
 
 
-def result_from_history(item: HistoryItem) -> ResultImage:
-    return ResultImage(
-        provider_image_id=item.provider_image_id, width=item.width, height=item.height
+def result_from_history(batch: Batch) -> GenerationResult:
+    """A batch found in the provider's history, as if the call had answered with it."""
+    return GenerationResult(
+        images=tuple(
+            ResultImage(
+                provider_image_id=item.provider_image_id, width=item.width, height=item.height
+            )
+            for item in batch.items
+        ),
+        batch_id=batch.batch_id,
     )
 
 
@@ -34,10 +54,9 @@ def allowed_download_hosts(provider: ImageProvider) -> set[str]:
     return set(provider.hosts) | {h.lower() for h in settings.PROVIDER_DOWNLOAD_HOSTS}
 
 
-def _content_for(job: Job, index: int, ref: dict[str, Any], provider: ImageProvider) -> bytes:
-    inline = getattr(job, "_inline_images", {}).get(index)
-    if inline:
-        return inline
+def _content_for(ref: dict[str, Any], provider: ImageProvider) -> bytes:
+    if ref.get("data"):
+        return base64.b64decode(ref["data"])
     try:
         if ref.get("url"):
             return ingest.download_image(
@@ -65,7 +84,7 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
     )
     anonymous_done = job.images.filter(provider_image_id="").count()
     anonymous_seen = 0
-    for index, ref in enumerate(job.result_refs):
+    for ref in job.result_refs:
         image_id = ref.get("id") or ""
         if image_id and image_id in done_ids:
             continue
@@ -73,7 +92,7 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
             anonymous_seen += 1
             if anonymous_seen <= anonymous_done:
                 continue
-        content = _content_for(job, index, ref, provider)
+        content = _content_for(ref, provider)
         image = Image(
             workspace_id=job.workspace_id,
             job=job,
@@ -94,9 +113,10 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
                 image.save()
         except IntegrityError:
             # The history mirror stored this provider image first: link it to the job instead.
-            Image.objects.filter(workspace_id=job.workspace_id, provider_image_id=image_id).update(
-                job=job, author_id=job.author_id, source=ImageSource.JOB
-            )
+            # An image another job already has is never taken from it.
+            Image.objects.filter(
+                workspace_id=job.workspace_id, provider_image_id=image_id, job__isnull=True
+            ).update(job=job, author_id=job.author_id, source=ImageSource.JOB)
             image.file.delete(save=False)
             image.thumbnail.delete(save=False)
             continue

@@ -40,6 +40,15 @@ class Child:
             time.sleep(0.1)
         raise StartFailed(f"{self.name} did not start:\n{self.log_tail()}")
 
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as when a machine dies."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (a Celery worker finishes its task first), then SIGKILL the whole group."""
         if self.process.poll() is None:
@@ -68,12 +77,13 @@ def start_child(name: str, args: list[str], *, env: dict[str, str], log_dir: Pat
     return Child(name, process, log_path)
 
 
-def start_worker(name: str, *, env: dict[str, str], log_dir: Path) -> Child:
+def start_worker(name: str, *, env: dict[str, str], log_dir: Path, concurrency: int = 1) -> Child:
     worker = start_child(
         name,
         [
             "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-            "--concurrency", "1", "--pool", "prefork", "--hostname", f"{name}-{os.getpid()}@%h",
+            "--concurrency", str(concurrency), "--pool", "prefork",
+            "--hostname", f"{name}-{os.getpid()}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ],
         env=env,
@@ -85,6 +95,23 @@ def start_worker(name: str, *, env: dict[str, str], log_dir: Path) -> Child:
         worker.stop()
         raise
     return worker
+
+
+def start_beat(*, env: dict[str, str], log_dir: Path) -> Child:
+    """Celery beat as in the Procfile (it runs the jobs' recovery tick), its schedule in log_dir."""
+    beat = start_child(
+        "beat",
+        ["-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+         "--schedule", str(log_dir / "beat-schedule")],
+        env=env,
+        log_dir=log_dir,
+    )  # fmt: skip
+    try:
+        beat.wait_for(r"beat: Starting")
+    except StartFailed:
+        beat.stop()
+        raise
+    return beat
 
 
 def start_web(*, env: dict[str, str], log_dir: Path) -> tuple[Child, str]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import requests
 from cryptography.fernet import Fernet
 
-from tests.bench.processes import ROOT, Child, start_web, start_worker
+from tests.bench.processes import ROOT, Child, start_beat, start_web, start_worker
 from tests.sandbox_fixture import SandboxHandle, start_sandbox
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ class Stack:
     http: requests.Session
     cleanup: ExitStack
     workers: list[Child] = field(default_factory=list)
+    beat: Child | None = None
 
     def describe(self) -> str:
         from django.conf import settings
@@ -125,14 +126,30 @@ class Stack:
             f"workers `celery worker --concurrency 1`, {os.cpu_count()} CPUs"
         )
 
-    def start_worker(self) -> Child:
+    def start_worker(self, concurrency: int = 1) -> Child:
         name = f"worker-{len(self.workers) + 1}"
-        worker = start_worker(name, env=self.env, log_dir=self.tmp / "logs")
+        worker = start_worker(
+            name, env=self.env, log_dir=self.tmp / "logs", concurrency=concurrency
+        )
         self.workers.append(worker)
         self.cleanup.callback(worker.stop)
         return worker
 
-    def submit(self, prompt: str = PROMPT) -> Submitted:
+    def browser(self) -> requests.Session:
+        """Another browser of the same member (for simulated users, one per thread)."""
+        http = requests.Session()
+        http.trust_env = False
+        http.cookies.update(self.http.cookies)
+        http.headers.update(self.http.headers)
+        self.cleanup.callback(http.close)
+        return http
+
+    def start_beat(self) -> Child:
+        self.beat = start_beat(env=self.env, log_dir=self.tmp / "logs")
+        self.cleanup.callback(self.beat.stop)
+        return self.beat
+
+    def submit(self, prompt: str = PROMPT, http: requests.Session | None = None) -> Submitted:
         """POST the generate form as the page's htmx does, and find the job it made."""
         from gallery.models import Job
 
@@ -147,7 +164,7 @@ class Stack:
         }
         started_at = time.time()
         started = time.perf_counter()
-        response = self.http.post(
+        response = (http or self.http).post(
             self.generate_url, data=data, headers={"HX-Request": "true"}, timeout=30
         )
         seconds = time.perf_counter() - started

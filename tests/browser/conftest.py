@@ -82,4 +82,4 @@ def screenshot(page):
 
 
 # A real Celery worker for the end-to-end flows (defined with the integration tests).
-from tests.integration.conftest import celery_worker  # noqa: E402, F401
+from tests.integration.conftest import celery_worker, start_worker  # noqa: E402, F401

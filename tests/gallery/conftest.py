@@ -55,3 +55,10 @@ def quota_left(studio):
         )
 
     return set_left
+
+
+@pytest.fixture(autouse=True)
+def _no_heartbeat_thread_writes(settings):
+    """Jobs run inside the test's transaction here; a heartbeat thread has its own connection
+    and would wait on that transaction's lock. The heartbeat is tested with a real worker."""
+    settings.JOB_HEARTBEAT_SECONDS = 3600

@@ -6,7 +6,7 @@ import pytest
 
 from gallery.models import HistorySync, Image
 from gallery.services.sync import files_fetch_missing, sync_request, sync_run
-from tests.gallery.test_job_runner import run_until_done
+from tests.gallery.running import run_until_done
 
 SEEDED = 2500
 

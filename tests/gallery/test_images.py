@@ -13,7 +13,7 @@ from accounts.models import Role
 from gallery.models import Image
 from gallery.services.images import image_delete_at_provider
 from tests.factories import MembershipFactory
-from tests.gallery.test_job_runner import run_until_done
+from tests.gallery.running import run_until_done
 
 
 @pytest.fixture
@@ -129,3 +129,14 @@ def test_the_queue_lists_my_jobs_first_without_a_query_per_job(
     with CaptureQueriesContext(connection) as many:
         member_client.get(url)
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_an_image_whose_file_is_missing_says_so_instead_of_failing(member_client, studio, image):
+    image.file.storage.delete(image.file.name)
+    detail = member_client.get(reverse("gallery:image_detail", args=[studio.slug, image.pk]))
+    html = detail.content.decode()
+    assert detail.status_code == 200
+    assert "The image file is missing from storage" in html
+    assert "?download=1" not in html
+    response = member_client.get(reverse("gallery:image_file", args=[studio.slug, image.pk]))
+    assert response.status_code == 404

@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.models import Role
 from gallery.models import Job
 from tests.factories import MembershipFactory
-from tests.gallery.test_job_runner import run_until_done
+from tests.gallery.running import run_until_done
 
 
 def test_the_author_cancels_a_queued_job(member_client, studio, submit):

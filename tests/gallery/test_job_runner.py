@@ -3,31 +3,25 @@ tests/integration). Every fault ends in success or a clear failure, never in a s
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from unittest import mock
 
 import pytest
+from django.utils import timezone
 from PIL import Image as PILImage
 
+from accounts import crypto
 from gallery.models import Image, Job
-from gallery.services.jobs import MAY_HAVE_BEEN_CHARGED, RetryLater, job_run
-
-
-def run_until_done(job: Job, *, limit: int = 10) -> list[RetryLater]:
-    """Run attempts back to back (the task would wait `countdown` between them)."""
-    retries = []
-    for _ in range(limit):
-        outcome = job_run(job_id=job.pk)
-        job.refresh_from_db()
-        if outcome is None:
-            return retries
-        retries.append(outcome)
-    raise AssertionError(f"job still {job.state} after {limit} attempts")
+from gallery.services.jobs import JobRequest, job_cancel, job_retry, job_submit
+from gallery.services.runner import MAY_HAVE_BEEN_CHARGED, SOURCE_FILE_MISSING, job_run
+from tests.gallery.running import run_until_done
 
 
 def test_it_generates_stores_and_thumbnails_the_images(submit, sandbox, member):
     job = submit(n=2, aspect_ratio="16:9", output_format="png")
     run_until_done(job)
-    assert job.state == "succeeded", job.error
+    assert (job.state, job.stage) == ("succeeded", "paid"), job.error
     assert sandbox.counters()["images_charged"] == 2
     images = list(job.images.order_by("id"))
     assert len(images) == 2
@@ -45,25 +39,36 @@ def test_it_generates_stores_and_thumbnails_the_images(submit, sandbox, member):
     assert set(job.provider_image_ids) == {i.provider_image_id for i in images}
     assert job.batch_id
     assert job.attempts == 1
+    assert (job.result_refs, job.lease, job.heartbeat_at) == ([], "", None)
 
 
 def test_a_429_is_retried_after_the_providers_retry_after(submit, sandbox):
     sandbox.faults(route="ds.generate", status=429, retry_after=3, count=1)
     job = submit()
-    [retry] = run_until_done(job)
-    assert retry.countdown >= 3
+    [wait] = run_until_done(job)
+    assert wait >= 2.9
     assert job.state == "succeeded"
     assert job.attempts == 2
     assert sandbox.calls("POST ds.generate") == 2
     assert sandbox.counters()["images_charged"] == 1
 
 
-def test_repeated_server_errors_end_in_a_clear_failure(submit, sandbox, settings):
+def test_a_job_is_not_taken_before_its_wait_is_over(submit, sandbox):
+    sandbox.faults(route="ds.generate", status=429, retry_after=30, count=1)
+    job = submit()
+    job_run(job_id=job.pk)
+    job_run(job_id=job.pk)  # an early duplicate message: Retry-After holds
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("queued", 1)
+    assert sandbox.calls("POST ds.generate") == 1
+
+
+def test_repeated_server_errors_end_in_a_clear_failure(submit, sandbox):
     sandbox.faults(route="ds.generate", status=500, count=50)
     job = submit()
-    retries = run_until_done(job)
+    waits = run_until_done(job)
     assert job.state == "failed"
-    assert len(retries) == job.max_attempts - 1
+    assert len(waits) == job.max_attempts - 1
     assert "server error" in job.error
     assert job.error[0].isupper()
     assert sandbox.calls("POST ds.generate") == job.max_attempts
@@ -74,10 +79,9 @@ def test_backoff_grows_with_each_attempt(submit, sandbox, settings):
     settings.JOB_RETRY_BASE_SECONDS = 2
     sandbox.faults(route="ds.generate", status=503, count=3)
     job = submit()
-    retries = run_until_done(job)
-    ceilings = [2, 4, 8]
-    for retry, ceiling in zip(retries, ceilings, strict=True):
-        assert ceiling / 2 <= retry.countdown <= ceiling
+    waits = run_until_done(job)
+    for wait, ceiling in zip(waits, [2, 4, 8], strict=True):
+        assert ceiling / 2 - 0.1 <= wait <= ceiling
     assert job.state == "succeeded"
 
 
@@ -88,15 +92,15 @@ def test_a_timeout_after_the_provider_charged_adopts_the_result_instead_of_payin
     # The sandbox answers after 1.5 s, but generates (and charges) anyway, as a real one would.
     sandbox.faults(route="ds.generate", latency=1.5, count=1)
     job = submit(n=2)
-    first = job_run(job_id=job.pk)
+    job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert isinstance(first, RetryLater)
-    assert job.state == "queued"
-    assert job.provider_call_started_at is not None  # the next attempt must reconcile
+    assert (job.state, job.stage) == ("queued", "called")  # the next attempt must reconcile
+    assert job.called_at is not None
     polls = run_until_done(job, limit=1000)  # looks in the history until the images appear
     assert polls, "it should have waited for the provider to finish"
     assert job.state == "succeeded", job.error
     assert job.images.count() == 2
+    assert job.attempts == 1  # looking in the history is not another attempt
     assert sandbox.calls("POST ds.generate") == 1
     assert sandbox.counters()["images_charged"] == 2
 
@@ -109,6 +113,7 @@ def test_a_timeout_before_anything_happened_calls_again_after_checking(submit, s
     run_until_done(job)
     assert job.state == "succeeded", job.error
     assert sandbox.calls("GET ds.history") >= 1  # it looked before calling again
+    assert job.attempts == 2
     assert sandbox.counters()["images_charged"] == 1
 
 
@@ -126,7 +131,7 @@ def test_quota_exhausted_at_the_provider_fails_in_plain_words(submit, sandbox):
     sandbox.faults(route="ds.generate", quota_exhausted=True, count=1)
     job = submit()
     run_until_done(job)
-    assert job.state == "failed"
+    assert (job.state, job.stage) == ("failed", "not_called")
     assert "quota" in job.error.lower()
 
 
@@ -144,10 +149,7 @@ def test_a_token_expired_mid_job_is_refreshed(submit, sandbox):
 
 def test_without_history_an_unknown_outcome_fails_instead_of_guessing(submit, sandbox):
     job = submit()
-    job.params["extra"] = {}
-    Job.objects.filter(pk=job.pk).update(state="queued", provider_call_started_at=job.created_at)
-    from unittest import mock
-
+    Job.objects.filter(pk=job.pk).update(stage="called", called_at=timezone.now())
     from providers.adapters import NeuroflashProvider
 
     # A provider that keeps no history cannot tell whether the first call went through.
@@ -159,27 +161,31 @@ def test_without_history_an_unknown_outcome_fails_instead_of_guessing(submit, sa
     assert sandbox.calls("POST ds.generate") == 0
 
 
-def test_a_claimed_job_is_not_run_twice(submit, sandbox):
+def test_a_finished_job_is_not_run_twice(submit, sandbox):
     job = submit()
     run_until_done(job)
-    assert job_run(job_id=job.pk) is None  # a redelivered message
+    job_run(job_id=job.pk)  # a redelivered message
     assert sandbox.calls("POST ds.generate") == 1
 
 
 def test_a_cancelled_job_never_reaches_the_provider(submit, sandbox):
-    from gallery.services.jobs import job_cancel
-
     job = submit()
     assert job_cancel(job=job)
-    assert job_run(job_id=job.pk) is None
+    job_run(job_id=job.pk)
     assert sandbox.calls("POST ds.generate") == 0
+
+
+def test_a_job_whose_call_may_have_gone_through_cannot_be_cancelled(submit, sandbox):
+    job = submit()
+    Job.objects.filter(pk=job.pk).update(stage="called", called_at=timezone.now())
+    job.refresh_from_db()
+    assert not job.can_cancel
+    assert not job_cancel(job=job)
 
 
 def test_an_edit_sends_the_relative_history_url_and_links_the_lineage(
     submit, sandbox, studio, member
 ):
-    from gallery.services.jobs import JobRequest, job_submit
-
     original = submit()
     run_until_done(original)
     parent = original.images.get()
@@ -200,6 +206,35 @@ def test_an_edit_sends_the_relative_history_url_and_links_the_lineage(
     assert sandbox.calls("POST ds.edit") == 1
 
 
+@pytest.fixture
+def nanogpt_studio(studio, sandbox):
+    """The workspace on the sandbox's NanoGPT side: edits send the image bytes themselves."""
+    credential = studio.credential
+    credential.kind = "nanogpt"
+    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
+    credential.save()
+    return studio
+
+
+def test_an_edit_whose_source_file_is_missing_fails_before_any_call(
+    nanogpt_studio, submit, sandbox, member
+):
+    original = submit(model="openai/gpt-image-1")
+    run_until_done(original)
+    assert original.state == "succeeded", original.error
+    parent = original.images.get()
+    parent.file.storage.delete(parent.file.name)
+    edit = job_submit(
+        workspace=nanogpt_studio,
+        author=member,
+        request=JobRequest("edit", "make it night", "openai/gpt-image-1", {"n": 1}, parent),
+        idempotency_key="edit-1",
+    )
+    run_until_done(edit)
+    assert (edit.state, edit.stage, edit.error) == ("failed", "not_called", SOURCE_FILE_MISSING)
+    assert sandbox.calls("POST ng.generate") == 1  # the original only
+
+
 @pytest.mark.parametrize("n", [1, 3])
 def test_refreshed_quota_reflects_the_charge(submit, sandbox, studio, n):
     from gallery.services.quota import quota_refresh
@@ -218,9 +253,55 @@ def test_it_keeps_looking_for_a_lost_request_before_calling_again(submit, sandbo
     sandbox.faults(route="ds.generate", hang=True, seconds=1, count=1)
     job = submit()
     job_run(job_id=job.pk)  # times out: outcome unknown
-    outcome = job_run(job_id=job.pk)  # nothing in the history yet: wait, do not call again
+    Job.objects.filter(pk=job.pk).update(next_attempt_at=None)
+    job_run(job_id=job.pk)  # nothing in the history yet: wait, do not call again
     job.refresh_from_db()
-    assert isinstance(outcome, RetryLater)
-    assert (job.state, job.attempts) == ("queued", 1)
+    assert (job.state, job.stage, job.attempts) == ("queued", "called", 1)
     assert "Waiting for the provider" in job.error
+    assert job.next_attempt_at > timezone.now()
     assert sandbox.calls("POST ds.generate") == 1
+
+
+def test_a_failed_download_is_retried_without_calling_the_provider_again(submit, sandbox, settings):
+    sandbox.faults(route="storage.file", status=503, count=2)
+    job = submit()
+    waits = run_until_done(job)
+    assert len(waits) == 2
+    assert job.state == "succeeded", job.error
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_when_downloads_keep_failing_retry_stores_the_paid_images_without_paying_again(
+    submit, sandbox, member
+):
+    sandbox.faults(route="storage.file", status=503, count=100)
+    job = submit()
+    run_until_done(job)
+    assert (job.state, job.stage) == ("failed", "paid")
+    assert "without a new charge" in job.error
+    assert job.result_refs  # what was paid for is kept
+    sandbox.clear_faults()
+    again = job_retry(job=job, author=member, idempotency_key="retry-1")
+    assert again.pk == job.pk
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 1
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_a_worker_that_lost_its_job_cannot_move_it(submit, sandbox):
+    """The fence: after the reaper handed a job on, the old worker's transitions all lose."""
+    job = submit()
+    assert Job.objects.claim(job.pk, lease="old", now=timezone.now())
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - dt.timedelta(seconds=3600))
+    from gallery.services.jobs import jobs_recover
+
+    assert jobs_recover().released == 1
+    assert Job.objects.claim(job.pk, lease="new", now=timezone.now())
+    now = timezone.now()
+    assert not Job.objects.mark_called(job.pk, lease="old", now=now)
+    assert not Job.objects.fail(job.pk, lease="old", now=now, error="x")
+    assert not Job.objects.beat(job.pk, lease="old", now=now)
+    assert Job.objects.mark_called(job.pk, lease="new", now=now)

@@ -63,7 +63,7 @@ def test_daily_usage_prefers_the_providers_report_and_falls_back_to_our_jobs(wor
 def test_the_usage_page_shows_chart_members_models_and_forecast(
     member_client, studio, submit, member
 ):
-    from tests.gallery.test_job_runner import run_until_done
+    from tests.gallery.running import run_until_done
 
     run_until_done(submit(n=2))
     from gallery.services.quota import quota_refresh

@@ -6,13 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.urls import reverse
 
 from gallery.models import Job
-from gallery.services.catalog import catalog_refresh
-from gallery.services.jobs import jobs_reap_stuck
 from gallery.services.quota import quota_refresh
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import finished
 
 FAST_RETRIES = {
     "JOB_RETRY_BASE_SECONDS": "0.2",
@@ -20,41 +17,6 @@ FAST_RETRIES = {
     "JOB_RECONCILE_WAIT_SECONDS": "3",
     "JOB_RECONCILE_POLL_SECONDS": "0.5",
 }
-
-
-@pytest.fixture
-def studio(workspace, sandbox):
-    workspace.credential.base_url = sandbox.url
-    workspace.credential.save()
-    catalog_refresh(workspace=workspace)
-    return workspace
-
-
-@pytest.fixture
-def generate(member_client, studio):
-    keys = iter(range(1_000_000))
-
-    def post(n: int = 1, key: str | None = None, prompt: str = "a lighthouse at dusk"):
-        data = {
-            "prompt": prompt,
-            "model": "nano-banana-2",
-            "n": str(n),
-            "aspect_ratio": "1:1",
-            "output_format": "png",
-            "idempotency_key": key or f"k-{next(keys)}",
-        }
-        return member_client.post(reverse("gallery:generate", args=[studio.slug]), data)
-
-    return post
-
-
-def finished(job: Job, worker, timeout: float = 60) -> Job:
-    def done() -> bool:
-        job.refresh_from_db()
-        return not job.is_active
-
-    wait_for(done, timeout=timeout, what=f"job {job.pk} to finish", worker=worker)
-    return job
 
 
 def test_a_job_runs_to_success_in_a_real_worker(celery_worker, generate, sandbox):
@@ -142,32 +104,3 @@ def test_a_double_submit_is_one_job_and_one_charge(celery_worker, generate, sand
     job = finished(Job.objects.get(), celery_worker)
     assert job.state == "succeeded"
     assert sandbox.calls("POST ds.generate") == 1
-
-
-@pytest.mark.worker_env(JOB_STUCK_SECONDS="5", **FAST_RETRIES)
-def test_a_worker_killed_mid_job_is_resumed_and_charged_once(
-    celery_worker, start_worker, generate, sandbox, settings
-):
-    settings.JOB_STUCK_SECONDS = 5
-    sandbox.faults(route="ds.generate", latency=3, count=1)
-    generate()
-    job = Job.objects.get()
-
-    def calling_provider() -> bool:
-        job.refresh_from_db()
-        return job.provider_call_started_at is not None
-
-    wait_for(calling_provider, what="the provider call to start", worker=celery_worker)
-    celery_worker.kill()
-    replacement = start_worker()
-
-    # The reaper (on beat's schedule in production) finds the job stuck once its lease expires.
-    def reaped() -> bool:
-        return jobs_reap_stuck() > 0
-
-    wait_for(reaped, timeout=30, what="the reaper to pick up the stuck job")
-    job = finished(job, replacement)
-    assert job.state == "succeeded", job.error
-    assert job.images.count() == 1
-    assert sandbox.calls("POST ds.generate") == 1
-    assert sandbox.counters()["images_charged"] == 1

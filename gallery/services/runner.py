@@ -1,0 +1,377 @@
+"""A job on a worker: one attempt at moving it forward, never paying twice.
+
+A job has a state (who has it) and a stage (how far the provider got). Every arrow is one
+transition on `JobQuerySet`: a conditional UPDATE that reports whether it won, so two processes
+can never both move a job. A held (RUNNING) job's transitions also name the worker's lease.
+
+    submit ─▶ QUEUED ──claim──▶ RUNNING ──(succeed)──▶ SUCCEEDED
+     (web)     ▲  │              │  │
+               │  └─cancel─▶ CANCELLED (only at stage NOT_CALLED)
+               │                 │  └──fail──▶ FAILED ──Retry at stage PAID: resume──▶ QUEUED
+               └──── requeue ────┘
+               └── release_stale (reaper: no heartbeat for JOB_STALE_SECONDS) ──┘
+
+    stage, inside RUNNING:                                              cost at the provider
+      NOT_CALLED ──mark_called──▶ CALLED ──mark_paid──▶ PAID             none │ one charge │ paid
+          ▲   (then generate/edit)  │  │ (answer recorded before any download)
+          └──── mark_not_charged ───┘  └─ outcome unknown: requeue, the next claim reconciles
+            (refused by the provider, or its history shows the call never ran)
+
+What one attempt does depends on the stage it finds:
+
+- NOT_CALLED: build the request (an edit whose source is gone fails here, before any call),
+  mark_called, call. Answered: mark_paid with the result, then store. Refused (4xx, 429, 5xx
+  with a clear answer): mark_not_charged, then retry later or fail. Outcome unknown (timeout,
+  cut connection, 504, garbled answer): requeue at stage CALLED.
+- CALLED: reconcile with the provider's history (`reconcile.py`): adopt the batch that is ours
+  (mark_paid), wait for it to appear, call again once it surely never ran, or fail when nobody
+  can tell. A provider without history cannot tell: the job fails, "may have been charged".
+- PAID: download, verify and store every recorded image, then succeed. A failed download is
+  retried later; the provider is never called again. When tries run out the job fails at stage
+  PAID, and Retry resumes storing it.
+
+A worker holds a job while a heartbeat thread renews `heartbeat_at` every JOB_HEARTBEAT_SECONDS.
+A worker that dies stops beating; the recovery tick (`jobs.jobs_recover`) hands its jobs back to
+the queue after JOB_STALE_SECONDS, and the next claim carries on from the stage they were in.
+Attempts count claims at stages NOT_CALLED and PAID; reconciling is bounded by time instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
+
+from accounts.connection import CredentialUnusable, provider_for
+from accounts.models import Workspace
+from accounts.text import sentence
+from gallery.models import Image, Job, JobKind, JobStage
+from gallery.services import reconcile, results
+from gallery.services.jobs import job_send
+from providers import (
+    EditRequest,
+    GenerateRequest,
+    GenerationResult,
+    ImageData,
+    ImageProvider,
+    MalformedResponseError,
+    ProviderError,
+)
+
+logger = logging.getLogger(__name__)
+
+MAY_HAVE_BEEN_CHARGED = (
+    "The provider did not answer in time and may already have generated (and charged for) "
+    "these images. Check the provider's own history before retrying."
+)
+CANNOT_TELL_WHICH = (
+    "The provider did not answer in time. Its history has images that may be this job's, but "
+    "other requests asked for the same thing, so Darkroom cannot tell which are this job's. "
+    "They will appear in the gallery with the provider's history; check it before retrying."
+)
+SOURCE_FILE_MISSING = "The source image file is missing, so it cannot be edited."
+UNEXPECTED = "Something went wrong on our side (the administrator can see it in the logs)."
+QUOTA_REFRESH_DEBOUNCE_SECONDS = 5
+
+
+class EditSourceUnusable(Exception):
+    """The image to edit cannot be sent (deleted, file missing, not the provider's own)."""
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, never sooner than the provider's Retry-After."""
+    ceiling = min(
+        settings.JOB_RETRY_BASE_SECONDS * 2 ** (attempt - 1), settings.JOB_RETRY_MAX_SECONDS
+    )
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def job_run(*, job_id: int) -> None:
+    """One attempt: claim the job, move it as far as it goes, give it back or end it."""
+    lease = uuid.uuid4().hex
+    if not Job.objects.claim(job_id, lease=lease, now=timezone.now()):
+        return  # another worker has it, it is not due yet, or it has ended
+    job = Job.objects.select_related("workspace__credential", "parent_image").get(pk=job_id)
+    held = HeldJob(job, lease)
+    with _heartbeat(job_id, lease):
+        try:
+            with provider_for(job.workspace.credential) as provider:
+                _advance(held, provider)
+        except CredentialUnusable as exc:
+            held.fail(str(exc))
+        except Exception:
+            # Handled like a worker that died here: logged, then resumed from the stage it is
+            # in (a call in flight is reconciled, never repeated blindly), attempts permitting.
+            logger.exception("Job %s: unexpected error at stage %s", job_id, job.stage)
+            held.retry_or_fail(UNEXPECTED, retry_after=None)
+
+
+@dataclass
+class HeldJob:
+    """A job this worker has claimed; its methods are the transitions a worker may make."""
+
+    job: Job
+    lease: str
+
+    @property
+    def pk(self) -> int:
+        return self.job.pk
+
+    def requeue(self, *, delay: float, note: str) -> None:
+        run_at = timezone.now() + dt.timedelta(seconds=delay)
+        if Job.objects.requeue(self.pk, lease=self.lease, run_at=run_at, note=note):
+            transaction.on_commit(lambda: job_send(self.pk, at=run_at))
+
+    def retry_or_fail(self, note: str, *, retry_after: float | None) -> None:
+        """Try again later while attempts remain (a call in flight is reconciled first)."""
+        if self.job.stage == JobStage.CALLED or self.job.attempts < self.job.max_attempts:
+            self.requeue(delay=backoff_seconds(self.job.attempts, retry_after), note=note)
+        else:
+            self.fail(note)
+
+    def fail(self, message: str) -> None:
+        if Job.objects.fail(self.pk, lease=self.lease, now=timezone.now(), error=message):
+            _after_finish(self.job)
+
+    def mark_called(self) -> bool:
+        now = timezone.now()
+        if not Job.objects.mark_called(self.pk, lease=self.lease, now=now):
+            return False
+        self.job.stage, self.job.called_at = JobStage.CALLED, now
+        return True
+
+    def mark_not_charged(self) -> bool:
+        if not Job.objects.mark_not_charged(self.pk, lease=self.lease):
+            return False
+        self.job.stage, self.job.called_at = JobStage.NOT_CALLED, None
+        return True
+
+    def mark_paid(self, result: GenerationResult) -> bool:
+        recorded: dict[str, Any] = {
+            "refs": results.refs_for(result),
+            "batch_id": result.batch_id or "",
+            "provider_image_ids": [
+                i.provider_image_id for i in result.images if i.provider_image_id
+            ],
+            "cost": result.cost,
+            "currency": result.currency or "",
+        }
+        if not Job.objects.mark_paid(self.pk, lease=self.lease, **recorded):
+            return False
+        self.job.stage, self.job.result_refs = JobStage.PAID, recorded["refs"]
+        return True
+
+    def succeed(self) -> None:
+        if Job.objects.succeed(self.pk, lease=self.lease, now=timezone.now()):
+            _after_finish(self.job)
+
+
+@contextmanager
+def _heartbeat(job_id: int, lease: str) -> Iterator[None]:
+    """Renew the job's heartbeat from a thread while the body runs (a provider call can block
+    for minutes); it stops by itself once the job is no longer this worker's."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    if not Job.objects.beat(job_id, lease=lease, now=timezone.now()):
+                        return
+                except DatabaseError as exc:  # a blip: the next beat tries again
+                    logger.warning("Job %s: heartbeat not written (%s)", job_id, exc)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _advance(held: HeldJob, provider: ImageProvider) -> None:
+    """Each step either moves the job to the next stage (True) or ends this attempt (False)."""
+    if held.job.stage == JobStage.CALLED and not _reconcile(held, provider):
+        return
+    if held.job.stage == JobStage.NOT_CALLED and not _call(held, provider):
+        return
+    _store(held, provider)
+
+
+# --- NOT_CALLED: call the provider ------------------------------------------------------------
+
+
+def _call(held: HeldJob, provider: ImageProvider) -> bool:
+    job = held.job
+    try:
+        request = _provider_request(job, provider)
+    except EditSourceUnusable as exc:
+        held.fail(str(exc))
+        return False
+    except ProviderError as exc:  # looking up the edit's source image failed
+        _refused(held, exc)
+        return False
+    if not held.mark_called():
+        return False
+    try:
+        result = (
+            provider.edit(request)
+            if isinstance(request, EditRequest)
+            else provider.generate(request)
+        )
+    except ProviderError as exc:
+        # A garbled 2xx to a generate call most likely means the images were made and charged.
+        if exc.outcome_unknown or isinstance(exc, MalformedResponseError):
+            note = f"{sentence(exc.message)}. Checking whether it went through…"
+            held.requeue(delay=backoff_seconds(job.attempts, exc.retry_after), note=note)
+        elif held.mark_not_charged():  # the provider refused: nothing was made
+            _refused(held, exc)
+        return False
+    if held.mark_paid(result):
+        return True
+    logger.error(
+        "Job %s: the provider answered after the job was handed to another worker, which will "
+        "find these images in the history: %s",
+        job.pk,
+        [i.provider_image_id for i in result.images],
+    )
+    return False
+
+
+def _refused(held: HeldJob, exc: ProviderError) -> None:
+    if exc.transient:
+        held.retry_or_fail(f"{sentence(exc.message)}. Trying again…", retry_after=exc.retry_after)
+    else:
+        held.fail(sentence(exc.message))
+
+
+def _provider_request(job: Job, provider: ImageProvider) -> GenerateRequest | EditRequest:
+    p = job.params
+    common: dict[str, Any] = {
+        "prompt": job.prompt,
+        "model": job.model_id,
+        "n": int(p.get("n", 1)),
+        "aspect_ratio": p.get("aspect_ratio") or None,
+        "size": p.get("size") or None,
+        "output_format": p.get("output_format") or None,
+        "seed": p.get("seed"),
+        "extra": p.get("extra", {}),
+    }
+    if job.kind != JobKind.EDIT:
+        return GenerateRequest(**common)
+    parent = job.parent_image
+    if parent is None or parent.deleted_at is not None:
+        raise EditSourceUnusable("The image to edit was deleted.")
+    if provider.capabilities.edit_source == "relative_url":
+        if not parent.provider_image_id:
+            raise EditSourceUnusable("This provider can only edit images it made itself.")
+        if not parent.provider_url:
+            # neuroflash's /edit accepts only the relative output_image_url its history shows.
+            parent.provider_url = provider.get_image(parent.provider_image_id).relative_url or ""
+            Image.objects.filter(pk=parent.pk).update(provider_url=parent.provider_url)
+        return EditRequest(**common, source_urls=(parent.provider_url,))
+    try:
+        with parent.file.open("rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ValueError):  # ValueError: the image has no file at all
+        raise EditSourceUnusable(SOURCE_FILE_MISSING) from None
+    return EditRequest(
+        **common, source_images=(ImageData(data, f"image/{parent.format or 'png'}"),)
+    )
+
+
+# --- CALLED: reconcile ------------------------------------------------------------------------
+
+
+def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
+    job = held.job
+    if not provider.capabilities.has_history:
+        held.fail(MAY_HAVE_BEEN_CHARGED)
+        return False
+    try:
+        items = reconcile.history_since(provider, since=reconcile.window_start(job))
+    except ProviderError as exc:
+        waited = (timezone.now() - job.called_at).total_seconds() if job.called_at else 0.0
+        if exc.transient and waited < settings.JOB_RECONCILE_WAIT_SECONDS:
+            note = (
+                f"Checking the provider's history failed ({sentence(exc.message)}); trying again…"
+            )
+            held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
+        else:
+            held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})")
+        return False
+    with transaction.atomic():
+        # One adoption at a time per workspace: the batches judged free stay free until recorded.
+        Workspace.objects.select_for_update().only("pk").get(pk=job.workspace_id)
+        finding = reconcile.judge(job=job, items=items, now=timezone.now())
+        if finding.verdict is reconcile.Verdict.FOUND:
+            assert finding.batch is not None
+            adopted = held.mark_paid(results.result_from_history(finding.batch))
+            if adopted:
+                logger.info(
+                    "Job %s adopted batch %s (%d image(s)) from the provider's history",
+                    job.pk,
+                    finding.batch.batch_id,
+                    len(finding.batch.items),
+                )
+            return adopted
+    if finding.verdict is reconcile.Verdict.NOT_YET:
+        note = "Waiting for the provider to show whether the last request went through…"
+        held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
+    elif finding.verdict is reconcile.Verdict.NEVER_RAN and held.mark_not_charged():
+        # Sent again by the next claim, which counts as an attempt.
+        note = "The provider's history shows the last request never ran."
+        held.retry_or_fail(f"{note} Sending it again…", retry_after=None)
+    elif finding.verdict is reconcile.Verdict.CANNOT_TELL:
+        held.fail(CANNOT_TELL_WHICH)
+    return False
+
+
+# --- PAID: store ------------------------------------------------------------------------------
+
+
+def _store(held: HeldJob, provider: ImageProvider) -> None:
+    job = held.job
+    try:
+        results.store_results(job=job, provider=provider)
+    except results.IngestFailed as exc:
+        if exc.transient and job.attempts < job.max_attempts:
+            note = f"Downloading the images failed ({exc}); trying again (no new charge)…"
+            held.requeue(delay=backoff_seconds(job.attempts, None), note=note)
+        elif exc.transient:
+            held.fail(
+                f"The images were paid for but could not be downloaded ({exc}). "
+                "Retry downloads them again without a new charge."
+            )
+        else:
+            held.fail(f"The images could not be stored: {exc}")
+        return
+    held.succeed()
+
+
+def _after_finish(job: Job) -> None:
+    """Refresh the quota once for a burst of jobs, a few seconds after the first finishes."""
+    from gallery.tasks import refresh_quota
+
+    key = f"darkroom:quota-refresh-pending:{job.workspace_id}"
+    if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
+        transaction.on_commit(
+            lambda: refresh_quota.apply_async(
+                (job.workspace_id,), countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS
+            )
+        )
