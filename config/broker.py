@@ -22,7 +22,7 @@ import os
 import uuid
 from pathlib import Path
 from queue import Empty
-from time import monotonic
+from time import monotonic_ns
 from typing import Any
 
 from kombu.exceptions import ChannelError
@@ -40,7 +40,8 @@ UNREADABLE_FOLDER = "unreadable"
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Readers take files in name order: nanoseconds, zero-padded, keep one sender's order.
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         writing = Path(self.data_folder_out) / WRITING_FOLDER
         partial = writing / name
         try:

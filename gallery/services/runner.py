@@ -111,6 +111,8 @@ def job_run(*, job_id: int) -> None:
                 _advance(held, provider)
         except CredentialUnusable as exc:
             held.fail(str(exc))
+        except ProviderError as exc:  # the client could not be built from the credential
+            _refused(held, exc)
         except Exception:
             # Handled like a worker that died here: logged, then resumed from the stage it is
             # in (a call in flight is reconciled, never repeated blindly), attempts permitting.
@@ -134,12 +136,13 @@ class HeldJob:
         if Job.objects.requeue(self.pk, lease=self.lease, run_at=run_at, note=note):
             transaction.on_commit(lambda: job_send(self.pk, at=run_at))
 
-    def retry_or_fail(self, note: str, *, retry_after: float | None) -> None:
-        """Try again later while attempts remain (a call in flight is reconciled first)."""
+    def retry_or_fail(self, note: str, *, retry_after: float | None, final: str = "") -> None:
+        """Try again later while attempts remain (a call that may be in flight is always
+        reconciled first); else fail with `final` (or the note)."""
         if self.job.stage == JobStage.CALLED or self.job.attempts < self.job.max_attempts:
             self.requeue(delay=backoff_seconds(self.job.attempts, retry_after), note=note)
         else:
-            self.fail(note)
+            self.fail(final or note)
 
     def fail(self, message: str) -> None:
         if Job.objects.fail(self.pk, lease=self.lease, now=timezone.now(), error=message):
@@ -254,10 +257,11 @@ def _call(held: HeldJob, provider: ImageProvider) -> bool:
 
 
 def _refused(held: HeldJob, exc: ProviderError) -> None:
+    reason = sentence(exc.message)
     if exc.transient:
-        held.retry_or_fail(f"{sentence(exc.message)}. Trying again…", retry_after=exc.retry_after)
+        held.retry_or_fail(f"{reason}. Trying again…", retry_after=exc.retry_after, final=reason)
     else:
-        held.fail(sentence(exc.message))
+        held.fail(reason)
 
 
 def _provider_request(job: Job, provider: ImageProvider) -> GenerateRequest | EditRequest:
@@ -335,8 +339,12 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
         held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
     elif finding.verdict is reconcile.Verdict.NEVER_RAN and held.mark_not_charged():
         # Sent again by the next claim, which counts as an attempt.
-        note = "The provider's history shows the last request never ran."
-        held.retry_or_fail(f"{note} Sending it again…", retry_after=None)
+        never_ran = "The provider's history shows the last request never ran."
+        held.retry_or_fail(
+            f"{never_ran} Sending it again…",
+            retry_after=None,
+            final=f"{never_ran} Gave up after {job.attempts} attempts; nothing was charged.",
+        )
     elif finding.verdict is reconcile.Verdict.CANNOT_TELL:
         held.fail(CANNOT_TELL_WHICH)
     return False

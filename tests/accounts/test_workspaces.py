@@ -122,6 +122,7 @@ def test_admins_see_the_workers_schedule(owner_client, workspace, settings):
         reverse("accounts:settings_general", args=[workspace.slug])
     ).content.decode()
     assert "Provider history, new entries</dt><dd>every 7 min" in html
+    assert "Jobs whose worker stopped</dt><dd>resumed 30 s after its last heartbeat" in html
 
 
 def test_it_refuses_a_second_workspace_with_the_same_name(client_for, make_user, workspace):

@@ -42,11 +42,15 @@ def queue() -> str:
     return f"q{uuid.uuid4().hex[:8]}"
 
 
+def _message_name(queue: str, *, seconds_earlier: float = 0) -> str:
+    """A name as the transports give message files (dated earlier: read before the others)."""
+    stamp = time.monotonic_ns() - int(seconds_earlier * 1e9)
+    return f"{stamp:020d}_{uuid.uuid4()}.{queue}.msg"
+
+
 def _drop(folder: Path, content: bytes, queue: str) -> Path:
     """A message file as a writer without our rename would leave it, mid-write."""
-    path = (
-        folder / "broker" / f"{round(time.monotonic() * 1000) - 10_000}_{uuid.uuid4()}.{queue}.msg"
-    )
+    path = folder / "broker" / _message_name(queue, seconds_earlier=10)
     path.write_bytes(content)
     return path
 
@@ -133,9 +137,7 @@ def test_a_real_worker_survives_thousands_of_messages_from_several_processes(tmp
         broker = var / "celery" / "broker"
         for content in (b"", b'{"body": "eyJ'):
             time.sleep(0.5)
-            (broker / f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.celery.msg").write_bytes(
-                content
-            )
+            (broker / _message_name("celery")).write_bytes(content)
         for producer in producers:
             assert producer.wait(120) == 0
         deadline = time.monotonic() + 120

@@ -70,6 +70,7 @@ def test_repeated_server_errors_end_in_a_clear_failure(submit, sandbox):
     assert job.state == "failed"
     assert len(waits) == job.max_attempts - 1
     assert "server error" in job.error
+    assert "Trying again" not in job.error
     assert job.error[0].isupper()
     assert sandbox.calls("POST ds.generate") == job.max_attempts
     assert sandbox.counters()["images_charged"] == 0
