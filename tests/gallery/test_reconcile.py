@@ -122,11 +122,13 @@ def test_the_same_prompt_with_other_parameters_is_not_adopted_nor_paid_for_again
 
 
 def test_of_two_free_batches_it_takes_the_one_made_closest_to_its_call(
-    unanswered, made_elsewhere, sandbox
+    unanswered, made_elsewhere, studio
 ):
-    job = unanswered(called_at=timezone.now())
     [ours] = made_elsewhere()
-    time.sleep(1.5)  # the other one comes clearly later (ties are not guessed)
+    with provider_for(studio.credential) as provider:
+        made_at = provider.get_image(ours).created_at  # the history's clock, to the second
+    job = unanswered(called_at=made_at)
+    time.sleep(2.1)  # the other one comes clearly later (ties are not guessed)
     made_elsewhere()
     run_until_done(job)
     assert job.state == "succeeded", job.error
