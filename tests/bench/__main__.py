@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from providers import GenerateRequest, InMemoryTokenStore, ProviderConfig, build_provider
-from tests.bench import pipeline, recovery
+from tests.bench import pipeline
 from tests.sandbox_fixture import start_sandbox
 
 
@@ -80,7 +80,6 @@ def client_timings() -> None:
 def main() -> None:
     client_timings()
     pipeline.main()
-    recovery.main()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The generation pipeline benchmark of issue 5: submit latency, job wall time against a direct
-client call, and throughput, on a throwaway Darkroom (see `stack.py`).
+client call, and throughput, on a throwaway Darkroom (see `stack.py`); then, on the same stack,
+the history mirror (`sync.py`) and recovery from killed workers (`recovery.py`).
 
 Run alone with `uv run python -m tests.bench.pipeline`; `make bench` runs it after the client
 timings.
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import requests
 
 from providers import GenerateRequest, InMemoryTokenStore, ProviderConfig, build_provider
-from tests.bench import sync
+from tests.bench import recovery, sync
 from tests.bench.report import ms, p95, sec, table
 from tests.bench.stack import MODEL, PROMPT, BenchError, Stack, Submitted, bench_stack
 
@@ -248,11 +249,14 @@ def main() -> None:
         _progress(f"history sync ({sync.SEEDED:,} entries)")
         full, incremental = sync.history_sync(stack)
         setup = stack.describe()
+        recovered = recovery.measure(stack)
     print(f"\n### Generation pipeline\n\nOn {setup}.\n")
     print(submit_table(submits), end="\n\n")
     print(overhead_table(direct, timings), end="\n\n")
     print(throughput_table(result), end="\n\n")
     print(sync.sync_table(full, incremental))
+    print("\n### Recovery\n")
+    recovery.print_tables(recovered)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 worker starts (beat runs the recovery tick, default heartbeat and stale settings), and a soak of
 simulated users on the default stack that must end with no worker exit and nothing lost.
 
-Run alone with `uv run python -m tests.bench.recovery`; `make bench` runs it last.
+Run alone with `uv run python -m tests.bench.recovery`; `make bench` runs it last, on the
+pipeline benchmark's stack.
 BENCH_SOAK_SECONDS sets the soak's length (default 300), BENCH_SOAK_USERS its users (20).
 """
 
@@ -172,27 +173,48 @@ def soak_table(result: Soak, charged: int, setup: str) -> str:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Recovery:
+    kills: list[KillRun]
+    soak: Soak
+    charged: int  # images charged during the soak
+
+
+def measure(stack: Stack) -> Recovery:
+    """On a running bench stack: adds beat, then kills workers, then the soak (it replaces the
+    stack's workers with one worker of concurrency 2, as `make run` has)."""
+    if stack.beat is None:
+        stack.start_beat()
+    kills = []
+    for run in range(1, KILL_RUNS + 1):
+        _progress(f"worker killed mid-call, run {run} of {KILL_RUNS}")
+        kills.append(kill_mid_call(stack))
+    _progress(f"{SOAK_USERS} simulated users for {SOAK_SECONDS:g} s")
+    for worker in stack.workers:
+        worker.stop()
+    stack.workers.clear()
+    stack.start_worker(concurrency=2)
+    charged_before = int(stack.sandbox.counters()["images_charged"])
+    result = soak(stack)
+    charged = int(stack.sandbox.counters()["images_charged"]) - charged_before
+    return Recovery(kills, result, charged)
+
+
+def print_tables(recovery: Recovery) -> None:
+    print(kill_table(recovery.kills), end="\n\n")
+    print(
+        soak_table(recovery.soak, recovery.charged, "the same stack, one worker of concurrency 2")
+    )
+    if recovery.soak.worker_exits:
+        raise BenchError(f"{recovery.soak.worker_exits} worker(s) exited during the soak")
+
+
 def main() -> None:
     with bench_stack() as stack:
-        stack.start_beat()
-        runs = []
-        for run in range(1, KILL_RUNS + 1):
-            _progress(f"worker killed mid-call, run {run} of {KILL_RUNS}")
-            runs.append(kill_mid_call(stack))
-        _progress(f"{SOAK_USERS} simulated users for {SOAK_SECONDS:g} s")
-        for worker in stack.workers:
-            worker.stop()
-        stack.workers.clear()
-        stack.start_worker(concurrency=2)
-        charged_before = int(stack.sandbox.counters()["images_charged"])
-        result = soak(stack)
-        charged = int(stack.sandbox.counters()["images_charged"]) - charged_before
+        recovery = measure(stack)
         setup = stack.describe()
     print(f"\n### Recovery\n\nOn {setup}.\n")
-    print(kill_table(runs), end="\n\n")
-    print(soak_table(result, charged, "the same stack, one worker of concurrency 2"))
-    if result.worker_exits:
-        raise BenchError(f"{result.worker_exits} worker(s) exited during the soak")
+    print_tables(recovery)
 
 
 if __name__ == "__main__":

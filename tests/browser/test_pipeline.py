@@ -66,3 +66,29 @@ def test_a_member_generates_watches_edits_and_deletes_an_image(
     screenshot("gallery")
     assert Job.objects.filter(state="succeeded").count() == 2
     assert sandbox.counters()["images_charged"] == 2
+
+
+@pytest.mark.worker_env(JOB_RETRY_BASE_SECONDS="0.2", JOB_RETRY_MAX_SECONDS="0.5")
+def test_images_paid_for_but_not_downloaded_are_stored_by_retry_download_without_a_new_charge(
+    page, screenshot, celery_worker, studio, member, sandbox, settings
+):
+    settings.JOB_MAX_ATTEMPTS = 2  # fixed on the job when it is submitted
+    sandbox.faults(route="storage.file", status=503, count=100)  # the image host is down
+    log_in(page, member.email)
+    page.goto(f"/w/{studio.slug}/generate/")
+    page.get_by_label("Prompt").fill("a harbour in the fog")
+    page.get_by_role("button", name="Generate").click()
+
+    card = page.locator("article.job").first
+    expect(card.locator(".badge")).to_have_text("Failed", timeout=30_000)
+    expect(card).to_contain_text("were paid for but could not be downloaded")
+    screenshot("job-paid-not-downloaded")
+
+    sandbox.clear_faults()  # the image host is back
+    card.get_by_role("button", name="Retry download").click()
+    expect(card.locator(".badge")).to_have_text("Done", timeout=30_000)
+    expect(card.locator(".job-thumbs img")).to_have_count(1)
+    screenshot("job-stored-after-retry-download")
+    assert Job.objects.count() == 1  # the same job, not a new one
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 1

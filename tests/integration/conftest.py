@@ -36,12 +36,6 @@ def _test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "worker_env(**variables): environment variables for the test's Celery worker"
-    )
-
-
 class CeleryProcess:
     """`celery -A config <args>` in its own process group, logging to a file, pointed at the
     test database; `ready` is the log line that says it has started."""
