@@ -80,6 +80,7 @@ class JobStage(models.TextChoices):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+CLAIM_TOLERANCE_SECONDS = 0.5
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -102,10 +103,12 @@ class JobQuerySet(models.QuerySet["Job"]):
         """QUEUED -> RUNNING, once due. Reconciling an earlier call is not counted as an attempt.
 
         A message that arrives early (a duplicate while the job waits for its backoff) finds
-        nothing to claim, so Retry-After holds whatever the broker does."""
+        nothing to claim, so Retry-After holds whatever the broker does. A countdown timer may
+        fire a moment early, hence the small tolerance."""
+        due_by = now + dt.timedelta(seconds=CLAIM_TOLERANCE_SECONDS)
         return bool(
             self.filter(
-                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_by),
                 pk=job_id,
                 state=JobState.QUEUED,
             ).update(
