@@ -40,6 +40,18 @@ def workspace(db) -> Workspace:
 
 
 @pytest.fixture
+def studio(workspace, sandbox) -> Workspace:
+    """The cast's workspace, its provider the live sandbox, its model catalog loaded."""
+    from gallery.services.catalog import catalog_refresh
+
+    credential = workspace.credential
+    credential.base_url = sandbox.url
+    credential.save()
+    catalog_refresh(workspace=workspace)
+    return workspace
+
+
+@pytest.fixture
 def owner(workspace) -> User:
     return MembershipFactory(
         workspace=workspace,

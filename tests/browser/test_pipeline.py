@@ -6,18 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from gallery.models import Image, Job
-from gallery.services.catalog import catalog_refresh
 from tests.browser.test_foundation import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def studio(workspace, sandbox):
-    workspace.credential.base_url = sandbox.url
-    workspace.credential.save()
-    catalog_refresh(workspace=workspace)
-    return workspace
 
 
 def test_a_member_generates_watches_edits_and_deletes_an_image(

@@ -5,23 +5,12 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import Job, QuotaSnapshot
-from gallery.services.catalog import catalog_refresh
 from gallery.services.jobs import JobRequest, job_submit
 
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def studio(workspace, sandbox):
-    """The cast's workspace, its provider the live sandbox, its model catalog loaded."""
-    credential = workspace.credential
-    credential.base_url = sandbox.url
-    credential.save()
-    catalog_refresh(workspace=workspace)
-    return workspace
 
 
 @pytest.fixture

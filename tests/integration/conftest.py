@@ -22,7 +22,6 @@ from django.urls import reverse
 
 from config.celery import app as celery_app
 from gallery.models import Job
-from gallery.services.catalog import catalog_refresh
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60
@@ -169,14 +168,6 @@ def start_beat(transactional_db, tmp_path, request) -> Iterator[Callable[..., Ce
 @pytest.fixture
 def celery_beat(start_beat) -> CeleryProcess:
     return start_beat()
-
-
-@pytest.fixture
-def studio(workspace, sandbox):
-    workspace.credential.base_url = sandbox.url
-    workspace.credential.save()
-    catalog_refresh(workspace=workspace)
-    return workspace
 
 
 @pytest.fixture
