@@ -290,9 +290,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"quiet_routine_tasks": {"()": "config.logfilters.QuietRoutineTasks"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Celery's lines about the recovery tick, every few seconds, in beat and the worker.
+        **{
+            name: {"filters": ["quiet_routine_tasks"]}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
         # urllib3 logs full request lines at DEBUG; keep it quiet even when we are verbose.
         "urllib3": {"level": "WARNING"},
         # axes logs every successful login at INFO; lockouts and failures still show.

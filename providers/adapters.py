@@ -142,6 +142,21 @@ class NeuroflashProvider(BaseProvider):
         pages = self.client.history_pages(model=model, page_size=page_size)
         return ([_history_item(e) for e in page] for page in pages)
 
+    def result_from_history(self, items: Sequence[HistoryItem]) -> GenerationResult:
+        return GenerationResult(
+            images=tuple(
+                ResultImage(
+                    provider_image_id=item.provider_image_id,
+                    width=item.width,
+                    height=item.height,
+                )
+                for item in items
+            ),
+            batch_id=items[0].batch_id if items else None,
+            cost=Decimal(len(items)),  # one image credit per image, as for a generate answer
+            currency="credits",
+        )
+
     def get_image(self, image_id: str) -> HistoryItem:
         return _history_item(self.client.get_history_entry(image_id))
 

@@ -9,7 +9,7 @@ and no delete API).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -259,6 +259,11 @@ class ImageProvider(Protocol):
         self, *, page_size: int = 1000, model: str | None = None
     ) -> Iterator[HistoryItem]: ...
 
+    def result_from_history(self, items: Sequence[HistoryItem]) -> GenerationResult:
+        """History entries of one request, as the generate call would have answered them
+        (for a call whose answer was lost), with what they cost."""
+        ...
+
     def get_image(self, image_id: str) -> HistoryItem: ...
 
     def get_image_content(self, image_id: str) -> ImageData: ...
@@ -314,6 +319,9 @@ class BaseProvider:
         return (
             item for page in self.history_pages(page_size=page_size, model=model) for item in page
         )
+
+    def result_from_history(self, items: Sequence[HistoryItem]) -> GenerationResult:
+        raise self._unsupported("history")
 
     def get_image(self, image_id: str) -> HistoryItem:
         raise self._unsupported("image_lookup")

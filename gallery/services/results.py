@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from gallery import ingest
 from gallery.models import Image, ImageSource, Job
-from providers import GenerationResult, ImageProvider, ProviderError, ResultImage
-
-if TYPE_CHECKING:
-    from gallery.services.reconcile import Batch
+from providers import GenerationResult, ImageProvider, ProviderError
 
 
 class IngestFailed(Exception):
@@ -34,19 +31,6 @@ def refs_for(result: GenerationResult) -> list[dict[str, Any]]:
         }
         for image in result.images
     ]
-
-
-def result_from_history(batch: Batch) -> GenerationResult:
-    """A batch found in the provider's history, as if the call had answered with it."""
-    return GenerationResult(
-        images=tuple(
-            ResultImage(
-                provider_image_id=item.provider_image_id, width=item.width, height=item.height
-            )
-            for item in batch.items
-        ),
-        batch_id=batch.batch_id,
-    )
 
 
 def allowed_download_hosts(provider: ImageProvider) -> set[str]:

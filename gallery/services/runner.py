@@ -325,7 +325,7 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
         finding = reconcile.judge(job=job, items=items, now=timezone.now())
         if finding.verdict is reconcile.Verdict.FOUND:
             assert finding.batch is not None
-            adopted = held.mark_paid(results.result_from_history(finding.batch))
+            adopted = held.mark_paid(provider.result_from_history(finding.batch.items))
             if adopted:
                 logger.info(
                     "Job %s adopted batch %s (%d image(s)) from the provider's history",
@@ -335,7 +335,12 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
                 )
             return adopted
     if finding.verdict is reconcile.Verdict.NOT_YET:
-        note = "Waiting for the provider to show whether the last request went through…"
+        wait = settings.JOB_RECONCILE_WAIT_SECONDS
+        within = f"{wait / 60:g} min" if wait >= 60 else f"{wait:g} s"
+        note = (
+            "Waiting for the provider to show whether the last request went through; "
+            f"if nothing shows within {within} of it, the request is sent again…"
+        )
         held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
     elif finding.verdict is reconcile.Verdict.NEVER_RAN and held.mark_not_charged():
         # Sent again by the next claim, which counts as an attempt.

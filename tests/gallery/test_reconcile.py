@@ -57,6 +57,7 @@ def test_it_adopts_the_batch_its_lost_call_made(unanswered, made_elsewhere, sand
     assert job.state == "succeeded", job.error
     assert sorted(i.provider_image_id for i in job.images.all()) == sorted(ids)
     assert {i.author for i in job.images.all()} == {member}
+    assert (job.cost, job.currency) == (2, "credits")  # what the card and usage show
     assert sandbox.calls("POST ds.generate") == 1  # the lost call only; none from the job
 
 
