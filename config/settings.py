@@ -332,6 +332,9 @@ JOB_RECONCILE_SLACK_SECONDS = env_int("JOB_RECONCILE_SLACK_SECONDS", 120, minimu
 # we gave up on before concluding it never ran, and how often to look.
 JOB_RECONCILE_WAIT_SECONDS = env_float("JOB_RECONCILE_WAIT_SECONDS", 300.0, minimum=0.0)
 JOB_RECONCILE_POLL_SECONDS = env_float("JOB_RECONCILE_POLL_SECONDS", 30.0, minimum=0.1)
+# After the provider answered a paid call with an error (a 5xx, a garbled body) the request is
+# over; its history is trusted to show whether it ran this many seconds later.
+JOB_RECONCILE_SETTLE_SECONDS = env_float("JOB_RECONCILE_SETTLE_SECONDS", 10.0, minimum=0.0)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 2000, minimum=1)
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)

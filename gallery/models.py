@@ -158,11 +158,45 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     # -- the provider call ---------------------------------------------------------------------
 
-    def mark_called(self, job_id: int, *, lease: str, now: dt.datetime) -> bool:
-        """NOT_CALLED -> CALLED, just before the paid request leaves."""
+    def mark_called(
+        self, job_id: int, *, lease: str, now: dt.datetime, conclusive_at: dt.datetime
+    ) -> bool:
+        """NOT_CALLED -> CALLED, just before the paid request leaves. Should its answer be lost,
+        the provider's history shows for sure whether it ran by `conclusive_at`."""
         return bool(
             self._held(job_id, lease, stage=JobStage.NOT_CALLED).update(
-                stage=JobStage.CALLED, called_at=now
+                stage=JobStage.CALLED,
+                called_at=now,
+                history_conclusive_at=conclusive_at,
+                unanswered_reason="",
+            )
+        )
+
+    def mark_unanswered(
+        self,
+        job_id: int,
+        *,
+        lease: str,
+        run_at: dt.datetime,
+        reason: str,
+        conclusive_at: dt.datetime | None,
+    ) -> bool:
+        """RUNNING·CALLED -> QUEUED·CALLED: the paid call ended without a clear answer (`reason`);
+        the next claim reconciles at `run_at`. An error answer means the request is over, so the
+        history settles sooner (`conclusive_at`); no answer at all keeps the full wait."""
+        changes: dict[str, object] = {}
+        if conclusive_at is not None:
+            changes["history_conclusive_at"] = conclusive_at
+        return bool(
+            self._held(job_id, lease, stage=JobStage.CALLED).update(
+                state=JobState.QUEUED,
+                lease="",
+                heartbeat_at=None,
+                next_attempt_at=run_at,
+                dispatched_at=run_at,
+                unanswered_reason=reason,
+                error=f"{reason}. Checking whether it went through…",
+                **changes,
             )
         )
 
@@ -284,6 +318,10 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # When the paid request left (stage CALLED): the history is searched from here.
     called_at = models.DateTimeField(null=True, blank=True)
+    # If the answer is lost: by when the history surely shows whether the call ran, and why
+    # the answer was lost (kept for the message if it never ran).
+    history_conclusive_at = models.DateTimeField(null=True, blank=True)
+    unanswered_reason = models.TextField(blank=True)
     # What the provider returned (image ids, URLs, inline bytes), recorded before any download
     # and kept until every image is stored, so storing is retried without paying again.
     result_refs = models.JSONField(default=list, blank=True)

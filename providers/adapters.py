@@ -23,7 +23,12 @@ from providers.base import (
     RemoteWorkspace,
     ResultImage,
 )
-from providers.errors import ConfigurationError, InvalidRequestError, NotFoundError
+from providers.errors import (
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    paid_call,
+)
 from providers.http import Timeouts
 from providers.nanogpt import DEFAULT_BASE_URL as NANOGPT_BASE_URL
 from providers.nanogpt import NanoGPTClient
@@ -108,14 +113,15 @@ class NeuroflashProvider(BaseProvider):
     def generate(self, request: GenerateRequest) -> GenerationResult:
         # ds-prototypes takes aspect ratios, not pixel sizes, and has no seed; `size` and
         # `seed` are dropped rather than sent as fields it does not know.
-        generation = self.client.generate(
-            prompt=request.prompt,
-            model=request.model,
-            num_images=request.n,
-            aspect_ratio=request.aspect_ratio,
-            output_format=request.output_format,
-            extra=request.extra,
-        )
+        with paid_call():
+            generation = self.client.generate(
+                prompt=request.prompt,
+                model=request.model,
+                num_images=request.n,
+                aspect_ratio=request.aspect_ratio,
+                output_format=request.output_format,
+                extra=request.extra,
+            )
         return _neuroflash_result(generation)
 
     def edit(self, request: EditRequest) -> GenerationResult:
@@ -125,15 +131,16 @@ class NeuroflashProvider(BaseProvider):
                 "output_image_url from its history, not image bytes",
                 provider=self.name,
             )
-        generation = self.client.edit(
-            prompt=request.prompt,
-            image_urls=request.source_urls,
-            model=request.model,
-            num_images=request.n,
-            aspect_ratio=request.aspect_ratio,
-            output_format=request.output_format,
-            extra=request.extra,
-        )
+        with paid_call():
+            generation = self.client.edit(
+                prompt=request.prompt,
+                image_urls=request.source_urls,
+                model=request.model,
+                num_images=request.n,
+                aspect_ratio=request.aspect_ratio,
+                output_format=request.output_format,
+                extra=request.extra,
+            )
         return _neuroflash_result(generation)
 
     def history_pages(
@@ -238,16 +245,17 @@ class NanoGPTProvider(BaseProvider):
         extra = dict(request.extra)
         # The OpenAI route has no aspect_ratio/output_format fields; models that take them
         # through passthrough get them only when the caller says so via `extra`.
-        generation = self.client.generate(
-            prompt=request.prompt,
-            model=request.model,
-            n=request.n,
-            size=request.size,
-            seed=request.seed,
-            response_format=extra.pop("response_format", "b64_json"),
-            image_data_urls=image_data_urls,
-            extra=extra,
-        )
+        with paid_call():
+            generation = self.client.generate(
+                prompt=request.prompt,
+                model=request.model,
+                n=request.n,
+                size=request.size,
+                seed=request.seed,
+                response_format=extra.pop("response_format", "b64_json"),
+                image_data_urls=image_data_urls,
+                extra=extra,
+            )
         return _nanogpt_result(generation)
 
     def download(self, url: str) -> ImageData:

@@ -9,6 +9,8 @@ before an error is built.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 
@@ -176,3 +178,18 @@ class UnsupportedCapability(ProviderError):
 
 class ConfigurationError(ProviderError):
     """The stored provider settings are incomplete or inconsistent (no request was made)."""
+
+
+@contextmanager
+def paid_call() -> Iterator[None]:
+    """Around a call that costs money (generate, edit): unless the provider plainly refused it
+    (a 4xx answer) or it never left this machine, a failure may come after the provider did
+    the work and charged for it (a gateway dropping a finished request answers 500, 502 or
+    503; a body cut short looks malformed). Such errors are marked ``outcome_unknown``: the
+    caller must find out what happened before paying again."""
+    try:
+        yield
+    except ProviderError as exc:
+        if isinstance(exc, MalformedResponseError) or (exc.status or 0) >= 500:
+            exc.outcome_unknown = True
+        raise

@@ -15,13 +15,13 @@ MAX_DELAY = 600.0
 DEFAULT_HANG = 120.0
 FAULT_KEYS = frozenset(
     {"status", "retry_after", "count", "skip", "rate", "seed", "path", "method", "route", "latency"}
-    | {"hang", "seconds", "malformed_json", "quota_exhausted", "body"}
+    | {"hang", "seconds", "malformed_json", "quota_exhausted", "body", "after", "every"}
 )
 
 
 _DESCRIBED = (
     *("id", "status", "retry_after", "count", "skip", "rate", "path", "method", "route", "latency"),
-    *("hang", "seconds", "malformed_json", "quota_exhausted", "body", "fired"),
+    *("hang", "seconds", "malformed_json", "quota_exhausted", "body", "after", "every", "fired"),
 )
 
 
@@ -44,6 +44,12 @@ class FaultRule:
     malformed_json: bool = False
     quota_exhausted: bool = False
     body: Any = None
+    # The route does its work first (generates, charges), then the fault answers instead: a
+    # gateway that drops a finished request.
+    after: bool = False
+    # Fire on every n-th matching call only (2: every other call).
+    every: int = 1
+    seen: int = 0
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -66,6 +72,9 @@ class FaultRule:
         """Decide whether this matching request is hit, and use up one `count` if so."""
         if self.skip > 0:
             self.skip -= 1
+            return False
+        self.seen += 1
+        if self.seen % self.every:
             return False
         if self.rate < 1.0 and self.rng.random() >= self.rate:
             return False
@@ -91,6 +100,13 @@ def _flag(data: dict[str, Any], key: str) -> bool:
     value = data.get(key, False)
     if not isinstance(value, bool):
         raise ValueError(f"{key} must be true or false")
+    return value
+
+
+def _whole(data: dict[str, Any], key: str, *, default: int, low: int) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{key} must be a whole number, {low} or more")
     return value
 
 
@@ -137,8 +153,12 @@ def parse_rule(rule_id: int, data: Any) -> FaultRule:
         malformed_json=_flag(data, "malformed_json"),
         quota_exhausted=_flag(data, "quota_exhausted"),
         body=data.get("body"),
+        after=_flag(data, "after"),
+        every=_whole(data, "every", default=1, low=1),
         rng=random.Random(seed),
     )
+    if rule.after and not rule.ends_request:
+        raise ValueError("after needs status, hang or malformed_json: how the call ends")
     if status is not None and status < 400 and not rule.malformed_json:
         raise ValueError("status below 400 only makes sense with malformed_json")
     if not (rule.ends_request or rule.latency or rule.quota_exhausted):

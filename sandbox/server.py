@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox.app import App
 from sandbox.faults import FaultRule, Plan
 from sandbox.settings import Settings
-from sandbox.web import ApiError, Request, Response, json_response
+from sandbox.web import ApiError, Request, Response, Route, json_response
 
 MAX_BODY = 32 * 1024 * 1024
 # What a client sees for `malformed_json`: cut off mid-document, as a dropped proxy would.
@@ -106,24 +106,29 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         req.params, req.route_name = params, route.name
 
+        plan = Plan()
         if not route.control:
             app.counters.hit(f"{req.method} {route.name}")
             plan = app.faults.plan(req)
             if plan.latency:
                 plan.release.wait(plan.latency)
-            if plan.rule is not None:
+            if plan.rule is not None and not plan.rule.after:
                 self._fault(plan, plan.rule, route.name)
                 return
+        response = self._handle(route, req)
+        if plan.rule is not None:  # an `after` fault: the work is done, the answer is lost
+            self._fault(plan, plan.rule, route.name)
+            return
+        self._send(response)
+
+    def _handle(self, route: Route, req: Request) -> Response:
         try:
-            response = route.handler(app, req)
+            return route.handler(self.server.app, req)
         except ApiError as exc:
-            response = exc.response
+            return exc.response
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            response = json_response(
-                {"error": "Internal sandbox error", "code": "SANDBOX_BUG"}, 500
-            )
-        self._send(response)
+            return json_response({"error": "Internal sandbox error", "code": "SANDBOX_BUG"}, 500)
 
     def _fault(self, plan: Plan, rule: FaultRule, route_name: str) -> None:
         if rule.hang:

@@ -97,10 +97,14 @@ def judge(*, job: Job, items: Iterable[HistoryItem], now: dt.datetime) -> Findin
         # The same prompt and model, yet not exactly what we asked, or already in the gallery
         # from the history mirror: it may be ours, and calling again could pay twice.
         return Finding(Verdict.CANNOT_TELL)
-    waited = (now - job.called_at).total_seconds()
-    if waited < settings.JOB_RECONCILE_WAIT_SECONDS:
-        return Finding(Verdict.NOT_YET)
-    return Finding(Verdict.NEVER_RAN)
+    return Finding(Verdict.NOT_YET if now < conclusive_at(job) else Verdict.NEVER_RAN)
+
+
+def conclusive_at(job: Job) -> dt.datetime:
+    """By when the history surely shows whether the job's call ran."""
+    assert job.called_at is not None
+    wait = dt.timedelta(seconds=settings.JOB_RECONCILE_WAIT_SECONDS)
+    return job.history_conclusive_at or job.called_at + wait
 
 
 def _free_batches(job: Job, items: list[HistoryItem]) -> tuple[list[Batch], bool]:

@@ -65,7 +65,6 @@ from providers import (
     GenerationResult,
     ImageData,
     ImageProvider,
-    MalformedResponseError,
     ProviderError,
 )
 
@@ -150,10 +149,31 @@ class HeldJob:
 
     def mark_called(self) -> bool:
         now = timezone.now()
-        if not Job.objects.mark_called(self.pk, lease=self.lease, now=now):
+        # Unanswered, a call may still be running at the provider for this long.
+        conclusive_at = now + dt.timedelta(seconds=settings.JOB_RECONCILE_WAIT_SECONDS)
+        if not Job.objects.mark_called(
+            self.pk, lease=self.lease, now=now, conclusive_at=conclusive_at
+        ):
             return False
         self.job.stage, self.job.called_at = JobStage.CALLED, now
+        self.job.history_conclusive_at = conclusive_at
         return True
+
+    def mark_unanswered(self, exc: ProviderError) -> None:
+        """The paid call ended without a clear answer: reconcile before anything else."""
+        now = timezone.now()
+        conclusive_at = None
+        if exc.status is not None:  # it answered (5xx, garbled): the request is over
+            conclusive_at = now + dt.timedelta(seconds=settings.JOB_RECONCILE_SETTLE_SECONDS)
+        run_at = now + dt.timedelta(seconds=backoff_seconds(self.job.attempts, exc.retry_after))
+        if Job.objects.mark_unanswered(
+            self.pk,
+            lease=self.lease,
+            run_at=run_at,
+            reason=sentence(exc.message),
+            conclusive_at=conclusive_at,
+        ):
+            transaction.on_commit(lambda: job_send(self.pk, at=run_at))
 
     def mark_not_charged(self) -> bool:
         if not Job.objects.mark_not_charged(self.pk, lease=self.lease):
@@ -238,10 +258,9 @@ def _call(held: HeldJob, provider: ImageProvider) -> bool:
             else provider.generate(request)
         )
     except ProviderError as exc:
-        # A garbled 2xx to a generate call most likely means the images were made and charged.
-        if exc.outcome_unknown or isinstance(exc, MalformedResponseError):
-            note = f"{sentence(exc.message)}. Checking whether it went through…"
-            held.requeue(delay=backoff_seconds(job.attempts, exc.retry_after), note=note)
+        # A paid call fails "unknown" unless the provider plainly refused it (providers/errors).
+        if exc.outcome_unknown:
+            held.mark_unanswered(exc)
         elif held.mark_not_charged():  # the provider refused: nothing was made
             _refused(held, exc)
         return False
@@ -335,16 +354,17 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
                 )
             return adopted
     if finding.verdict is reconcile.Verdict.NOT_YET:
-        wait = settings.JOB_RECONCILE_WAIT_SECONDS
-        within = f"{wait / 60:g} min" if wait >= 60 else f"{wait:g} s"
+        left = (reconcile.conclusive_at(job) - timezone.now()).total_seconds()
+        within = f"{left / 60:.0f} min" if left >= 90 else f"{max(left, 1):.0f} s"
         note = (
             "Waiting for the provider to show whether the last request went through; "
-            f"if nothing shows within {within} of it, the request is sent again…"
+            f"if nothing shows within {within}, it is sent again…"
         )
-        held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
+        held.requeue(delay=min(settings.JOB_RECONCILE_POLL_SECONDS, max(left, 0.5)), note=note)
     elif finding.verdict is reconcile.Verdict.NEVER_RAN and held.mark_not_charged():
         # Sent again by the next claim, which counts as an attempt.
-        never_ran = "The provider's history shows the last request never ran."
+        reason = f"{job.unanswered_reason}. " if job.unanswered_reason else ""
+        never_ran = f"{reason}The provider's history shows that request never ran."
         held.retry_or_fail(
             f"{never_ran} Sending it again…",
             retry_after=None,

@@ -63,22 +63,56 @@ def test_a_job_is_not_taken_before_its_wait_is_over(submit, sandbox):
     assert sandbox.calls("POST ds.generate") == 1
 
 
-def test_repeated_server_errors_end_in_a_clear_failure(submit, sandbox):
+def test_repeated_server_errors_are_checked_each_time_and_end_in_a_clear_failure(
+    submit, sandbox, settings
+):
+    settings.JOB_RECONCILE_SETTLE_SECONDS = 0  # the history is conclusive at once
     sandbox.faults(route="ds.generate", status=500, count=50)
     job = submit()
-    waits = run_until_done(job)
+    run_until_done(job, limit=20)
     assert job.state == "failed"
-    assert len(waits) == job.max_attempts - 1
     assert "server error" in job.error
+    assert "history shows that request never ran" in job.error
     assert "Trying again" not in job.error
     assert job.error[0].isupper()
+    # Each 500 may have come after a charge: the history was read before every new call.
+    assert sandbox.calls("GET ds.history") >= job.max_attempts
     assert sandbox.calls("POST ds.generate") == job.max_attempts
     assert sandbox.counters()["images_charged"] == 0
 
 
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_server_error_after_the_provider_charged_is_adopted_not_paid_again(
+    submit, sandbox, settings, status
+):
+    sandbox.faults(route="ds.generate", status=status, after=True, count=1)
+    job = submit(n=2)
+    waits = run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 2
+    assert waits and max(waits) <= 2  # looked again at once: the answer was an error, not silence
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 2
+
+
+def test_charged_equals_stored_when_every_other_call_fails_after_charging(
+    submit, sandbox, settings
+):
+    settings.JOB_RECONCILE_SETTLE_SECONDS = 0
+    sandbox.faults(route="ds.generate", status=503, after=True, every=2)
+    jobs = [submit(prompt=f"a lighthouse, take {i}", n=2) for i in range(4)]
+    for job in jobs:
+        run_until_done(job)
+        assert job.state == "succeeded", job.error
+    stored = sum(job.images.count() for job in jobs)
+    assert stored == 8
+    assert sandbox.counters()["images_charged"] == stored
+    assert sandbox.calls("POST ds.generate") == 4
+
+
 def test_backoff_grows_with_each_attempt(submit, sandbox, settings):
     settings.JOB_RETRY_BASE_SECONDS = 2
-    sandbox.faults(route="ds.generate", status=503, count=3)
+    sandbox.faults(route="ds.generate", status=429, count=3)
     job = submit()
     waits = run_until_done(job)
     for wait, ceiling in zip(waits, [2, 4, 8], strict=True):
@@ -119,7 +153,7 @@ def test_a_timeout_before_anything_happened_calls_again_after_checking(submit, s
 
 
 def test_malformed_json_is_reconciled_not_blindly_repeated(submit, sandbox, settings):
-    settings.JOB_RECONCILE_WAIT_SECONDS = 0
+    settings.JOB_RECONCILE_SETTLE_SECONDS = 0
     sandbox.faults(route="ds.generate", malformed_json=True, count=1)
     job = submit()
     run_until_done(job)
@@ -302,7 +336,7 @@ def test_a_worker_that_lost_its_job_cannot_move_it(submit, sandbox):
     assert jobs_recover().released == 1
     assert Job.objects.claim(job.pk, lease="new", now=timezone.now())
     now = timezone.now()
-    assert not Job.objects.mark_called(job.pk, lease="old", now=now)
+    assert not Job.objects.mark_called(job.pk, lease="old", now=now, conclusive_at=now)
     assert not Job.objects.fail(job.pk, lease="old", now=now, error="x")
     assert not Job.objects.beat(job.pk, lease="old", now=now)
-    assert Job.objects.mark_called(job.pk, lease="new", now=now)
+    assert Job.objects.mark_called(job.pk, lease="new", now=now, conclusive_at=now)

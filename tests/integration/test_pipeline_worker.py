@@ -16,6 +16,7 @@ FAST_RETRIES = {
     "JOB_RETRY_MAX_SECONDS": "2",
     "JOB_RECONCILE_WAIT_SECONDS": "3",
     "JOB_RECONCILE_POLL_SECONDS": "0.5",
+    "JOB_RECONCILE_SETTLE_SECONDS": "0.5",
 }
 
 
@@ -104,3 +105,16 @@ def test_a_double_submit_is_one_job_and_one_charge(celery_worker, generate, sand
     job = finished(Job.objects.get(), celery_worker)
     assert job.state == "succeeded"
     assert sandbox.calls("POST ds.generate") == 1
+
+
+@pytest.mark.worker_env(**FAST_RETRIES)
+def test_charged_then_503_on_every_other_call_is_never_paid_twice(celery_worker, generate, sandbox):
+    # A gateway that drops every other finished request: the provider did the work and charged.
+    sandbox.faults(route="ds.generate", status=503, after=True, every=2)
+    for take in range(4):
+        generate(n=2, prompt=f"a lighthouse at dusk, take {take}")
+    jobs = [finished(job, celery_worker) for job in Job.objects.order_by("pk")]
+    assert [job.state for job in jobs] == ["succeeded"] * 4, [job.error for job in jobs]
+    stored = sum(job.images.count() for job in jobs)
+    assert stored == sandbox.counters()["images_charged"] == 8
+    assert sandbox.calls("POST ds.generate") == 4

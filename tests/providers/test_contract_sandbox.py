@@ -318,3 +318,54 @@ def test_nanogpt_provider_connection_test(sandbox):
     assert result.ok
     assert result.model_count == 5
     assert result.quota_left > 0
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "after": True},
+        {"status": 502, "after": True},
+        {"status": 503, "after": True},
+        {"malformed_json": True, "after": True},
+    ],
+)
+def test_a_paid_call_that_fails_after_charging_has_an_unknown_outcome(provider, sandbox, fault):
+    sandbox.faults(route="ds.generate", count=1, **fault)
+    with pytest.raises((ServerError, MalformedResponseError)) as caught:
+        provider.generate(GenerateRequest(prompt="a lost answer"))
+    assert caught.value.outcome_unknown is True  # the caller must look before paying again
+    assert sandbox.counters()["images_charged"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_type"),
+    [
+        ({"status": 422}, InvalidRequestError),
+        ({"status": 429, "retry_after": 1}, RateLimitedError),
+        ({"quota_exhausted": True}, QuotaExhaustedError),
+    ],
+)
+def test_a_paid_call_the_provider_refused_is_a_known_outcome(provider, sandbox, fault, error_type):
+    sandbox.faults(route="ds.generate", count=1, **fault)
+    with pytest.raises(error_type) as caught:
+        provider.generate(GenerateRequest(prompt="refused"))
+    assert caught.value.outcome_unknown is False
+    assert sandbox.counters()["images_charged"] == 0
+
+
+def test_a_server_error_on_a_free_call_is_a_known_outcome(provider, sandbox):
+    sandbox.faults(route="ds.history", status=503, count=1)
+    with pytest.raises(ServerError) as caught:
+        next(provider.history_pages())
+    assert caught.value.outcome_unknown is False  # nothing is paid for reading
+
+
+def test_a_nanogpt_call_cut_short_after_charging_has_an_unknown_outcome(sandbox):
+    provider = build_provider(
+        ProviderConfig(kind="nanogpt", base_url=sandbox.url, secret=sandbox.api_key)
+    )
+    sandbox.faults(route="ng.generate", status=502, after=True, count=1)
+    with pytest.raises(ServerError) as caught:
+        provider.generate(GenerateRequest(prompt="a lost answer", model="hidream"))
+    assert caught.value.outcome_unknown is True
+    assert sandbox.counters()["images_charged_by_provider"]["nanogpt"] == 1

@@ -226,6 +226,8 @@ def test_it_never_faults_the_control_api(sandbox):
         {"status": 500, "rate": 2},
         {"status": 500, "colour": "red"},
         {"latency": "slow"},
+        {"latency": 1, "after": True},
+        {"status": 500, "every": 0},
     ],
 )
 def test_it_rejects_nonsense_faults(sandbox, rule):
@@ -241,3 +243,34 @@ def test_skip_lets_the_first_matching_calls_through(sandbox):
         requests.get(f"{sandbox.url}/api/v1/images/models", timeout=5).status_code for _ in range(4)
     ]
     assert statuses == [200, 200, 500, 200]
+
+
+def test_after_does_the_work_and_charges_then_answers_the_fault(sandbox, nf: Neuroflash):
+    sandbox.faults(route="ds.generate", status=503, after=True, count=1)
+
+    lost = nf.post(f"{DS}/", json={"prompt": "a lost answer", "num_images": 2})
+
+    assert lost.status_code == 503
+    assert nf.quota()["usedAmount"] == 2  # charged all the same
+    assert [e["prompt"] for e in nf.history()] == ["a lost answer", "a lost answer"]
+    assert sandbox.counters()["images_charged"] == 2
+
+
+def test_after_charges_nanogpt_then_cuts_the_answer(sandbox, ng: NanoGPT):
+    balance = ng.post("/api/check-balance").json()["usd_balance"]
+    sandbox.faults(route="ng.generate", malformed_json=True, after=True, count=1)
+
+    lost = ng.post("/v1/images/generations", json={"prompt": "x", "model": "hidream"})
+
+    assert lost.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(lost.text)
+    assert float(ng.post("/api/check-balance").json()["usd_balance"]) < float(balance)
+
+
+def test_every_fires_on_every_nth_matching_call(sandbox):
+    sandbox.faults(route="ng.models", status=500, every=2)
+    statuses = [
+        requests.get(f"{sandbox.url}/api/v1/images/models", timeout=5).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 500, 200, 500]
