@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -159,16 +160,23 @@ class JobQuerySet(models.QuerySet["Job"]):
     # -- the provider call ---------------------------------------------------------------------
 
     def mark_called(
-        self, job_id: int, *, lease: str, now: dt.datetime, conclusive_at: dt.datetime
+        self,
+        job_id: int,
+        *,
+        lease: str,
+        now: dt.datetime,
+        conclusive_at: dt.datetime,
+        balance_before: Decimal | None = None,
     ) -> bool:
         """NOT_CALLED -> CALLED, just before the paid request leaves. Should its answer be lost,
-        the provider's history shows for sure whether it ran by `conclusive_at`."""
+        the provider's history (or balance) shows for sure whether it ran by `conclusive_at`."""
         return bool(
             self._held(job_id, lease, stage=JobStage.NOT_CALLED).update(
                 stage=JobStage.CALLED,
                 called_at=now,
                 history_conclusive_at=conclusive_at,
                 unanswered_reason="",
+                balance_before=balance_before,
             )
         )
 
@@ -233,11 +241,27 @@ class JobQuerySet(models.QuerySet["Job"]):
             )
         )
 
-    def fail(self, job_id: int, *, lease: str, now: dt.datetime, error: str) -> bool:
-        """RUNNING -> FAILED. The stage stays: a failed PAID job keeps its result to store."""
+    def fail(
+        self,
+        job_id: int,
+        *,
+        lease: str,
+        now: dt.datetime,
+        error: str,
+        cost: Decimal | None = None,
+        currency: str = "",
+    ) -> bool:
+        """RUNNING -> FAILED. The stage stays: a failed PAID job keeps its result to store. A
+        `cost` is what the provider took although it delivered nothing."""
+        charged = {"cost": cost, "currency": currency} if cost is not None else {}
         return bool(
             self._held(job_id, lease).update(
-                state=JobState.FAILED, lease="", heartbeat_at=None, finished_at=now, error=error
+                state=JobState.FAILED,
+                lease="",
+                heartbeat_at=None,
+                finished_at=now,
+                error=error,
+                **charged,
             )
         )
 
@@ -322,6 +346,9 @@ class Job(models.Model):
     # the answer was lost (kept for the message if it never ran).
     history_conclusive_at = models.DateTimeField(null=True, blank=True)
     unanswered_reason = models.TextField(blank=True)
+    # A provider without a history (NanoGPT): its balance just before the call, to tell from
+    # the balance afterwards whether a call whose answer was lost was charged.
+    balance_before = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     # What the provider returned (image ids, URLs, inline bytes), recorded before any download
     # and kept until every image is stored, so storing is retried without paying again.
     result_refs = models.JSONField(default=list, blank=True)

@@ -181,3 +181,15 @@ def _closest(job: Job, batches: list[Batch]) -> Finding:
     if len(ranked) > 1 and distance(ranked[1]) - distance(ranked[0]) < TIE_SECONDS:
         return Finding(Verdict.CANNOT_TELL)
     return Finding(Verdict.FOUND, ranked[0])
+
+
+def others_called_meanwhile(job: Job, *, now: dt.datetime) -> bool:
+    """Whether another call on the workspace's account may have been charged between this
+    job's balance reading and now (so a balance difference cannot be told apart)."""
+    assert job.called_at is not None
+    earliest = job.called_at - dt.timedelta(seconds=settings.PROVIDER_GENERATE_TIMEOUT)
+    return (
+        Job.objects.filter(workspace_id=job.workspace_id, called_at__range=(earliest, now))
+        .exclude(pk=job.pk)
+        .exists()
+    )

@@ -46,6 +46,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -78,6 +79,11 @@ CANNOT_TELL_WHICH = (
     "The provider did not answer in time. Its history has images that may be this job's, but "
     "other requests asked for the same thing, so Darkroom cannot tell which are this job's. "
     "They will appear in the gallery with the provider's history; check it before retrying."
+)
+BALANCE_CANNOT_TELL = (
+    "The provider did not answer clearly, and its balance cannot show whether this request was "
+    "charged (other requests used the same account at the time, or money was added). It was not "
+    "sent again; check the provider's account before retrying."
 )
 SOURCE_FILE_MISSING = "The source image file is missing, so it cannot be edited."
 UNEXPECTED = "Something went wrong on our side (the administrator can see it in the logs)."
@@ -143,20 +149,26 @@ class HeldJob:
         else:
             self.fail(final or note)
 
-    def fail(self, message: str) -> None:
-        if Job.objects.fail(self.pk, lease=self.lease, now=timezone.now(), error=message):
+    def fail(self, message: str, *, cost: Decimal | None = None, currency: str = "") -> None:
+        now = timezone.now()
+        charged = {"cost": cost, "currency": currency}
+        if Job.objects.fail(self.pk, lease=self.lease, now=now, error=message, **charged):
             _after_finish(self.job)
 
-    def mark_called(self) -> bool:
+    def mark_called(self, *, balance_before: Decimal | None) -> bool:
         now = timezone.now()
         # Unanswered, a call may still be running at the provider for this long.
         conclusive_at = now + dt.timedelta(seconds=settings.JOB_RECONCILE_WAIT_SECONDS)
         if not Job.objects.mark_called(
-            self.pk, lease=self.lease, now=now, conclusive_at=conclusive_at
+            self.pk,
+            lease=self.lease,
+            now=now,
+            conclusive_at=conclusive_at,
+            balance_before=balance_before,
         ):
             return False
         self.job.stage, self.job.called_at = JobStage.CALLED, now
-        self.job.history_conclusive_at = conclusive_at
+        self.job.history_conclusive_at, self.job.balance_before = conclusive_at, balance_before
         return True
 
     def mark_unanswered(self, exc: ProviderError) -> None:
@@ -249,7 +261,7 @@ def _call(held: HeldJob, provider: ImageProvider) -> bool:
     except ProviderError as exc:  # looking up the edit's source image failed
         _refused(held, exc)
         return False
-    if not held.mark_called():
+    if not held.mark_called(balance_before=_balance_for_reconciling(provider)):
         return False
     try:
         result = (
@@ -273,6 +285,18 @@ def _call(held: HeldJob, provider: ImageProvider) -> bool:
         [i.provider_image_id for i in result.images],
     )
     return False
+
+
+def _balance_for_reconciling(provider: ImageProvider) -> Decimal | None:
+    """Without a history, only the balance can tell later whether a lost call was charged."""
+    if provider.capabilities.has_history or not provider.capabilities.has_quota:
+        return None
+    try:
+        quota = provider.get_quota()
+    except ProviderError as exc:
+        logger.warning("Could not read the balance before a paid call: %s", exc)
+        return None  # an answer lost now fails as "may have been charged"
+    return quota.balance if quota.kind == "balance" else None
 
 
 def _refused(held: HeldJob, exc: ProviderError) -> None:
@@ -324,7 +348,7 @@ def _provider_request(job: Job, provider: ImageProvider) -> GenerateRequest | Ed
 def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
     job = held.job
     if not provider.capabilities.has_history:
-        held.fail(MAY_HAVE_BEEN_CHARGED)
+        _reconcile_by_balance(held, provider)
         return False
     try:
         items = reconcile.history_since(provider, since=reconcile.window_start(job))
@@ -354,25 +378,72 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
                 )
             return adopted
     if finding.verdict is reconcile.Verdict.NOT_YET:
-        left = (reconcile.conclusive_at(job) - timezone.now()).total_seconds()
-        within = f"{left / 60:.0f} min" if left >= 90 else f"{max(left, 1):.0f} s"
-        note = (
-            "Waiting for the provider to show whether the last request went through; "
-            f"if nothing shows within {within}, it is sent again…"
-        )
-        held.requeue(delay=min(settings.JOB_RECONCILE_POLL_SECONDS, max(left, 0.5)), note=note)
-    elif finding.verdict is reconcile.Verdict.NEVER_RAN and held.mark_not_charged():
-        # Sent again by the next claim, which counts as an attempt.
-        reason = f"{job.unanswered_reason}. " if job.unanswered_reason else ""
-        never_ran = f"{reason}The provider's history shows that request never ran."
-        held.retry_or_fail(
-            f"{never_ran} Sending it again…",
-            retry_after=None,
-            final=f"{never_ran} Gave up after {job.attempts} attempts; nothing was charged.",
-        )
+        _look_again_later(held)
+    elif finding.verdict is reconcile.Verdict.NEVER_RAN:
+        _never_ran(held, shown_by="history")
     elif finding.verdict is reconcile.Verdict.CANNOT_TELL:
         held.fail(CANNOT_TELL_WHICH)
     return False
+
+
+def _look_again_later(held: HeldJob) -> None:
+    left = (reconcile.conclusive_at(held.job) - timezone.now()).total_seconds()
+    within = f"{left / 60:.0f} min" if left >= 90 else f"{max(left, 1):.0f} s"
+    note = (
+        "Waiting for the provider to show whether the last request went through; "
+        f"if nothing shows within {within}, it is sent again…"
+    )
+    held.requeue(delay=min(settings.JOB_RECONCILE_POLL_SECONDS, max(left, 0.5)), note=note)
+
+
+def _never_ran(held: HeldJob, *, shown_by: str) -> None:
+    """The lost call surely was not carried out: sent again by the next claim (an attempt)."""
+    job = held.job
+    if not held.mark_not_charged():
+        return
+    reason = f"{job.unanswered_reason}. " if job.unanswered_reason else ""
+    never_ran = f"{reason}The provider's {shown_by} shows that request never ran."
+    held.retry_or_fail(
+        f"{never_ran} Sending it again…",
+        retry_after=None,
+        final=f"{never_ran} Gave up after {job.attempts} attempts; nothing was charged.",
+    )
+
+
+def _reconcile_by_balance(held: HeldJob, provider: ImageProvider) -> None:
+    """No history (NanoGPT): the balance read before the call, against the balance now. Other
+    calls on the same account meanwhile would blur the difference; then it stops and says so."""
+    job = held.job
+    if job.balance_before is None:
+        held.fail(MAY_HAVE_BEEN_CHARGED)
+        return
+    if reconcile.others_called_meanwhile(job, now=timezone.now()):
+        held.fail(BALANCE_CANNOT_TELL)
+        return
+    try:
+        balance = provider.get_quota().balance
+    except ProviderError as exc:
+        if exc.transient and timezone.now() < reconcile.conclusive_at(job):
+            note = f"Reading the balance failed ({sentence(exc.message)}); trying again…"
+            held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
+        else:
+            held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})")
+        return
+    spent = job.balance_before - balance if balance is not None else None
+    if spent is None or spent < 0:  # a top-up meanwhile hides any charge
+        held.fail(BALANCE_CANNOT_TELL)
+    elif spent > 0:
+        held.fail(
+            f"{sentence(provider.name)} took {spent.normalize():f} USD for this request but "
+            "returned no images, so it was not sent again. Ask the provider about the charge "
+            "before retrying.",
+            cost=spent,
+            currency="USD",
+        )
+    elif timezone.now() < reconcile.conclusive_at(job):
+        _look_again_later(held)  # the request may still be running and charge later
+    else:
+        _never_ran(held, shown_by="balance")
 
 
 # --- PAID: store ------------------------------------------------------------------------------

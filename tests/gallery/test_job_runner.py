@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -14,7 +15,12 @@ from PIL import Image as PILImage
 from accounts import crypto
 from gallery.models import Image, Job
 from gallery.services.jobs import JobRequest, job_cancel, job_retry, job_submit
-from gallery.services.runner import MAY_HAVE_BEEN_CHARGED, SOURCE_FILE_MISSING, job_run
+from gallery.services.runner import (
+    BALANCE_CANNOT_TELL,
+    MAY_HAVE_BEEN_CHARGED,
+    SOURCE_FILE_MISSING,
+    job_run,
+)
 from tests.gallery.running import run_until_done
 
 
@@ -90,7 +96,7 @@ def test_a_server_error_after_the_provider_charged_is_adopted_not_paid_again(
     waits = run_until_done(job)
     assert job.state == "succeeded", job.error
     assert job.images.count() == 2
-    assert waits and max(waits) <= 2  # looked again at once: the answer was an error, not silence
+    assert max(waits) <= 2  # looked again at once: the answer was an error, not silence
     assert sandbox.calls("POST ds.generate") == 1
     assert sandbox.counters()["images_charged"] == 2
 
@@ -268,6 +274,43 @@ def test_an_edit_whose_source_file_is_missing_fails_before_any_call(
     run_until_done(edit)
     assert (edit.state, edit.stage, edit.error) == ("failed", "not_called", SOURCE_FILE_MISSING)
     assert sandbox.calls("POST ng.generate") == 1  # the original only
+
+
+def test_nanogpt_charged_without_images_says_so_and_is_not_sent_again(
+    nanogpt_studio, submit, sandbox
+):
+    sandbox.faults(route="ng.generate", status=502, after=True, count=1)
+    job = submit(model="hidream", size="1024x1024")
+    run_until_done(job)
+    assert (job.state, job.stage) == ("failed", "called")
+    assert "took 0.0112 USD for this request but returned no images" in job.error
+    assert (job.cost, job.currency) == (Decimal("0.0112"), "USD")  # shown on the card
+    assert sandbox.calls("POST ng.generate") == 1
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_nanogpt_not_charged_is_sent_again(nanogpt_studio, submit, sandbox, settings):
+    settings.JOB_RECONCILE_SETTLE_SECONDS = 0
+    sandbox.faults(route="ng.generate", status=502, count=1)  # refused before any work
+    job = submit(model="hidream", size="1024x1024")
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert sandbox.calls("POST ng.generate") == 2
+    assert sandbox.counters()["images_charged"] == 1
+
+
+def test_nanogpt_with_other_calls_meanwhile_stops_rather_than_guess(
+    nanogpt_studio, submit, sandbox
+):
+    sandbox.faults(route="ng.generate", status=502, count=1)
+    job = submit(model="hidream", size="1024x1024")
+    job_run(job_id=job.pk)  # the answer is lost
+    other = submit(model="hidream", prompt="another request on the same account")
+    run_until_done(other)
+    Job.objects.filter(pk=job.pk).update(next_attempt_at=None)
+    run_until_done(job)
+    assert (job.state, job.error) == ("failed", BALANCE_CANNOT_TELL)
+    assert sandbox.calls("POST ng.generate") == 2  # the lost one and the other job's
 
 
 @pytest.mark.parametrize("n", [1, 3])
