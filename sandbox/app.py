@@ -22,6 +22,9 @@ class RuntimeConfig:
     url_ttl: float
     quota_status: int = 429
     force_b64: bool = False
+    # Where generate answers put `images[].url` ("" = this server): the docs' example is on a
+    # separate storage host. Another name for this server stands in for one in tests.
+    storage_url: str = ""
 
 
 def build_router() -> Router:
@@ -74,6 +77,9 @@ class App:
 
     def absolute(self, path: str) -> str:
         return f"{self.public_url}{path}"
+
+    def storage_absolute(self, path: str) -> str:
+        return f"{self.config.storage_url or self.public_url}{path}"
 
     def sign(self, message: str) -> str:
         return hmac.new(self._signing_key, message.encode(), hashlib.sha256).hexdigest()

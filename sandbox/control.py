@@ -186,6 +186,7 @@ def _config_view(app: App) -> dict[str, Any]:
         "url_ttl": c.url_ttl,
         "quota_status": c.quota_status,
         "force_b64": c.force_b64,
+        "storage_url": c.storage_url,
     }
 
 
@@ -215,6 +216,11 @@ def set_config(app: App, req: Request) -> Response:
         if not isinstance(data["force_b64"], bool):
             raise _bad("force_b64 must be true or false")
         changes["force_b64"] = data["force_b64"]
+    if "storage_url" in data:
+        url = data["storage_url"]
+        if not isinstance(url, str) or (url and not url.startswith(("http://", "https://"))):
+            raise _bad("storage_url must be an http(s) URL, or empty for this server")
+        changes["storage_url"] = url.rstrip("/")
     app.configure(**changes)
     return json_response(_config_view(app))
 

@@ -90,7 +90,7 @@ def _generate(app: App, req: Request, *, edit: bool) -> Response:
     )
     images = [
         {
-            "url": app.absolute(storage_path(row)),
+            "url": app.storage_absolute(storage_path(row)),
             "content_type": imaging.content_type(row.format),
             "file_name": None,
             "file_size": row.size,

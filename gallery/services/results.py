@@ -39,23 +39,29 @@ def allowed_download_hosts(provider: ImageProvider) -> set[str]:
 
 
 def _content_for(ref: dict[str, Any], provider: ImageProvider) -> bytes:
+    """The image's bytes: inline, else from its URL, else from the provider's authenticated
+    view route (a storage host that is not allowed or fails must not lose a paid image)."""
     if ref.get("data"):
         return base64.b64decode(ref["data"])
-    try:
-        if ref.get("url"):
+    failed: IngestFailed | None = None
+    if ref.get("url"):
+        try:
             return ingest.download_image(
                 ref["url"],
                 allowed_hosts=allowed_download_hosts(provider),
                 max_bytes=settings.IMAGE_MAX_BYTES,
                 timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT),
             )
-        if ref.get("id") and provider.capabilities.has_get_image:
+        except ingest.IngestError as exc:
+            failed = IngestFailed(str(exc), transient=exc.transient)
+    if ref.get("id") and provider.capabilities.has_get_image:
+        try:
             return provider.get_image_content(ref["id"]).content
-    except ingest.IngestError as exc:
-        raise IngestFailed(str(exc), transient=getattr(exc, "transient", False)) from None
-    except ProviderError as exc:
-        raise IngestFailed(exc.message, transient=exc.transient) from None
-    raise IngestFailed(
+        except ProviderError as exc:
+            # Worth another try if either way might work later.
+            transient = exc.transient or bool(failed and failed.transient)
+            raise IngestFailed(exc.message, transient=transient) from None
+    raise failed or IngestFailed(
         "the provider returned no image data and no way to fetch it", transient=False
     )
 

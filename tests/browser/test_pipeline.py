@@ -64,7 +64,8 @@ def test_images_paid_for_but_not_downloaded_are_stored_by_retry_download_without
     page, screenshot, celery_worker, studio, member, sandbox, settings
 ):
     settings.JOB_MAX_ATTEMPTS = 2  # fixed on the job when it is submitted
-    sandbox.faults(route="storage.file", status=503, count=100)  # the image host is down
+    # The image host is down, and so is the provider's own view route.
+    sandbox.faults({"route": "storage.file", "status": 503}, {"route": "ds.view", "status": 503})
     log_in(page, member.email)
     page.goto(f"/w/{studio.slug}/generate/")
     page.get_by_label("Prompt").fill("a harbour in the fog")

@@ -341,7 +341,10 @@ def test_it_keeps_looking_for_a_lost_request_before_calling_again(submit, sandbo
 
 
 def test_a_failed_download_is_retried_without_calling_the_provider_again(submit, sandbox, settings):
-    sandbox.faults(route="storage.file", status=503, count=2)
+    sandbox.faults(
+        {"route": "storage.file", "status": 503, "count": 2},
+        {"route": "ds.view", "status": 503, "count": 2},
+    )
     job = submit()
     waits = run_until_done(job)
     assert len(waits) == 2
@@ -353,7 +356,7 @@ def test_a_failed_download_is_retried_without_calling_the_provider_again(submit,
 def test_when_downloads_keep_failing_retry_stores_the_paid_images_without_paying_again(
     submit, sandbox, member
 ):
-    sandbox.faults(route="storage.file", status=503, count=100)
+    sandbox.faults({"route": "storage.file", "status": 503}, {"route": "ds.view", "status": 503})
     job = submit()
     run_until_done(job)
     assert (job.state, job.stage) == ("failed", "paid")
@@ -367,6 +370,27 @@ def test_when_downloads_keep_failing_retry_stores_the_paid_images_without_paying
     assert job.images.count() == 1
     assert sandbox.calls("POST ds.generate") == 1
     assert sandbox.counters()["images_charged"] == 1
+
+
+def test_images_on_a_storage_host_that_is_not_allowed_come_from_the_view_route(submit, sandbox):
+    # The docs' example answers with URLs on a separate storage host; here another name for
+    # the sandbox stands in for one, and it is not among the allowed hosts.
+    sandbox.configure(storage_url=sandbox.url.replace("127.0.0.1", "localhost"))
+    job = submit(n=2)
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 2
+    assert sandbox.calls("GET storage.file") == 0
+    assert sandbox.calls("GET ds.view") == 2
+    assert sandbox.calls("POST ds.generate") == 1
+
+
+def test_when_the_storage_host_fails_the_view_route_serves_the_images(submit, sandbox):
+    sandbox.faults(route="storage.file", status=503)
+    job = submit()
+    run_until_done(job)
+    assert (job.state, job.attempts) == ("succeeded", 1)
+    assert sandbox.calls("GET ds.view") == 1
 
 
 def test_a_worker_that_lost_its_job_cannot_move_it(submit, sandbox):

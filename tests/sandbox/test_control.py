@@ -66,7 +66,9 @@ def test_it_resets_to_a_fresh_world(sandbox, nf: Neuroflash, ng: NanoGPT):
 
 
 def test_it_shows_and_sets_the_config(sandbox):
-    config = sandbox.configure(token_ttl=10, quota_status=403, force_b64=True)
+    config = sandbox.configure(
+        token_ttl=10, quota_status=403, force_b64=True, storage_url="http://localhost:9/"
+    )
 
     assert config == {
         "history_shape": "list",
@@ -74,6 +76,7 @@ def test_it_shows_and_sets_the_config(sandbox):
         "url_ttl": 3600,
         "quota_status": 403,
         "force_b64": True,
+        "storage_url": "http://localhost:9",
     }
 
 
@@ -85,6 +88,7 @@ def test_it_shows_and_sets_the_config(sandbox):
         {"url_ttl": "soon"},
         {"quota_status": 500},
         {"force_b64": "yes"},
+        {"storage_url": "ftp://elsewhere"},
         {"colour": "red"},
     ],
 )
