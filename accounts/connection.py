@@ -125,6 +125,6 @@ def _finish(check: ConnectionCheck, *, ok: bool, error: str = "") -> None:
         pk=check.credential_id, updated_at=check.credential_updated_at
     )
     if ok:
-        credentials.update(last_success_at=now)
+        credentials.update(last_success_at=now, last_error="", last_error_at=None)
     else:
         credentials.update(last_error=error, last_error_at=now)

@@ -359,6 +359,10 @@ class Job(models.Model):
     provider_image_ids = models.JSONField(default=list)
     cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     currency = models.CharField(max_length=12, blank=True)
+    # What the provider answered besides the images: how many it delivered (fewer than asked
+    # when the quota ran out mid-batch) and its warning ("daily quota reached").
+    delivered = models.PositiveSmallIntegerField(null=True, blank=True)
+    warning = models.TextField(blank=True)
     error = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -408,6 +412,16 @@ class Job(models.Model):
     @property
     def n_images(self) -> int:
         return int(self.params.get("n", 1))
+
+    @property
+    def delivery_note(self) -> str:
+        """Fewer images than asked, or a warning from the provider (shown in amber)."""
+        short = self.delivered is not None and self.delivered < self.n_images
+        if not short:
+            return self.warning
+        noun = "image" if self.n_images == 1 else "images"
+        note = f"{self.delivered} of {self.n_images} {noun} delivered"
+        return f"{note}: {self.warning}" if self.warning else note
 
     @property
     def status_note(self) -> str:

@@ -16,7 +16,12 @@ import requests
 
 from providers._parse import PayloadError
 from providers.base import ImageData, ModelInfo, Price
-from providers.errors import ConfigurationError, InvalidRequestError, NotFoundError
+from providers.errors import (
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    TransientError,
+)
 from providers.http import HttpClient, Timeouts, origin
 from providers.nanogpt_payloads import (
     Balance,
@@ -173,8 +178,9 @@ class NanoGPTClient:
             if with_endpoint_pricing:
                 try:
                     endpoints = self.get_model_endpoints(model)
-                except (NotFoundError, InvalidRequestError) as exc:
-                    # One model's missing pricing must not hide the whole catalog.
+                except (NotFoundError, InvalidRequestError, TransientError) as exc:
+                    # One model's missing pricing (or a 429 on it) must not hide the whole
+                    # catalog: the model stays, its price comes with the next refresh.
                     logger.warning("no endpoint pricing for %s: %s", model.id, exc)
             by_id[model.id] = merge_model(model, legacy.get(model.id), endpoints)
         for model_id, old in legacy.items():

@@ -202,6 +202,8 @@ class HeldJob:
             ],
             "cost": result.cost,
             "currency": result.currency or "",
+            "delivered": len(result.images),
+            "warning": result.warning or "",
         }
         if not Job.objects.mark_paid(self.pk, lease=self.lease, **recorded):
             return False

@@ -243,3 +243,15 @@ def test_it_refreshes_the_last_success_with_the_card(owner_client, workspace, cr
     connection_check_run(check_id=check.pk)
     card = check_card(owner_client, workspace, check)
     assert "<dt>Last successful test</dt><dd><time" in card
+
+
+def test_a_successful_check_clears_the_last_error(credential, sandbox):
+    sandbox.faults(route="nf.token", status=500, count=1)
+    assert run_check(credential).state == "failed"
+    credential.refresh_from_db()
+    assert credential.last_error
+    check = run_check(credential)
+    assert check.state == "ok", check.error
+    credential.refresh_from_db()
+    assert (credential.last_error, credential.last_error_at) == ("", None)
+    assert credential.last_success_at is not None

@@ -9,6 +9,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image as PILImage
 
@@ -311,6 +312,24 @@ def test_nanogpt_with_other_calls_meanwhile_stops_rather_than_guess(
     run_until_done(job)
     assert (job.state, job.error) == ("failed", BALANCE_CANNOT_TELL)
     assert sandbox.calls("POST ng.generate") == 2  # the lost one and the other job's
+
+
+def test_a_partial_batch_says_how_many_were_delivered_and_why(
+    submit, sandbox, member_client, studio
+):
+    sandbox.set_quota(limit_daily=10, used_daily=9)  # one image left today
+    job = submit(n=2)
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert (job.delivered, job.images.count()) == (1, 1)
+    assert job.warning  # the provider's own words
+    assert job.delivery_note.startswith("1 of 2 images delivered: ")
+    html = member_client.get(
+        reverse("gallery:job_card", args=[studio.slug, job.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'class="job-warning' in html
+    assert "1 of 2 images delivered" in html
+    assert sandbox.counters()["images_charged"] == 1
 
 
 @pytest.mark.parametrize("n", [1, 3])

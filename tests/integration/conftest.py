@@ -53,7 +53,8 @@ class CeleryProcess:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         return env
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
+        """Start it and, with `wait`, return once its log says it is ready."""
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", *self.args],
@@ -61,6 +62,8 @@ class CeleryProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so kill() takes the pool children too
         )  # fmt: skip
+        if not wait:
+            return
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self.ready in self.log_path.read_bytes():
@@ -151,13 +154,14 @@ def celery_worker(start_worker) -> CeleryProcess:
 
 @pytest.fixture
 def start_beat(transactional_db, tmp_path, request) -> Iterator[Callable[..., CeleryProcess]]:
-    """A real beat: it runs the recovery tick (reaper + dispatcher) on its schedule."""
+    """A real beat: it runs the recovery tick (reaper + dispatcher) on its schedule. Not waited
+    for: it starts while the test goes on (its first tick is seconds away anyway)."""
     started: list[CeleryProcess] = []
 
     def start(**env: str) -> CeleryProcess:
         beat = beat_process(tmp_path / f"beat-{len(started)}.log", {**_worker_env(request), **env})
         started.append(beat)
-        beat.start()
+        beat.start(wait=False)
         return beat
 
     yield start

@@ -257,6 +257,12 @@ def test_nanogpt_models_are_merged_with_pricing(ng):
     assert all(m.sizes for m in models.values())
 
 
+def test_a_429_on_one_models_pricing_keeps_the_model_and_the_catalog(ng, sandbox):
+    every = {m.id for m in ng.list_models()}
+    sandbox.faults(route="ng.model_endpoints", status=429, retry_after=1, count=1)
+    assert {m.id for m in ng.list_models()} == every  # one refused price hides no model
+
+
 @pytest.mark.parametrize("response_format", ["b64_json", "url"])
 def test_nanogpt_generates_and_reports_cost(ng, response_format):
     before = ng.check_balance().usd_balance
