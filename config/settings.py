@@ -181,6 +181,10 @@ CREDENTIAL_KEYS = env_list("CREDENTIAL_KEYS")
 # --- Providers --------------------------------------------------------------------------------
 
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765")
+# Workers connect only to public addresses, so a provider URL typed by a workspace admin cannot
+# reach the cloud metadata service or the private network. Hosts listed here (host, host:port or
+# a URL) may be loopback or private: the sandbox always, plus e.g. a provider behind a VPN.
+PROVIDER_PRIVATE_HOSTS = [SANDBOX_URL, *env_list("PROVIDER_PRIVATE_HOSTS")]
 
 # --- Celery -----------------------------------------------------------------------------------
 
@@ -338,7 +342,8 @@ JOB_RECONCILE_SETTLE_SECONDS = env_float("JOB_RECONCILE_SETTLE_SECONDS", 10.0, m
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 2000, minimum=1)
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)
-# Storage hosts (host[:port]) besides the provider's own that result images may come from.
+# Result images download from any public host. Non-public storage hosts (host[:port]) they may
+# also come from; the provider's own hosts are always allowed.
 PROVIDER_DOWNLOAD_HOSTS = env_list("PROVIDER_DOWNLOAD_HOSTS")
 CATALOG_REFRESH_MINUTES = env_int("CATALOG_REFRESH_MINUTES", 60, minimum=1)
 QUOTA_REFRESH_MINUTES = env_int("QUOTA_REFRESH_MINUTES", 10, minimum=1)

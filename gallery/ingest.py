@@ -1,10 +1,10 @@
 """From a provider's result to a stored, verified image with a grid thumbnail.
 
 Provider download links (NanoGPT's) expire within the hour, so a job downloads at once:
-``download_image`` fetches the bytes from the provider's own hosts; ``verify_and_store`` checks
-them and writes them and a thumbnail through Django's storage API. Every failure is an
-``IngestError``; ``exc.transient`` says whether the job may try again later. Messages never
-show a URL's query: it carries the signature.
+``download_image`` fetches the bytes behind the worker's SSRF guard (``providers.netguard``);
+``verify_and_store`` checks them and writes them and a thumbnail through Django's storage API.
+Every failure is an ``IngestError``; ``exc.transient`` says whether the job may try again later.
+Messages never show a URL's query: it carries the signature.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import io
 import uuid
 import warnings
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from PIL import ImageOps, UnidentifiedImageError
 from urllib3.exceptions import ReadTimeoutError
 
 from providers.http import parse_retry_after
+from providers.netguard import NetworkPolicy, UnsafeURL, blocked_reason, check_url, guarded_session
 
 if TYPE_CHECKING:
     from gallery.models import Image
@@ -37,7 +37,6 @@ MIB = 1024 * 1024
 _FORMATS = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "GIF": "gif"}
 _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
 _CONTENT_TYPES = {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif"}
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _CHUNK = 64 * 1024
 _THUMBNAIL_QUALITIES = (80, 65, 50, 40, 30)
 _NOT_AN_IMAGE = "the provider returned a file that is not a valid image"
@@ -104,45 +103,53 @@ def _setting(name: str, default: int) -> int:
 def download_image(
     url: str,
     *,
-    allowed_hosts: Collection[str],
+    network: NetworkPolicy,
     max_bytes: int,
     timeout: tuple[float, float],
-    session: requests.Session | None = None,
 ) -> bytes:
-    """The body of ``url``, which must be an image on one of ``allowed_hosts`` (host[:port])."""
+    """The body of ``url``, which must be an image on a public host, or on a non-public host
+    ``network`` allows (the provider's own, when that is the sandbox or a test server)."""
     shown = _display_url(url)
-    _check_host(url, allowed_hosts)
-    own_session = session is None
-    http = session or requests.Session()
-    answered = False
     try:
-        with http.get(
-            url,
-            stream=True,
-            timeout=timeout,
-            # A redirect could lead anywhere (an internal address, say); refuse them all.
-            allow_redirects=False,
-            # Count what is on the wire: a gzip-encoded body could inflate past the limit.
-            headers={"Accept": ", ".join(sorted(_CONTENT_TYPES)), "Accept-Encoding": "identity"},
-        ) as response:
-            answered = True
-            _check_response(response, shown, max_bytes)
-            return _read_body(response, max_bytes)
-    except (requests.Timeout, requests.ConnectionError) as exc:
-        # A read timeout while streaming arrives as ConnectionError(ReadTimeoutError(...)).
-        cause = exc.args[0] if exc.args else None
-        if isinstance(exc, requests.Timeout) or isinstance(cause, ReadTimeoutError):
-            raise IngestTransientError(f"downloading {shown} timed out") from None
-        if answered:
+        check_url(url)
+    except UnsafeURL as exc:
+        raise IngestError(f"refused to download {shown}: {exc}") from None
+    answered = False
+    with guarded_session(network, pool_maxsize=1) as http:
+        try:
+            with http.get(
+                url,
+                stream=True,
+                timeout=timeout,
+                # A redirect could lead anywhere (an internal address, say); refuse them all.
+                allow_redirects=False,
+                # Count what is on the wire: a gzip-encoded body could inflate past the limit.
+                headers={
+                    "Accept": ", ".join(sorted(_CONTENT_TYPES)),
+                    "Accept-Encoding": "identity",
+                },
+            ) as response:
+                answered = True
+                _check_response(response, shown, max_bytes)
+                return _read_body(response, max_bytes)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            blocked = blocked_reason(exc)
+            if blocked:
+                raise IngestError(f"refused to download {shown}: {blocked}") from None
+            # A read timeout while streaming arrives as ConnectionError(ReadTimeoutError(...)).
+            cause = exc.args[0] if exc.args else None
+            if isinstance(exc, requests.Timeout) or isinstance(cause, ReadTimeoutError):
+                raise IngestTransientError(f"downloading {shown} timed out") from None
+            if answered:
+                raise IngestTransientError(f"the download of {shown} broke off") from None
+            raise IngestTransientError(f"could not connect to download {shown}") from None
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ):
             raise IngestTransientError(f"the download of {shown} broke off") from None
-        raise IngestTransientError(f"could not connect to download {shown}") from None
-    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-        raise IngestTransientError(f"the download of {shown} broke off") from None
-    except requests.RequestException as exc:
-        raise IngestError(f"could not download {shown} ({type(exc).__name__})") from None
-    finally:
-        if own_session:
-            http.close()
+        except requests.RequestException as exc:
+            raise IngestError(f"could not download {shown} ({type(exc).__name__})") from None
 
 
 def _display_url(url: str) -> str:
@@ -152,28 +159,6 @@ def _display_url(url: str) -> str:
         return "an invalid URL"
     host = parts.netloc.rpartition("@")[2]
     return f"{parts.scheme}://{host}{parts.path}"
-
-
-def _check_host(url: str, allowed_hosts: Collection[str]) -> None:
-    shown = _display_url(url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise IngestError(f"refused to download {shown}: not a valid URL") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise IngestError(f"refused to download {shown}: only http and https links are allowed")
-    hostname = parts.hostname or ""
-    if ":" in hostname:
-        hostname = f"[{hostname}]"  # IPv6, written as in a URL
-    names = {f"{hostname}:{port}" if port is not None else hostname}
-    if port is None or port == _DEFAULT_PORTS[scheme]:
-        names |= {hostname, f"{hostname}:{_DEFAULT_PORTS[scheme]}"}
-    allowed = {host.lower() for host in allowed_hosts}
-    if not hostname or names.isdisjoint(allowed):
-        shown = parts.netloc.rpartition("@")[2] or "an empty host"
-        raise IngestError(f"refused to download from {shown}: not one of the provider's hosts")
 
 
 def _check_response(response: requests.Response, shown: str, max_bytes: int) -> None:

@@ -38,6 +38,7 @@ from providers.neuroflash import (
     DEFAULT_DS_PREFIX,
     DEFAULT_ISSUER_URL,
     NeuroflashClient,
+    view_path,
 )
 from providers.neuroflash_payloads import Generation, HistoryEntry, ImageModel
 
@@ -156,6 +157,7 @@ class NeuroflashProvider(BaseProvider):
                     provider_image_id=item.provider_image_id,
                     width=item.width,
                     height=item.height,
+                    relative_url=item.relative_url,
                 )
                 for item in items
             ),
@@ -289,6 +291,7 @@ def build_provider(config: ProviderConfig) -> ImageProvider:
             ds_prefix=config.ds_prefix or DEFAULT_DS_PREFIX,
             timeouts=timeouts,
             token_store=config.token_store,
+            network=config.network,
         )
         return NeuroflashProvider(client)
     if config.kind == "sandbox":
@@ -305,6 +308,7 @@ def build_provider(config: ProviderConfig) -> ImageProvider:
             token_store=config.token_store,
             name="sandbox",
             trust_env=False,
+            network=config.network,
         )
         return NeuroflashProvider(client)
     if config.kind == "nanogpt":
@@ -314,6 +318,7 @@ def build_provider(config: ProviderConfig) -> ImageProvider:
                 base_url=config.base_url or NANOGPT_BASE_URL,
                 auth_header=config.api_key_header,
                 timeouts=timeouts,
+                network=config.network,
             )
         )
     raise ConfigurationError(f"unknown provider kind {config.kind!r}", provider=str(config.kind))
@@ -343,6 +348,9 @@ def _neuroflash_result(generation: Generation) -> GenerationResult:
             content_type=image.content_type,
             width=image.width,
             height=image.height,
+            # The generate answer has only the storage URL; history would give this very
+            # path (spec §1.6.2), built here from the id so an edit needs no GET first.
+            relative_url=view_path(image.image_id) if image.image_id else None,
         )
         for image in generation.images
     )

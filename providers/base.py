@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from providers.errors import UnsupportedCapability
+from providers.netguard import NetworkPolicy
 from providers.tokens import TokenStore
 
 ProviderKind = Literal["neuroflash", "nanogpt", "sandbox"]
@@ -155,6 +156,9 @@ class ResultImage:
     content_type: str | None = None
     width: int | None = None
     height: int | None = None
+    # The provider's own path for the image (neuroflash's ``output_image_url``): what an edit
+    # names its source by. Kept so an edit of a fresh image needs no lookup first.
+    relative_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +230,8 @@ class ProviderConfig:
     read_timeout: float = 30.0
     generate_timeout: float = 180.0
     token_store: TokenStore | None = field(default=None, repr=False, compare=False)
+    # Which non-public hosts the client may reach; None: only the hosts configured above.
+    network: NetworkPolicy | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return (

@@ -19,11 +19,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from providers._parse import opt_str
 from providers.errors import (
@@ -40,6 +39,7 @@ from providers.errors import (
     RateLimitedError,
     ServerError,
 )
+from providers.netguard import NetworkPolicy, UnsafeURL, blocked_reason, check_url, guarded_session
 
 logger = logging.getLogger("providers.http")
 
@@ -55,6 +55,9 @@ _SENSITIVE_QUERY_PARTS = ("sig", "token", "key", "credential", "auth", "secret",
 # Words in a 403/429 body that mean "used up", as opposed to "not allowed" / "too fast".
 _QUOTA_WORDS_403 = ("quota", "credit", "balance", "limit reached", "limit_reached", "exceeded")
 _QUOTA_WORDS_429 = ("quota", "credit", "balance")
+_REDIRECTS = (301, 302, 303, 307, 308)
+# Same-origin redirects followed (a framework adding a trailing slash); more is a loop.
+_MAX_REDIRECTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +196,7 @@ class HttpClient:
         min_interval: float = 0.0,
         credential_name: str = "the credentials",
         trust_env: bool = True,
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.provider = provider
         # How a 401 is worded: "NanoGPT rejected the API key (401)".
@@ -200,13 +204,12 @@ class HttpClient:
         self.timeouts = timeouts or Timeouts()
         self._owns_session = session is None
         if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            # Off for local services (the sandbox): an HTTP(S)_PROXY meant for reaching the
-            # internet must not capture a neighbouring container or 127.0.0.1.
-            session.trust_env = trust_env
+            # Sockets open only to public addresses, or to the non-public hosts ``network``
+            # names. trust_env is off for local services (the sandbox): an HTTP(S)_PROXY meant
+            # for reaching the internet must not capture a neighbouring container or 127.0.0.1.
+            session = guarded_session(
+                network or NetworkPolicy(), pool_maxsize=pool_maxsize, trust_env=trust_env
+            )
         session.headers["User-Agent"] = USER_AGENT
         self.session = session
         self._secrets: set[str] = set()
@@ -253,34 +256,85 @@ class HttpClient:
         slow: bool = False,
         not_found: str | None = None,
     ) -> requests.Response:
-        """Send one request; return the response if 2xx, else raise the mapped error."""
+        """Send one request; return the response if 2xx, else raise the mapped error.
+
+        Redirects are never followed to another origin: the request carries a secret (a
+        token, an API key, a client secret in the form body) that must not reach another
+        host. A same-origin 307/308 (or a GET's 301/302/303) is followed, re-checked."""
+        try:
+            check_url(url)
+        except UnsafeURL as exc:
+            raise ConfigurationError(
+                self.scrub(f"refused to call {self.provider} at {_host_of(url)}: {exc}"),
+                provider=self.provider,
+            ) from None
         self._throttle()
         timeout = self.timeouts.pair(slow=slow)
-        started = time.monotonic()
-        try:
-            response = self.session.request(
+        for _ in range(_MAX_REDIRECTS + 1):
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    data=form,
+                    headers=dict(headers or {}),
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, url=url, action=action, timeout=timeout) from exc
+            elapsed_ms = (time.monotonic() - started) * 1000
+            logger.debug(
+                "%s %s %s -> %s in %.0f ms",
+                self.provider,
                 method,
-                url,
-                params=params,
-                json=json_body,
-                data=form,
-                headers=dict(headers or {}),
-                timeout=timeout,
+                loggable_url(response.url or url),
+                response.status_code,
+                elapsed_ms,
             )
-        except requests.RequestException as exc:
-            raise self._transport_error(exc, url=url, action=action, timeout=timeout) from exc
-        elapsed_ms = (time.monotonic() - started) * 1000
-        logger.debug(
-            "%s %s %s -> %s in %.0f ms",
-            self.provider,
-            method,
-            loggable_url(response.url or url),
-            response.status_code,
-            elapsed_ms,
-        )
+            if response.status_code not in _REDIRECTS:
+                break
+            url = self._same_origin_redirect(response, method=method, url=url, action=action)
+            params = None  # the Location carries the query
+        else:
+            raise ProviderConnectionError(
+                f"{self.provider} redirected more than {_MAX_REDIRECTS} times while {action}",
+                provider=self.provider,
+                status=response.status_code,
+            )
         if not 200 <= response.status_code < 300:
             raise self.error_for(response, action=action, not_found=not_found)
         return response
+
+    def _same_origin_redirect(
+        self, response: requests.Response, *, method: str, url: str, action: str
+    ) -> str:
+        """The URL to follow ``response``'s redirect to, or an error naming its target."""
+        status = response.status_code
+        location = response.headers.get("Location", "")
+        target = urljoin(response.url or url, location) if location else ""
+        response.close()
+        same_method = status in (307, 308) or method.upper() in ("GET", "HEAD")
+        if target and origin(target) == origin(url) and same_method:
+            try:
+                check_url(target)
+            except UnsafeURL:
+                pass
+            else:
+                return target
+        where = _host_of(target) if target else "nowhere"
+        if origin(target) == origin(url):
+            where = loggable_url(urlsplit(target).path or "/")
+        raise ConfigurationError(
+            self.scrub(
+                f"{self.provider} answered {status} while {action}, redirecting to {where}; "
+                "requests that carry credentials do not follow redirects — check the address"
+            ),
+            provider=self.provider,
+            status=status,
+        )
 
     def send_json(self, method: str, url: str, *, action: str, **kwargs: Any) -> Any:
         response = self.send(method, url, action=action, **kwargs)
@@ -406,7 +460,12 @@ class HttpClient:
         timeout: tuple[float, float],
     ) -> ProviderError:
         p = self.provider
-        host = urlsplit(url).netloc or url
+        host = _host_of(url)
+        blocked = blocked_reason(exc)
+        if blocked:
+            return ConfigurationError(
+                self.scrub(f"refused to connect to {p} at {host}: {blocked}"), provider=p
+            )
         if isinstance(exc, requests.ConnectTimeout):
             return ProviderConnectionError(
                 f"could not connect to {p} at {host} within {timeout[0]:g} s while {action}",
@@ -491,6 +550,14 @@ def _connection_reason(exc: Exception) -> str:
         if needle in text:
             return f" ({reason})"
     return ""
+
+
+def _host_of(url: str) -> str:
+    """host[:port] of ``url`` for messages: never its userinfo, path or query."""
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2] or "an empty address"
+    except ValueError:
+        return "an invalid address"
 
 
 def _request_id(response: requests.Response) -> str | None:

@@ -30,6 +30,7 @@ from providers.nanogpt_payloads import (
     ModelEndpoints,
     NanoGeneration,
 )
+from providers.netguard import NetworkPolicy
 
 logger = logging.getLogger("providers.nanogpt")
 
@@ -61,6 +62,7 @@ class NanoGPTClient:
         min_interval: float = MIN_REQUEST_INTERVAL,
         name: str = "NanoGPT",
         trust_env: bool = True,
+        network: NetworkPolicy | None = None,
     ) -> None:
         if not api_key:
             raise ConfigurationError(f"{name} needs an API key", provider=name)
@@ -77,6 +79,8 @@ class NanoGPTClient:
             min_interval=min_interval,
             credential_name="the API key",
             trust_env=trust_env,
+            # Unless told otherwise, the host this client was configured with may be local.
+            network=network or NetworkPolicy.allowing([self.base_url]),
         )
         self.http.add_secret(api_key)
 

@@ -18,6 +18,7 @@ from providers._parse import PayloadError
 from providers.base import ImageData
 from providers.errors import AuthenticationError, ConfigurationError, InvalidRequestError
 from providers.http import HttpClient, Timeouts, origin
+from providers.netguard import NetworkPolicy
 from providers.neuroflash_auth import ClientCredentials
 from providers.neuroflash_payloads import (
     AccessToken,
@@ -65,6 +66,7 @@ class NeuroflashClient:
         session: requests.Session | None = None,
         name: str = "neuroflash",
         trust_env: bool = True,
+        network: NetworkPolicy | None = None,
     ) -> None:
         if not client_id or not client_secret:
             raise ConfigurationError(
@@ -77,7 +79,12 @@ class NeuroflashClient:
         self.api_base_url = api_base_url.rstrip("/")
         self.ds_prefix = "/" + ds_prefix.strip("/") if ds_prefix.strip("/") else ""
         self.http = HttpClient(
-            provider=name, timeouts=timeouts, session=session, trust_env=trust_env
+            provider=name,
+            timeouts=timeouts,
+            session=session,
+            trust_env=trust_env,
+            # Unless told otherwise, the hosts this client was configured with may be local.
+            network=network or NetworkPolicy.allowing([self.api_base_url, self.issuer_url]),
         )
         self.auth = ClientCredentials(
             http=self.http,
@@ -477,6 +484,11 @@ class NeuroflashClient:
         if not response.content:
             raise self.http.malformed(action, "the image was empty")
         return ImageData(content=response.content, content_type=content_type)
+
+
+def view_path(image_id: str) -> str:
+    """The relative ``output_image_url`` of an image, as history hands it out."""
+    return VIEW_PATH_TEMPLATE.format(image_id=quote(image_id, safe=""))
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -22,4 +22,6 @@ if "VAR_DIR" not in os.environ:
     os.environ["VAR_DIR"] = str(_session_dir)
     atexit.register(shutil.rmtree, _session_dir, ignore_errors=True)
 os.environ.setdefault("CACHE_URL", "locmem://")
+# Test servers (the sandbox, hostile servers) listen on loopback at random ports.
+os.environ.setdefault("PROVIDER_PRIVATE_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("STATIC_STORAGE", "simple")

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from gallery import ingest
 from gallery.models import Image, ImageSource, Job
 from providers import GenerationResult, ImageProvider, ProviderError
+from providers.netguard import NetworkPolicy
 
 
 class IngestFailed(Exception):
@@ -27,15 +28,17 @@ def refs_for(result: GenerationResult) -> list[dict[str, Any]]:
             "id": image.provider_image_id or "",
             "url": image.url,
             "content_type": image.content_type,
+            "relative_url": image.relative_url or "",
             **({"data": base64.b64encode(image.data).decode()} if image.data else {}),
         }
         for image in result.images
     ]
 
 
-def allowed_download_hosts(provider: ImageProvider) -> set[str]:
-    """The provider's own hosts plus any storage hosts the operator allowed."""
-    return set(provider.hosts) | {h.lower() for h in settings.PROVIDER_DOWNLOAD_HOSTS}
+def download_network(provider: ImageProvider) -> NetworkPolicy:
+    """Where result images may come from besides public hosts: the provider's own hosts (the
+    sandbox, a test server) and the non-public storage hosts the operator allowed."""
+    return NetworkPolicy.allowing([*provider.hosts, *settings.PROVIDER_DOWNLOAD_HOSTS])
 
 
 def _content_for(ref: dict[str, Any], provider: ImageProvider) -> bytes:
@@ -48,7 +51,7 @@ def _content_for(ref: dict[str, Any], provider: ImageProvider) -> bytes:
         try:
             return ingest.download_image(
                 ref["url"],
-                allowed_hosts=allowed_download_hosts(provider),
+                network=download_network(provider),
                 max_bytes=settings.IMAGE_MAX_BYTES,
                 timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT),
             )

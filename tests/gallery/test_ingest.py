@@ -26,6 +26,7 @@ from gallery.ingest import (
     verify_and_store,
 )
 from gallery.models import Image
+from providers.netguard import NetworkPolicy
 from tests.factories import WorkspaceFactory
 from tests.gallery.image_server import ImageServer, Route
 
@@ -43,7 +44,11 @@ def server() -> Iterator[ImageServer]:
 
 
 def fetch(server: ImageServer, url: str, **kwargs) -> bytes:
-    options = {"allowed_hosts": [server.host], "max_bytes": 20 * MIB, "timeout": FAST}
+    options = {
+        "network": NetworkPolicy.allowing([server.host]),
+        "max_bytes": 20 * MIB,
+        "timeout": FAST,
+    }
     return download_image(url, **(options | kwargs))
 
 
@@ -122,33 +127,90 @@ def test_it_accepts_a_chunked_image_with_a_charset_in_its_content_type(server):
     assert fetch(server, url) == body
 
 
-def test_it_matches_the_host_case_insensitively(server):
+def test_it_matches_an_allowed_host_case_insensitively(server):
     body = encode(picture(), "PNG")
     port = server.host.rsplit(":", 1)[1]
     server.serve("/a.png", Route(body=body))
 
-    content = fetch(server, f"http://LocalHost:{port}/a.png", allowed_hosts=[f"localhost:{port}"])
+    content = fetch(
+        server,
+        f"http://LocalHost:{port}/a.png",
+        network=NetworkPolicy.allowing([f"localhost:{port}"]),
+    )
 
     assert content == body
 
 
-def test_it_refuses_a_host_that_is_not_allowed_before_any_request(server):
+@pytest.mark.parametrize(
+    ("allowed", "what"),
+    [
+        ((), "a loopback address (127.0.0.1)"),
+        (("cdn.provider.example",), "a loopback address (127.0.0.1)"),
+        (("127.0.0.1:1",), "a loopback address (127.0.0.1)"),  # another port of that host
+    ],
+)
+def test_it_refuses_a_non_public_host_that_is_not_allowed_before_any_request(server, allowed, what):
     url = server.serve("/a.png", Route(body=encode(picture(), "PNG")))
 
     with pytest.raises(IngestError) as caught:
-        fetch(server, url + SIGNED, allowed_hosts=["cdn.provider.example", "127.0.0.1"])
+        fetch(server, url + SIGNED, network=NetworkPolicy.allowing(allowed))
 
     assert caught.value.message == (
-        f"refused to download from {server.host}: not one of the provider's hosts"
+        f"refused to download http://{server.host}/a.png: 127.0.0.1 resolves to {what}, "
+        "which the worker may not connect to"
     )
+    assert "SECRET" not in caught.value.message
     assert not caught.value.transient
     assert server.seen == []
 
 
+@pytest.mark.parametrize(
+    ("address", "what"),
+    [
+        ("169.254.169.254", "a cloud metadata address"),
+        ("10.1.2.3", "a private address"),
+        ("192.168.0.10", "a private address"),
+        ("[::1]", "a loopback address"),
+        ("[::ffff:127.0.0.1]", "a loopback address"),
+        ("100.64.0.1", "a non-public address"),  # carrier-grade NAT
+        ("0.0.0.0", "a loopback address"),  # noqa: S104 - the address under test
+    ],
+)
+def test_it_refuses_internal_addresses_without_connecting(address, what):
+    with pytest.raises(IngestError, match=f"resolves to {what}"):
+        download_image(
+            f"http://{address}/latest/meta-data",
+            network=NetworkPolicy(),
+            max_bytes=MIB,
+            timeout=FAST,
+        )
+
+
+def test_a_url_that_parsers_read_differently_never_reaches_either_host(server):
+    """urlsplit sees 127.0.0.1:<allowed> after the '@'; requests would connect to the other
+    port. Backslashes and userinfo are refused outright, and nothing reaches either server."""
+    other = ImageServer().start()
+    try:
+        other.serve("/x.png", Route(body=encode(picture(), "PNG")))
+        server.serve("/x.png", Route(body=encode(picture(), "PNG")))
+        for url in (
+            f"http://{other.host}\\@{server.host}/x.png",
+            f"http://{other.host}\\\\@{server.host}/x.png",
+            f"http://user@{other.host}/x.png",
+            f"http://{server.host}@{other.host}/x.png",
+        ):
+            with pytest.raises(IngestError, match=r"backslash|user name"):
+                fetch(server, url)
+        assert server.seen == []
+        assert other.seen == []
+    finally:
+        other.stop()
+
+
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/a.png", "file:///etc/passwd", "a.png"])
 def test_it_refuses_anything_but_http_and_https(server, url):
-    with pytest.raises(IngestError, match="only http and https"):
-        fetch(server, url, allowed_hosts=["127.0.0.1", ""])
+    with pytest.raises(IngestError, match=r"only http:// and https://"):
+        fetch(server, url)
 
 
 def test_it_refuses_a_redirect(server):
@@ -243,7 +305,10 @@ def test_it_treats_a_refused_connection_as_transient():
 
     with pytest.raises(IngestTransientError, match=r"^could not connect to download"):
         download_image(
-            f"http://{host}/a.png{SIGNED}", allowed_hosts=[host], max_bytes=MIB, timeout=FAST
+            f"http://{host}/a.png{SIGNED}",
+            network=NetworkPolicy.allowing([host]),
+            max_bytes=MIB,
+            timeout=FAST,
         )
 
 

@@ -231,6 +231,11 @@ def test_an_edit_sends_the_relative_history_url_and_links_the_lineage(
     original = submit()
     run_until_done(original)
     parent = original.images.get()
+    # Stored from the generate answer: the edit needs no lookup of its source first.
+    assert (
+        parent.provider_url
+        == f"/api/ds-prototypes/image_generation/{parent.provider_image_id}/view"
+    )
     edit = job_submit(
         workspace=studio,
         author=member,
@@ -244,8 +249,8 @@ def test_an_edit_sends_the_relative_history_url_and_links_the_lineage(
     child = edit.images.get()
     assert child.parent == parent
     parent.refresh_from_db()
-    assert parent.provider_url.startswith("/api/ds-prototypes/image_generation/")
     assert sandbox.calls("POST ds.edit") == 1
+    assert sandbox.calls("GET ds.history_item") == 0
 
 
 @pytest.fixture
@@ -402,6 +407,22 @@ def test_images_on_a_storage_host_that_is_not_allowed_come_from_the_view_route(s
     assert sandbox.calls("GET storage.file") == 0
     assert sandbox.calls("GET ds.view") == 2
     assert sandbox.calls("POST ds.generate") == 1
+
+
+def test_images_on_an_allowed_storage_host_download_from_it_without_credentials(
+    submit, sandbox, settings
+):
+    """A public storage host always may serve them; this one is on loopback, so the operator
+    names it (PROVIDER_DOWNLOAD_HOSTS), as for a storage server on the private network."""
+    storage = sandbox.url.replace("127.0.0.1", "localhost")
+    settings.PROVIDER_DOWNLOAD_HOSTS = [storage.removeprefix("http://")]
+    sandbox.configure(storage_url=storage)
+    job = submit(n=2)
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert job.images.count() == 2
+    assert sandbox.calls("GET storage.file") == 2
+    assert sandbox.calls("GET ds.view") == 0
 
 
 def test_when_the_storage_host_fails_the_view_route_serves_the_images(submit, sandbox):

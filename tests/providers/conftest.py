@@ -16,6 +16,7 @@ import pytest
 
 from providers.http import Timeouts
 from providers.nanogpt import NanoGPTClient
+from providers.netguard import NetworkPolicy
 from providers.neuroflash import NeuroflashClient
 from providers.tokens import InMemoryTokenStore
 from tests.providers.scripted_server import Reply, ScriptedServer, Seen
@@ -70,6 +71,10 @@ def only_token(*accepted: str, reply: Reply | None = None) -> Callable[[Seen], R
         return Reply(401, json={"error": "token expired", "code": "UNAUTHORIZED"})
 
     return respond
+
+
+# Test servers listen on loopback at random ports: a policy that lets a client reach any of them.
+LOCAL = NetworkPolicy.allowing(["127.0.0.1", "localhost"])
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from providers.errors import (
     TransientError,
 )
 from providers.http import HttpClient, Timeouts, parse_retry_after
-from tests.providers.conftest import DS, FAST, WORKSPACE, load
+from tests.providers.conftest import DS, FAST, LOCAL, WORKSPACE, load
 from tests.providers.scripted_server import Reply
 
 WORKSPACES = "/api/workspace-service/v1/workspaces"
@@ -32,7 +32,7 @@ WORKSPACES = "/api/workspace-service/v1/workspaces"
 
 @pytest.fixture
 def http():
-    client = HttpClient(provider="neuroflash", timeouts=FAST)
+    client = HttpClient(provider="neuroflash", network=LOCAL, timeouts=FAST)
     yield client
     client.close()
 
@@ -155,7 +155,7 @@ def test_it_parses_retry_after_values(value, expected):
 
 def test_it_gives_up_on_a_slow_server_after_the_read_timeout(server):
     server.on("GET", "/slow", Reply(json={}, delay=1.5))
-    http = HttpClient(provider="NanoGPT", timeouts=Timeouts(connect=1.0, read=0.2))
+    http = HttpClient(provider="NanoGPT", network=LOCAL, timeouts=Timeouts(connect=1.0, read=0.2))
     started = time.monotonic()
     with pytest.raises(ProviderTimeout) as caught:
         http.send("GET", server.url + "/slow", action="listing image models")
@@ -167,7 +167,9 @@ def test_it_gives_up_on_a_slow_server_after_the_read_timeout(server):
 
 def test_it_uses_the_longer_timeout_for_generation(server):
     server.on("POST", "/gen", Reply(json={}, delay=0.4))
-    http = HttpClient(provider="NanoGPT", timeouts=Timeouts(connect=1.0, read=0.1, generate=2.0))
+    http = HttpClient(
+        provider="NanoGPT", network=LOCAL, timeouts=Timeouts(connect=1.0, read=0.1, generate=2.0)
+    )
     http.send("POST", server.url + "/gen", action="generating images", slow=True)
     http.close()
 
@@ -244,7 +246,9 @@ def test_a_quota_403_on_generate_is_not_retried_as_transient(server, nf):
 
 
 def test_a_refused_connection_certainly_never_reached_the_provider():
-    client = HttpClient(provider="sandbox", timeouts=Timeouts(connect=1, read=1, generate=1))
+    client = HttpClient(
+        provider="sandbox", network=LOCAL, timeouts=Timeouts(connect=1, read=1, generate=1)
+    )
     with pytest.raises(ProviderConnectionError) as caught:
         client.send("GET", "http://127.0.0.1:9/nothing", action="checking")
     assert caught.value.outcome_unknown is False

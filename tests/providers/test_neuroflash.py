@@ -12,7 +12,7 @@ from providers.errors import (
     MalformedResponseError,
     NotFoundError,
 )
-from tests.providers.conftest import DS, TOKEN_PATH, TOKEN_PREFIX, WORKSPACE, load
+from tests.providers.conftest import DS, LOCAL, TOKEN_PATH, TOKEN_PREFIX, WORKSPACE, load
 from tests.providers.scripted_server import Reply
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -278,7 +278,8 @@ def test_a_view_that_returns_json_is_malformed(server, nf):
         nf.view_image("img-1")
 
 
-def test_downloads_send_the_token_only_to_neuroflash(server, other_server, nf):
+def test_downloads_send_the_token_only_to_neuroflash(server, other_server, make_nf, issuer):
+    nf = make_nf(network=LOCAL)
     other_server.on(
         "GET", "/generated/a.png", Reply(body=PNG, headers={"Content-Type": "image/png"})
     )
