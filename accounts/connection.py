@@ -14,6 +14,7 @@ from accounts.models import ConnectionCheck, ProviderCredential, User
 from accounts.text import sentence
 from accounts.token_store import CacheTokenStore
 from providers import ImageProvider, ProviderConfig, ProviderError, build_provider
+from providers.netguard import NetworkPolicy, UnsafeURL, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,49 @@ def provider_config_for(credential: ProviderCredential) -> ProviderConfig:
         read_timeout=settings.PROVIDER_READ_TIMEOUT,
         generate_timeout=settings.PROVIDER_GENERATE_TIMEOUT,
         token_store=CacheTokenStore(),
+        network=provider_network(),
     )
+
+
+def provider_url_problem(url: str, *, kind: str, actor_is_staff: bool) -> str | None:
+    """Why a workspace admin may not save ``url`` as a provider address, or None.
+
+    Provider addresses are public https hosts: the worker sends secrets there and shows what
+    comes back. A host on loopback or the private network only where the operator allowed it
+    (PROVIDER_PRIVATE_HOSTS; the sandbox always), and a sandbox other than this server's own
+    only for staff. The worker checks again on every connection (``providers.netguard``)."""
+    if not url:
+        return None
+    own_sandbox = url.rstrip("/") == settings.SANDBOX_URL.rstrip("/")
+    if kind == "sandbox" and not own_sandbox and not actor_is_staff:
+        return (
+            "Only staff can point the sandbox somewhere else; leave this blank for "
+            "this server's sandbox."
+        )
+    try:
+        scheme, host, port = check_url(url)
+    except UnsafeURL as exc:
+        return f"This address cannot be used: {exc}."
+    network = provider_network()
+    if network.may_be_private(host, port):
+        return None
+    try:
+        network.vet(host, port)
+    except UnsafeURL as exc:
+        return (
+            f"This address is not on the public internet: {exc}. Whoever runs Darkroom can "
+            "allow it with PROVIDER_PRIVATE_HOSTS."
+        )
+    except OSError:
+        pass  # not resolvable from here (yet): Test connection will say so
+    if scheme != "https":
+        return "Use an https:// address. The secret must not travel unencrypted."
+    return None
+
+
+def provider_network() -> NetworkPolicy:
+    """The non-public hosts the operator lets workers reach (PROVIDER_PRIVATE_HOSTS)."""
+    return NetworkPolicy.allowing(settings.PROVIDER_PRIVATE_HOSTS)
 
 
 def provider_for(credential: ProviderCredential) -> ImageProvider:

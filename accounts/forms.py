@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 
+from accounts.connection import provider_url_problem
 from accounts.models import (
     KIND_FIELDS,
     SECRET_BOUND_FIELDS,
@@ -81,6 +82,10 @@ class CredentialForm(forms.ModelForm):
         help_text="neuroflash token issuer. Leave blank for the default.",
     )
 
+    def __init__(self, *args: Any, actor_is_staff: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor_is_staff = actor_is_staff
+
     class Meta:
         model = ProviderCredential
         fields = ("kind", "client_id", "secret", "remote_workspace_id", "base_url", "auth_url")
@@ -104,6 +109,12 @@ class CredentialForm(forms.ModelForm):
             self._require_secret_where_needed(kind, cleaned)
         if kind == ProviderKind.NEUROFLASH and not cleaned.get("client_id"):
             self.add_error("client_id", "Enter the client ID of the neuroflash service account.")
+        for name in ("base_url", "auth_url"):
+            problem = cleaned.get(name) and provider_url_problem(
+                cleaned[name], kind=kind, actor_is_staff=self.actor_is_staff
+            )
+            if problem:
+                self.add_error(name, problem)
         return cleaned
 
     def _require_secret_where_needed(self, kind: str, cleaned: dict[str, Any]) -> None:

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import ipaddress
 from datetime import timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -161,16 +158,6 @@ def kind_uses_secret(kind: str) -> bool:
     return "secret" in KIND_FIELDS[kind]
 
 
-def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").rstrip(".")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class ProviderCredential(models.Model):
     """How one workspace reaches its image provider.
 
@@ -217,23 +204,6 @@ class ProviderCredential(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret_encrypted)
-
-    def clean(self) -> None:
-        # A secret must not cross the network in clear text. The sandbox has no real secret, and
-        # a provider on this machine is never on the wire.
-        if self.kind == ProviderKind.SANDBOX:
-            return
-        errors = {}
-        for name in ("base_url", "auth_url"):
-            url = getattr(self, name)
-            if url and urlsplit(url).scheme != "https" and not is_loopback_url(url):
-                errors[name] = ValidationError(
-                    "Use an https:// address. Plain http is only allowed for the sandbox or for "
-                    "this machine (localhost, 127.0.0.1, ::1).",
-                    code="insecure_url",
-                )
-        if errors:
-            raise ValidationError(errors)
 
 
 class AuditVerb(models.TextChoices):

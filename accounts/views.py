@@ -201,6 +201,7 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
     form = CredentialForm(
         _posted(request),
         instance=copy.copy(credential) if credential else ProviderCredential(workspace=workspace),
+        actor_is_staff=request.user.is_staff,
     )
     if form.is_valid():
         try:

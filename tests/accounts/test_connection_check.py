@@ -213,8 +213,9 @@ def test_it_stops_polling_a_check_no_worker_picked_up(owner_client, workspace, c
 
 
 def test_it_does_not_pin_a_result_on_a_credential_saved_while_the_check_ran(
-    owner_client, workspace, credential, sandbox, monkeypatch
+    owner_client, workspace, credential, sandbox, monkeypatch, settings
 ):
+    settings.SANDBOX_URL = sandbox.url  # this server's own sandbox: any admin may choose it
     real_provider_for = connection.provider_for
 
     def admin_saves_meanwhile(credential):

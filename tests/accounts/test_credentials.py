@@ -128,18 +128,54 @@ def test_it_refuses_a_plain_http_address_for_a_real_provider(owner_client, works
 
 
 @pytest.mark.parametrize(
-    ("kind", "url"),
+    ("kind", "url", "why"),
     [
-        ("sandbox", "http://sandbox.internal:8765"),
-        ("neuroflash", "http://127.0.0.5:8765"),
-        ("neuroflash", "http://localhost:8765"),
-        ("nanogpt", "http://[::1]:8765"),
+        ("neuroflash", "https://169.254.169.254/latest", "a cloud metadata address"),
+        ("nanogpt", "https://10.0.0.1", "a private address"),
+        ("nanogpt", "https://[::1]:8443", "a loopback address"),
+        ("neuroflash", "http://127.0.0.5:8765", "a loopback address"),
+        ("nanogpt", "ftp://10.0.0.1/", "only http:// and https:// addresses"),
     ],
 )
-def test_it_allows_plain_http_for_the_sandbox_and_this_machine(owner_client, workspace, kind, url):
+def test_it_refuses_provider_addresses_off_the_public_internet(
+    owner_client, workspace, kind, url, why
+):
     response = owner_client.post(provider_url(workspace), neuroflash_form(kind=kind, base_url=url))
+
+    assert response.status_code == 422
+    assert why in response.content.decode()
+    assert ProviderCredential.objects.get(workspace=workspace).kind == "sandbox"
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8765", "http://127.0.0.1:9000"])
+def test_it_allows_the_private_hosts_the_operator_named(owner_client, workspace, url):
+    """Tests run with PROVIDER_PRIVATE_HOSTS=127.0.0.1,localhost (tests/environment.py)."""
+    response = owner_client.post(provider_url(workspace), neuroflash_form(base_url=url))
+
     assert response.status_code == 302, response.content.decode()
     assert ProviderCredential.objects.get(workspace=workspace).base_url == url
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest", "http://127.0.0.1:6379"])
+def test_only_staff_may_point_the_sandbox_at_another_address(owner_client, owner, workspace, url):
+    before = ProviderCredential.objects.get(workspace=workspace).base_url
+    form = {"kind": "sandbox", "base_url": url}
+    response = owner_client.post(provider_url(workspace), form)
+    assert response.status_code == 422
+    assert "Only staff can point the sandbox somewhere else" in response.content.decode()
+    assert ProviderCredential.objects.get(workspace=workspace).base_url == before
+
+    owner.is_staff = True
+    owner.save(update_fields=["is_staff"])
+    response = owner_client.post(provider_url(workspace), form)
+    saved = ProviderCredential.objects.get(workspace=workspace).base_url
+    if "169.254" in url:  # staff still cannot reach what the operator did not allow
+        assert response.status_code == 422
+        assert "a cloud metadata address" in response.content.decode()
+        assert saved == before
+    else:
+        assert response.status_code == 302
+        assert saved == url
 
 
 def test_it_shows_the_saved_credential_next_to_a_form_with_errors(owner_client, workspace, saved):
