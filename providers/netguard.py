@@ -126,19 +126,23 @@ class NetworkPolicy:
 
         Raises ``socket.gaierror`` when the name does not resolve."""
         key = _host_key(host)
+        literal = True
         try:
             addresses: list[IPAddress] = [ipaddress.ip_address(key)]
         except ValueError:
+            literal = False
             infos = socket.getaddrinfo(key, port, type=socket.SOCK_STREAM)
             addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
         if self.may_be_private(host, port):
             return addresses
         for address in addresses:
             if not is_public(address):
-                raise UnsafeURL(
-                    f"{host} resolves to {describe(address)} ({address}), which the worker "
-                    "may not connect to"
+                what = (
+                    f"is {describe(address)}"
+                    if literal
+                    else (f"resolves to {describe(address)} ({address})")
                 )
+                raise UnsafeURL(f"{host} {what}, which the worker may not connect to")
         return addresses
 
 

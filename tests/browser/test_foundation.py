@@ -46,6 +46,15 @@ def test_an_admin_logs_in_switches_workspace_and_saves_a_credential(
     page.get_by_label("Client ID").fill("svc-account-7")
     page.locator("#id_secret").fill("nf-secret-value-9f3a")
     page.get_by_label("neuroflash workspace ID").fill("ws-123")
+    # An internal address is refused next to its field, saying why.
+    page.get_by_label("Base URL").fill("https://169.254.169.254/latest")
+    page.get_by_role("button", name="Save credential").click()
+    error = page.locator("#id_base_url").locator("xpath=..")
+    expect(error).to_contain_text("a cloud metadata address")
+    expect(error).to_contain_text("PROVIDER_PRIVATE_HOSTS")
+    screenshot("settings-provider-private-address")
+    page.get_by_label("Base URL").fill("")
+    page.locator("#id_secret").fill("nf-secret-value-9f3a")
     page.get_by_role("button", name="Save credential").click()
 
     expect(page.locator(".toast-success")).to_contain_text("Provider credential saved")

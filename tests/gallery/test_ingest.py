@@ -144,9 +144,9 @@ def test_it_matches_an_allowed_host_case_insensitively(server):
 @pytest.mark.parametrize(
     ("allowed", "what"),
     [
-        ((), "a loopback address (127.0.0.1)"),
-        (("cdn.provider.example",), "a loopback address (127.0.0.1)"),
-        (("127.0.0.1:1",), "a loopback address (127.0.0.1)"),  # another port of that host
+        ((), "a loopback address"),
+        (("cdn.provider.example",), "a loopback address"),
+        (("127.0.0.1:1",), "a loopback address"),  # another port of that host
     ],
 )
 def test_it_refuses_a_non_public_host_that_is_not_allowed_before_any_request(server, allowed, what):
@@ -156,7 +156,7 @@ def test_it_refuses_a_non_public_host_that_is_not_allowed_before_any_request(ser
         fetch(server, url + SIGNED, network=NetworkPolicy.allowing(allowed))
 
     assert caught.value.message == (
-        f"refused to download http://{server.host}/a.png: 127.0.0.1 resolves to {what}, "
+        f"refused to download http://{server.host}/a.png: 127.0.0.1 is {what}, "
         "which the worker may not connect to"
     )
     assert "SECRET" not in caught.value.message
@@ -177,7 +177,7 @@ def test_it_refuses_a_non_public_host_that_is_not_allowed_before_any_request(ser
     ],
 )
 def test_it_refuses_internal_addresses_without_connecting(address, what):
-    with pytest.raises(IngestError, match=f"resolves to {what}"):
+    with pytest.raises(IngestError, match=f"is {what}, which the worker may not"):
         download_image(
             f"http://{address}/latest/meta-data",
             network=NetworkPolicy(),
