@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from providers.adapters import NanoGPTProvider, NeuroflashProvider, build_provider
 from providers.base import (
+    DS_FAMILIES,
     BaseProvider,
     Capabilities,
     ConnectionTestResult,
@@ -48,6 +49,7 @@ from providers.neuroflash import NeuroflashClient
 from providers.tokens import InMemoryTokenStore, LockingTokenStore, TokenStore
 
 __all__ = [
+    "DS_FAMILIES",
     "AuthenticationError",
     "BaseProvider",
     "Capabilities",
