@@ -36,9 +36,6 @@ class DsRoutes:
     def prefix(self, family: DsFamily) -> str:
         return self.generation if family == "generation" else self.history
 
-    def describe(self) -> str:
-        return f"generation API at {self.generation}, history at {self.history}"
-
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
