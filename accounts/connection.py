@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -11,9 +12,17 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import crypto
 from accounts.models import ConnectionCheck, ProviderCredential, User
+from accounts.services import credential_routes_remember
 from accounts.text import sentence
 from accounts.token_store import CacheTokenStore
-from providers import ImageProvider, ProviderConfig, ProviderError, build_provider
+from providers import (
+    DS_FAMILIES,
+    DsRoutes,
+    ImageProvider,
+    ProviderConfig,
+    ProviderError,
+    build_provider,
+)
 from providers.netguard import NetworkPolicy, UnsafeURL, check_url
 
 logger = logging.getLogger(__name__)
@@ -45,11 +54,27 @@ def provider_config_for(credential: ProviderCredential) -> ProviderConfig:
         workspace_id=credential.remote_workspace_id or None,
         base_url=base_url or None,
         issuer_url=credential.auth_url or None,
+        generation_path=credential.route_path("generation") or None,
+        history_path=credential.route_path("history") or None,
+        pinned_routes=frozenset(f for f in DS_FAMILIES if getattr(credential, f"{f}_path")),
+        # A job or sync that met a 404 and found the routes elsewhere: remember it for the next.
+        on_routes_discovered=partial(
+            _remember_routes,
+            credential_id=credential.pk,
+            kind=credential.kind,
+            base_url=credential.base_url,
+        ),
         connect_timeout=settings.PROVIDER_CONNECT_TIMEOUT,
         read_timeout=settings.PROVIDER_READ_TIMEOUT,
         generate_timeout=settings.PROVIDER_GENERATE_TIMEOUT,
         token_store=CacheTokenStore(),
         network=provider_network(),
+    )
+
+
+def _remember_routes(routes: DsRoutes, *, credential_id: int, kind: str, base_url: str) -> None:
+    credential_routes_remember(
+        credential_id=credential_id, kind=kind, base_url=base_url, routes=routes
     )
 
 
@@ -136,8 +161,11 @@ def connection_check_run(*, check_id: int) -> None:
     check.quota_left = "" if result.quota_left is None else str(result.quota_left)
     check.model_count = result.model_count
     check.round_trip_ms = result.round_trip_ms
+    if result.ds_routes is not None:
+        check.generation_path = result.ds_routes.generation
+        check.history_path = result.ds_routes.history
     if result.ok:
-        _finish(check, ok=True)
+        _finish(check, ok=True, routes=result.ds_routes)
     else:
         seen = ", ".join(f"{w.name or w.id} ({w.id})" for w in result.workspaces) or "none"
         _finish(
@@ -149,7 +177,9 @@ def connection_check_run(*, check_id: int) -> None:
 
 
 @transaction.atomic
-def _finish(check: ConnectionCheck, *, ok: bool, error: str = "") -> None:
+def _finish(
+    check: ConnectionCheck, *, ok: bool, error: str = "", routes: DsRoutes | None = None
+) -> None:
     now = timezone.now()
     check.state = ConnectionCheck.State.OK if ok else ConnectionCheck.State.FAILED
     check.error = error
@@ -168,6 +198,12 @@ def _finish(check: ConnectionCheck, *, ok: bool, error: str = "") -> None:
         pk=check.credential_id, updated_at=check.credential_updated_at
     )
     if ok:
-        credentials.update(last_success_at=now, last_error="", last_error_at=None)
+        found = {}
+        if routes is not None:
+            found = {
+                "discovered_generation_path": routes.generation,
+                "discovered_history_path": routes.history,
+            }
+        credentials.update(last_success_at=now, last_error="", last_error_at=None, **found)
     else:
         credentials.update(last_error=error, last_error_at=now)

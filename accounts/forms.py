@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from accounts.connection import provider_url_problem
 from accounts.models import (
     KIND_FIELDS,
+    ROUTE_FIELDS,
     SECRET_BOUND_FIELDS,
     ProviderCredential,
     ProviderKind,
@@ -88,13 +89,32 @@ class CredentialForm(forms.ModelForm):
 
     class Meta:
         model = ProviderCredential
-        fields = ("kind", "client_id", "secret", "remote_workspace_id", "base_url", "auth_url")
+        fields = (
+            *("kind", "client_id", "secret", "remote_workspace_id", "base_url", "auth_url"),
+            *ROUTE_FIELDS,
+        )
         labels = {
             "kind": "Provider",
             "client_id": "Client ID",
             "remote_workspace_id": "neuroflash workspace ID",
+            "generation_path": "Generation route path",
+            "history_path": "History route path",
         }
-        widgets = {"client_id": forms.TextInput(attrs={"autocomplete": "off"})}
+        widgets = {
+            "client_id": forms.TextInput(attrs={"autocomplete": "off"}),
+            "generation_path": forms.TextInput(
+                attrs={"placeholder": "found by Test connection", "spellcheck": "false"}
+            ),
+            "history_path": forms.TextInput(
+                attrs={"placeholder": "found by Test connection", "spellcheck": "false"}
+            ),
+        }
+
+    def clean_generation_path(self) -> str:
+        return _without_trailing_slash(self.cleaned_data["generation_path"])
+
+    def clean_history_path(self) -> str:
+        return _without_trailing_slash(self.cleaned_data["history_path"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -102,7 +122,8 @@ class CredentialForm(forms.ModelForm):
         if kind is None:
             return cleaned
         used = KIND_FIELDS[kind]
-        for name in ("client_id", "secret", "remote_workspace_id", "base_url", "auth_url"):
+        optional = ("client_id", "secret", "remote_workspace_id", "base_url", "auth_url")
+        for name in (*optional, *ROUTE_FIELDS):
             if name not in used:
                 cleaned[name] = ""  # fields of another provider kind are not kept
         if kind_uses_secret(kind) and not cleaned.get("secret"):
@@ -137,4 +158,11 @@ class CredentialForm(forms.ModelForm):
             auth_url=data["auth_url"],
             client_id=data["client_id"],
             remote_workspace_id=data["remote_workspace_id"],
+            generation_path=data["generation_path"],
+            history_path=data["history_path"],
         )
+
+
+def _without_trailing_slash(path: str) -> str:
+    # "/api/ds-prototypes/" and "/api/ds-prototypes" are one place; store one spelling.
+    return path.rstrip("/") if path.strip("/") else path

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -144,10 +147,15 @@ class ProviderKind(models.TextChoices):
     NANOGPT = "nanogpt", "NanoGPT"
 
 
+# Where neuroflash's ds-prototypes route families live; the sandbox speaks the same wire format.
+ROUTE_FIELDS = ("generation_path", "history_path")
 # Which optional fields each provider kind uses; the form shows only those (by CSS).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    ProviderKind.SANDBOX: ("base_url",),
-    ProviderKind.NEUROFLASH: ("client_id", "secret", "remote_workspace_id", "base_url", "auth_url"),
+    ProviderKind.SANDBOX: ("base_url", *ROUTE_FIELDS),
+    ProviderKind.NEUROFLASH: (
+        *("client_id", "secret", "remote_workspace_id", "base_url", "auth_url"),
+        *ROUTE_FIELDS,
+    ),
     ProviderKind.NANOGPT: ("secret", "base_url"),
 }
 # The saved secret is only ever sent where it was saved for: changing any of these needs it again.
@@ -156,6 +164,27 @@ SECRET_BOUND_FIELDS = ("kind", "base_url", "auth_url", "client_id")
 
 def kind_uses_secret(kind: str) -> bool:
     return "secret" in KIND_FIELDS[kind]
+
+
+_ROUTE_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+/?$")
+
+
+def validate_route_path(value: str) -> None:
+    """A path on the provider's own API host, like /api/ds-prototypes: nothing that could send
+    the calls (and their token) anywhere else, or anywhere above it."""
+    if not value.startswith("/") or value.startswith("//") or urlsplit(value).scheme:
+        raise ValidationError(
+            "Enter a path that starts with a single /, like /api/ds-prototypes — no https:// "
+            "and no host name: the calls always go to the base URL above.",
+            code="not_a_path",
+        )
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValidationError("The path cannot contain . or .. segments.", code="dot_segment")
+    if not _ROUTE_PATH.match(value):
+        raise ValidationError(
+            "Use only letters, digits and - _ . ~ between the slashes (no spaces, ? or #).",
+            code="bad_characters",
+        )
 
 
 class ProviderCredential(models.Model):
@@ -179,6 +208,24 @@ class ProviderCredential(models.Model):
     remote_workspace_id = models.CharField(
         max_length=200, blank=True, help_text="The provider's own workspace id (neuroflash)."
     )
+    # Blank: found by Test connection (or by a call that met a 404) and kept in discovered_*.
+    # Set: used as typed and never replaced by what discovery finds.
+    generation_path = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_route_path],
+        help_text="Where image generation and the model list live, e.g. "
+        "/api/ds-prototypes/image_generation. Leave blank to discover.",
+    )
+    history_path = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_route_path],
+        help_text="Where the image history, edits and deletes live, e.g. /api/ds-prototypes. "
+        "Leave blank to discover.",
+    )
+    discovered_generation_path = models.CharField(max_length=200, blank=True, editable=False)
+    discovered_history_path = models.CharField(max_length=200, blank=True, editable=False)
     secret_encrypted = models.TextField(blank=True, editable=False)
     secret_hint = models.CharField(max_length=4, blank=True, editable=False)
     secret_set_by = models.ForeignKey(
@@ -204,6 +251,10 @@ class ProviderCredential(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret_encrypted)
+
+    def route_path(self, family: str) -> str:
+        """Where a ds-prototypes route family is: as typed, else as discovered, else ""."""
+        return getattr(self, f"{family}_path") or getattr(self, f"discovered_{family}_path")
 
 
 class AuditVerb(models.TextChoices):
@@ -243,8 +294,9 @@ class ConnectionCheck(models.Model):
         OK = "ok", "Connected"
         FAILED = "failed", "Failed"
 
-    # A check makes about this many provider calls (token, workspaces, quota, models).
-    PROVIDER_CALLS = 4
+    # A check makes at most this many provider calls (token, workspaces, four route probes,
+    # quota, models).
+    PROVIDER_CALLS = 8
     MARGIN_SECONDS = 30
 
     credential = models.ForeignKey(
@@ -259,6 +311,9 @@ class ConnectionCheck(models.Model):
     quota_left = models.CharField(max_length=40, blank=True)
     model_count = models.PositiveIntegerField(null=True)
     round_trip_ms = models.FloatField(null=True)
+    # Where the ds-prototypes routes answered (neuroflash and the sandbox).
+    generation_path = models.CharField(max_length=200, blank=True)
+    history_path = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     # The version of the credential this check tested: if it is saved again meanwhile, the
     # result is not reported as the state of the new version.

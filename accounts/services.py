@@ -25,6 +25,7 @@ from accounts.models import (
     Workspace,
     kind_uses_secret,
 )
+from providers import DsRoutes
 
 ENTER_IT_AGAIN = "Enter the secret again: it is only sent to the address it was saved for."
 
@@ -214,8 +215,12 @@ FIELD_LABELS = {
     "auth_url": "token URL",
     "client_id": "client ID",
     "remote_workspace_id": "neuroflash workspace ID",
+    "generation_path": "generation route path",
+    "history_path": "history route path",
     "secret": "secret",
 }
+# Routes discovered on one server say nothing about another.
+_SERVER_FIELDS = ("kind", "base_url")
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,8 @@ class CredentialFields:
     auth_url: str = ""
     client_id: str = ""
     remote_workspace_id: str = ""
+    generation_path: str = ""
+    history_path: str = ""
 
 
 @sensitive_variables("secret")
@@ -264,6 +271,8 @@ def credential_save(
             credential.secret_set_by = credential.secret_set_at = None
             had_secret = False
             changed.append("secret removed")
+        if any(name in changed for name in _SERVER_FIELDS):
+            credential.discovered_generation_path = credential.discovered_history_path = ""
         for name, value in vars(fields).items():
             setattr(credential, name, value)
         credential.clean()
@@ -293,6 +302,20 @@ def credential_save(
                 detail="changed: " + ", ".join(FIELD_LABELS.get(name, name) for name in changed),
             )
         return credential
+
+
+def credential_routes_remember(
+    *, credential_id: int, kind: str, base_url: str, routes: DsRoutes
+) -> bool:
+    """Keep where the ds-prototypes routes answered, for the credential as it was when they were
+    found: one saved meanwhile for another server or provider starts from a clean slate.
+    Paths an admin typed are separate fields and stay as they are."""
+    return bool(
+        ProviderCredential.objects.filter(pk=credential_id, kind=kind, base_url=base_url).update(
+            discovered_generation_path=routes.generation,
+            discovered_history_path=routes.history,
+        )
+    )
 
 
 @dataclass

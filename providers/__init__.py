@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from providers.adapters import NanoGPTProvider, NeuroflashProvider, build_provider
 from providers.base import (
+    DS_FAMILIES,
     BaseProvider,
     Capabilities,
     ConnectionTestResult,
+    DsFamily,
+    DsRoutes,
     EditRequest,
     GenerateRequest,
     GenerationResult,
@@ -46,11 +49,14 @@ from providers.neuroflash import NeuroflashClient
 from providers.tokens import InMemoryTokenStore, LockingTokenStore, TokenStore
 
 __all__ = [
+    "DS_FAMILIES",
     "AuthenticationError",
     "BaseProvider",
     "Capabilities",
     "ConfigurationError",
     "ConnectionTestResult",
+    "DsFamily",
+    "DsRoutes",
     "EditRequest",
     "GenerateRequest",
     "GenerationResult",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from providers.base import (
     BaseProvider,
     Capabilities,
     ConnectionTestResult,
+    DsRoutes,
     EditRequest,
     GenerateRequest,
     GenerationResult,
@@ -35,7 +37,7 @@ from providers.nanogpt import NanoGPTClient
 from providers.nanogpt_payloads import NanoGeneration
 from providers.neuroflash import (
     DEFAULT_API_BASE_URL,
-    DEFAULT_DS_PREFIX,
+    DEFAULT_DS_ROUTES,
     DEFAULT_ISSUER_URL,
     NeuroflashClient,
     view_path,
@@ -186,7 +188,12 @@ class NeuroflashProvider(BaseProvider):
         found = self.client.workspace_id in {w.id for w in workspaces}
         quota_left: int | Decimal | None = None
         model_count: int | None = None
+        routes: DsRoutes | None = None
         if found:
+            # "Connected" must mean jobs and syncs will find their routes, not only that the
+            # token works: the docs disagree on where they are, so ask the server.
+            routes = self.client.discover_routes()
+            self.client.ds_routes = routes
             quota_left = self.get_quota().remaining
             model_count = len(self.list_models())
         return ConnectionTestResult(
@@ -196,6 +203,7 @@ class NeuroflashProvider(BaseProvider):
             model_count=model_count,
             round_trip_ms=(time.monotonic() - started) * 1000,
             workspaces=remote,
+            ds_routes=routes,
         )
 
 
@@ -288,10 +296,10 @@ def build_provider(config: ProviderConfig) -> ImageProvider:
             workspace_id=config.workspace_id,
             issuer_url=config.issuer_url or DEFAULT_ISSUER_URL,
             api_base_url=config.base_url or DEFAULT_API_BASE_URL,
-            ds_prefix=config.ds_prefix or DEFAULT_DS_PREFIX,
             timeouts=timeouts,
             token_store=config.token_store,
             network=config.network,
+            **_ds_route_options(config),
         )
         return NeuroflashProvider(client)
     if config.kind == "sandbox":
@@ -303,12 +311,12 @@ def build_provider(config: ProviderConfig) -> ImageProvider:
             workspace_id=config.workspace_id or SANDBOX_WORKSPACE_ID,
             issuer_url=config.issuer_url or base,
             api_base_url=base,
-            ds_prefix=config.ds_prefix or DEFAULT_DS_PREFIX,
             timeouts=timeouts,
             token_store=config.token_store,
             name="sandbox",
             trust_env=False,
             network=config.network,
+            **_ds_route_options(config),
         )
         return NeuroflashProvider(client)
     if config.kind == "nanogpt":
@@ -322,6 +330,18 @@ def build_provider(config: ProviderConfig) -> ImageProvider:
             )
         )
     raise ConfigurationError(f"unknown provider kind {config.kind!r}", provider=str(config.kind))
+
+
+def _ds_route_options(config: ProviderConfig) -> dict[str, Any]:
+    routes = DsRoutes(
+        generation=config.generation_path or DEFAULT_DS_ROUTES.generation,
+        history=config.history_path or DEFAULT_DS_ROUTES.history,
+    )
+    return {
+        "ds_routes": routes,
+        "pinned_routes": config.pinned_routes,
+        "on_routes_discovered": config.on_routes_discovered,
+    }
 
 
 def _neuroflash_model(model: ImageModel) -> ModelInfo:

@@ -9,7 +9,7 @@ and no delete API).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -20,6 +20,22 @@ from providers.tokens import TokenStore
 
 ProviderKind = Literal["neuroflash", "nanogpt", "sandbox"]
 EditSource = Literal["relative_url", "image_bytes"]
+# neuroflash's ds-prototypes routes come in two families whose base path the docs disagree on
+# (spec §1.6.0): "generation" is generate (POST /) and models; "history" is history,
+# history/{id} (GET, DELETE) and edit.
+DsFamily = Literal["generation", "history"]
+DS_FAMILIES: tuple[DsFamily, ...] = ("generation", "history")
+
+
+@dataclass(frozen=True, slots=True)
+class DsRoutes:
+    """Where each ds-prototypes route family lives: absolute paths on the API host."""
+
+    generation: str
+    history: str
+
+    def prefix(self, family: DsFamily) -> str:
+        return self.generation if family == "generation" else self.history
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +220,8 @@ class ConnectionTestResult:
     round_trip_ms: float
     # Every workspace the credentials can see, so an operator can pick one.
     workspaces: tuple[RemoteWorkspace, ...] = ()
+    # Where the ds-prototypes routes answered (neuroflash and the sandbox; None elsewhere).
+    ds_routes: DsRoutes | None = None
 
     @property
     def ok(self) -> bool:
@@ -224,7 +242,12 @@ class ProviderConfig:
     workspace_id: str | None = None
     base_url: str | None = None
     issuer_url: str | None = None
-    ds_prefix: str | None = None
+    # Where the ds-prototypes route families live, when known (set by an admin, or found by
+    # discovery earlier). None: start from the documented default and discover on a 404.
+    generation_path: str | None = None
+    history_path: str | None = None
+    # Families an admin set by hand: used as they are, never rediscovered.
+    pinned_routes: frozenset[DsFamily] = frozenset()
     api_key_header: Literal["bearer", "x-api-key"] = "bearer"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -232,13 +255,18 @@ class ProviderConfig:
     token_store: TokenStore | None = field(default=None, repr=False, compare=False)
     # Which non-public hosts the client may reach; None: only the hosts configured above.
     network: NetworkPolicy | None = field(default=None, compare=False)
+    # Called when a call that met a 404 found its route family under another prefix, so the
+    # app can remember where the routes are (see NeuroflashClient.rediscover).
+    on_routes_discovered: Callable[[DsRoutes], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __repr__(self) -> str:
         return (
             f"ProviderConfig(kind={self.kind!r}, client_id={self.client_id!r}, "
             f"secret={'***' if self.secret else ''!r}, workspace_id={self.workspace_id!r}, "
             f"base_url={self.base_url!r}, issuer_url={self.issuer_url!r}, "
-            f"ds_prefix={self.ds_prefix!r})"
+            f"generation_path={self.generation_path!r}, history_path={self.history_path!r})"
         )
 
 

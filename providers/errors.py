@@ -177,7 +177,10 @@ class UnsupportedCapability(ProviderError):
 
 
 class ConfigurationError(ProviderError):
-    """The stored provider settings are incomplete or inconsistent (no request was made)."""
+    """The stored provider settings are incomplete or inconsistent (no request was made), or
+    the provider serves none of the routes they could mean (e.g. no ds-prototypes route
+    answered where the docs put them). Not a ``NotFoundError``: nothing asked for is missing,
+    the address is wrong."""
 
 
 @contextmanager

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
 
 from providers._parse import PayloadError
-from providers.base import ImageData
-from providers.errors import AuthenticationError, ConfigurationError, InvalidRequestError
+from providers.base import DS_FAMILIES, DsFamily, DsRoutes, ImageData
+from providers.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from providers.http import HttpClient, Timeouts, origin
 from providers.netguard import NetworkPolicy
 from providers.neuroflash_auth import ClientCredentials
@@ -35,9 +41,20 @@ logger = logging.getLogger("providers.neuroflash")
 
 DEFAULT_ISSUER_URL = "https://id.neuroflash.com"
 DEFAULT_API_BASE_URL = "https://app.neuroflash.com"
-# The docs disagree (spec §1.6.0): the reference page says /api/ds-prototypes, the overview,
-# the guide's generate/models steps and every output_image_url say .../image_generation.
-DEFAULT_DS_PREFIX = "/api/ds-prototypes/image_generation"
+# The docs disagree on where the ds-prototypes routes live (spec §1.6.0): the reference puts
+# every route under the bare prefix, the older overview every route under .../image_generation,
+# and the guide generate and models under .../image_generation but history, edit and delete
+# under the bare prefix. Discovery asks the server; until it has, the guide's layout is used:
+# its code samples are the only ones that were run, and each family's default agrees with two
+# of the three sources (generation: guide + overview; history: guide + reference).
+DS_IMAGE_GENERATION = "/api/ds-prototypes/image_generation"
+DS_BARE = "/api/ds-prototypes"
+DEFAULT_DS_ROUTES = DsRoutes(generation=DS_IMAGE_GENERATION, history=DS_BARE)
+# Where each family may be, most likely first.
+DS_CANDIDATES: dict[DsFamily, tuple[str, ...]] = {
+    "generation": (DS_IMAGE_GENERATION, DS_BARE),
+    "history": (DS_BARE, DS_IMAGE_GENERATION),
+}
 # output_image_url always has this form, whatever prefix the calls use.
 VIEW_PATH_TEMPLATE = "/api/ds-prototypes/image_generation/{image_id}/view"
 
@@ -60,7 +77,9 @@ class NeuroflashClient:
         workspace_id: str | None = None,
         issuer_url: str = DEFAULT_ISSUER_URL,
         api_base_url: str = DEFAULT_API_BASE_URL,
-        ds_prefix: str = DEFAULT_DS_PREFIX,
+        ds_routes: DsRoutes = DEFAULT_DS_ROUTES,
+        pinned_routes: frozenset[DsFamily] = frozenset(),
+        on_routes_discovered: Callable[[DsRoutes], None] | None = None,
         timeouts: Timeouts | None = None,
         token_store: TokenStore | None = None,
         session: requests.Session | None = None,
@@ -77,7 +96,15 @@ class NeuroflashClient:
         self.workspace_id = workspace_id or None
         self.issuer_url = issuer_url.rstrip("/")
         self.api_base_url = api_base_url.rstrip("/")
-        self.ds_prefix = "/" + ds_prefix.strip("/") if ds_prefix.strip("/") else ""
+        self.ds_routes = DsRoutes(
+            generation=_route_prefix(ds_routes.generation),
+            history=_route_prefix(ds_routes.history),
+        )
+        # Families set by hand: used as given, never rediscovered.
+        self.pinned_routes = pinned_routes
+        self.on_routes_discovered = on_routes_discovered
+        # Each family is rediscovered at most once per client (one job, one sync).
+        self._rediscovered: set[DsFamily] = set()
         self.http = HttpClient(
             provider=name,
             timeouts=timeouts,
@@ -99,7 +126,7 @@ class NeuroflashClient:
             f"NeuroflashClient(name={self.name!r}, client_id={self.client_id!r}, "
             f"client_secret='***', workspace_id={self.workspace_id!r}, "
             f"issuer_url={self.issuer_url!r}, api_base_url={self.api_base_url!r}, "
-            f"ds_prefix={self.ds_prefix!r})"
+            f"ds_routes={self.ds_routes!r})"
         )
 
     def close(self) -> None:
@@ -182,8 +209,110 @@ class NeuroflashClient:
         ws = quote(self._require_workspace(workspace_id), safe="")
         return "/".join([self.api_base_url, "api", service, "v1", "workspaces", ws, *tail])
 
-    def _ds_url(self, tail: str) -> str:
-        return f"{self.api_base_url}{self.ds_prefix}/{tail}"
+    def _ds_url(self, prefix: str, tail: str) -> str:
+        return f"{self.api_base_url}{prefix}/{tail}"
+
+    # -- where the ds-prototypes routes are ------------------------------------------------
+
+    def discover_routes(self) -> DsRoutes:
+        """Ask the server where each route family answers, with one cheap GET per candidate.
+
+        A family set by hand is only checked where it was set. Raises ``ConfigurationError``
+        when a family answers nowhere; other errors (401, 403, 5xx) propagate as they are.
+        """
+        found: dict[DsFamily, str] = {}
+        missing: list[str] = []
+        for family in DS_FAMILIES:
+            candidates = self._candidates(family)
+            prefix = self._locate(family, candidates)
+            if prefix is None:
+                missing.append(self._nowhere(family, candidates))
+            else:
+                found[family] = prefix
+        if missing:
+            seen = "; ".join(f"{family} answered at {prefix}" for family, prefix in found.items())
+            raise ConfigurationError(
+                f"{'; '.join(missing)}{f' ({seen})' if seen else ''}. Check the base URL, "
+                "or set the route paths by hand in the provider settings",
+                provider=self.name,
+                status=404,
+            )
+        return DsRoutes(generation=found["generation"], history=found["history"])
+
+    def _candidates(self, family: DsFamily, *, first: str | None = None) -> tuple[str, ...]:
+        if family in self.pinned_routes:
+            return (self.ds_routes.prefix(family),)
+        ordered = (first, *DS_CANDIDATES[family]) if first else DS_CANDIDATES[family]
+        return tuple(dict.fromkeys(ordered))
+
+    def _nowhere(self, family: DsFamily, candidates: Sequence[str]) -> str:
+        tried = ", ".join(_probe_path(family, prefix) for prefix in candidates)
+        return f"no ds-prototypes {family} route answered at {self.api_base_url} (tried {tried})"
+
+    def _locate(self, family: DsFamily, candidates: Sequence[str]) -> str | None:
+        return next((p for p in candidates if self._answers(family, p)), None)
+
+    def _answers(self, family: DsFamily, prefix: str) -> bool:
+        """Whether the family's cheap GET answers under ``prefix``; 404 and 405 mean no."""
+        params = {"limit": 1} if family == "history" else None
+        try:
+            self._send(
+                "GET",
+                f"{self.api_base_url}{_probe_path(family, prefix)}",
+                action=f"looking for the ds-prototypes {family} routes",
+                ds=True,
+                params=params,
+            )
+        except NotFoundError:
+            return False
+        except InvalidRequestError as exc:
+            if exc.status == 405:  # the path exists for another method: not this route
+                return False
+            raise
+        return True
+
+    def _ds_call(self, family: DsFamily, call: Callable[[str], T]) -> T:
+        """``call(prefix)`` for the family's current prefix. On a 404, look once for the family
+        elsewhere: if it moved, switch to (and report) the new prefix and call once more; if it
+        is still where it was, the 404 was about the thing asked for and is raised as it is.
+
+        Only a 404 gets here, never an unknown outcome: a generate that met a 404 did not
+        reach the generator, so calling it again cannot charge twice.
+        """
+        prefix = self.ds_routes.prefix(family)
+        try:
+            return call(prefix)
+        except NotFoundError as exc:
+            if exc.outcome_unknown or family in self.pinned_routes or family in self._rediscovered:
+                raise
+            moved = self.rediscover(family, not_found=exc)
+            if moved is None:
+                raise
+        return call(moved)
+
+    def rediscover(self, family: DsFamily, *, not_found: NotFoundError) -> str | None:
+        """After a 404: the family's new prefix (now in use), or None if it has not moved."""
+        self._rediscovered.add(family)
+        current = self.ds_routes.prefix(family)
+        candidates = self._candidates(family, first=current)
+        found = self._locate(family, candidates)
+        if found is None:
+            raise ConfigurationError(
+                f"{not_found.message}, and {self._nowhere(family, candidates)}",
+                provider=self.name,
+                status=not_found.status,
+            ) from not_found
+        if found == current:
+            return None
+        logger.info("%s: the ds-prototypes %s routes moved to %s", self.name, family, found)
+        self.ds_routes = replace(self.ds_routes, **{family: found})
+        if self.on_routes_discovered is not None:
+            try:
+                self.on_routes_discovered(self.ds_routes)
+            except Exception:
+                # Remembering is an optimisation; the call itself must not fail on it.
+                logger.exception("%s: could not store the rediscovered routes", self.name)
+        return found
 
     # -- workspace, usage and image services -----------------------------------------------
 
@@ -297,8 +426,17 @@ class NeuroflashClient:
             extra=extra,
         )
         action = "generating images"
-        data = self._json(
-            "POST", self._ds_url(""), action=action, ds=True, json_body=body, slow=True
+        data = self._ds_call(
+            "generation",
+            lambda prefix: self._json(
+                "POST",
+                self._ds_url(prefix, ""),
+                action=action,
+                ds=True,
+                json_body=body,
+                slow=True,
+                not_found="the image generation route",
+            ),
         )
         return self._parse(action, Generation.from_api, data)
 
@@ -328,8 +466,16 @@ class NeuroflashClient:
         )
         body["image_urls"] = list(image_urls)
         action = "editing an image"
-        data = self._json(
-            "POST", self._ds_url("edit"), action=action, ds=True, json_body=body, slow=True
+        data = self._ds_call(
+            "history",
+            lambda prefix: self._json(
+                "POST",
+                self._ds_url(prefix, "edit"),
+                action=action,
+                ds=True,
+                json_body=body,
+                slow=True,
+            ),
         )
         return self._parse(action, Generation.from_api, data)
 
@@ -355,7 +501,12 @@ class NeuroflashClient:
     def list_models(self) -> list[ImageModel]:
         """The ds-prototypes ``/models`` list (a bare array, snake_case fields)."""
         action = "listing image models"
-        data = self._json("GET", self._ds_url("models"), action=action, ds=True)
+        data = self._ds_call(
+            "generation",
+            lambda prefix: self._json(
+                "GET", self._ds_url(prefix, "models"), action=action, ds=True
+            ),
+        )
         if not isinstance(data, list):
             raise self.http.malformed(action, "expected a list of models")
         return [self._parse(action, ImageModel.from_api, item) for item in data]
@@ -376,7 +527,12 @@ class NeuroflashClient:
         if model:
             params["model"] = model
         action = "reading the image history"
-        data = self._json("GET", self._ds_url("history"), action=action, ds=True, params=params)
+        data = self._ds_call(
+            "history",
+            lambda prefix: self._json(
+                "GET", self._ds_url(prefix, "history"), action=action, ds=True, params=params
+            ),
+        )
         # The reference shows a bare array, the guide's code reads {"items": [...]}; accept both.
         if isinstance(data, list):
             items = data
@@ -426,23 +582,31 @@ class NeuroflashClient:
     def get_history_entry(self, image_id: str) -> HistoryEntry:
         """One entry by ``output_image_id`` (the image id, never the batch id)."""
         action = "reading an image"
-        data = self._json(
-            "GET",
-            self._ds_url(f"history/{_segment(image_id, self.name)}"),
-            action=action,
-            ds=True,
-            not_found=f"the image {image_id}",
+        tail = f"history/{_segment(image_id, self.name)}"
+        data = self._ds_call(
+            "history",
+            lambda prefix: self._json(
+                "GET",
+                self._ds_url(prefix, tail),
+                action=action,
+                ds=True,
+                not_found=f"the image {image_id}",
+            ),
         )
         return self._parse(action, HistoryEntry.from_api, data)
 
     def delete_history_entry(self, image_id: str) -> None:
         """Delete a generation and its stored image by ``output_image_id``; any 2xx is success."""
-        self._send(
-            "DELETE",
-            self._ds_url(f"history/{_segment(image_id, self.name)}"),
-            action="deleting an image",
-            ds=True,
-            not_found=f"the image {image_id}",
+        tail = f"history/{_segment(image_id, self.name)}"
+        self._ds_call(
+            "history",
+            lambda prefix: self._send(
+                "DELETE",
+                self._ds_url(prefix, tail),
+                action="deleting an image",
+                ds=True,
+                not_found=f"the image {image_id}",
+            ),
         )
 
     def view_image(self, image_id: str | None = None, *, path: str | None = None) -> ImageData:
@@ -489,6 +653,15 @@ class NeuroflashClient:
 def view_path(image_id: str) -> str:
     """The relative ``output_image_url`` of an image, as history hands it out."""
     return VIEW_PATH_TEMPLATE.format(image_id=quote(image_id, safe=""))
+
+
+def _route_prefix(path: str) -> str:
+    return "/" + path.strip("/") if path.strip("/") else ""
+
+
+def _probe_path(family: DsFamily, prefix: str) -> str:
+    """The cheap GET that shows whether a family lives under ``prefix``."""
+    return f"{prefix}/models" if family == "generation" else f"{prefix}/history"
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -25,6 +25,8 @@ class RuntimeConfig:
     # Where generate answers put `images[].url` ("" = this server): the docs' example is on a
     # separate storage host. Another name for this server stands in for one in tests.
     storage_url: str = ""
+    # Which documented ds-prototypes layout is served (see ds_prototypes.LAYOUTS).
+    ds_layout: str = ds_prototypes.DEFAULT_LAYOUT
 
 
 def build_router() -> Router:
@@ -48,7 +50,10 @@ class App:
 
     def default_config(self) -> RuntimeConfig:
         return RuntimeConfig(
-            history_shape="list", token_ttl=self.settings.token_ttl, url_ttl=self.settings.url_ttl
+            history_shape="list",
+            token_ttl=self.settings.token_ttl,
+            url_ttl=self.settings.url_ttl,
+            ds_layout=self.settings.ds_layout,
         )
 
     def configure(self, **changes: object) -> RuntimeConfig:

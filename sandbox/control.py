@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from sandbox import ds_prototypes
 from sandbox.catalog import ALL_RATIOS, DEFAULT_NEUROFLASH_MODEL, neuroflash_model
 from sandbox.imaging import size_for_aspect_ratio
 from sandbox.neuroflash import quota_entry
@@ -187,6 +188,7 @@ def _config_view(app: App) -> dict[str, Any]:
         "quota_status": c.quota_status,
         "force_b64": c.force_b64,
         "storage_url": c.storage_url,
+        "ds_layout": c.ds_layout,
     }
 
 
@@ -221,6 +223,10 @@ def set_config(app: App, req: Request) -> Response:
         if not isinstance(url, str) or (url and not url.startswith(("http://", "https://"))):
             raise _bad("storage_url must be an http(s) URL, or empty for this server")
         changes["storage_url"] = url.rstrip("/")
+    if "ds_layout" in data:
+        if data["ds_layout"] not in ds_prototypes.LAYOUTS:
+            raise _bad(f"ds_layout must be one of {', '.join(ds_prototypes.LAYOUTS)}")
+        changes["ds_layout"] = data["ds_layout"]
     app.configure(**changes)
     return json_response(_config_view(app))
 

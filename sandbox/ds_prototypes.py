@@ -1,12 +1,15 @@
 """neuroflash's older "ds-prototypes" image routes (NF-CG-IMG, NF-GUIDE), plus the storage host.
 
-The docs disagree on the base path, so every route answers under both `/api/ds-prototypes` and
-`/api/ds-prototypes/image_generation`; the view route exists only in the form history hands out.
+The docs disagree on the base path (the reference puts everything under `/api/ds-prototypes`, the
+guide only history, edit and delete, the older overview nothing), so by default every route answers
+under both prefixes. The `ds_layout` setting serves exactly one documented layout instead; the view
+route exists only in the form history hands out, in every layout.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox import generation, imaging
@@ -18,7 +21,18 @@ from sandbox.web import ApiError, Request, Response, Router, json_response
 if TYPE_CHECKING:
     from sandbox.app import App
 
-PREFIXES = ("/api/ds-prototypes/image_generation", "/api/ds-prototypes")
+IMAGE_GENERATION = "/api/ds-prototypes/image_generation"
+BARE = "/api/ds-prototypes"
+PREFIXES = (IMAGE_GENERATION, BARE)
+# Which prefix serves each route family in each documented layout ("both": either prefix).
+# generation = generate and models; history = history, history/{id} (GET, DELETE) and edit.
+LAYOUTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "both": {"generation": PREFIXES, "history": PREFIXES},
+    "reference": {"generation": (BARE,), "history": (BARE,)},
+    "guide": {"generation": (IMAGE_GENERATION,), "history": (BARE,)},
+    "overview": {"generation": (IMAGE_GENERATION,), "history": (IMAGE_GENERATION,)},
+}
+DEFAULT_LAYOUT = "both"
 VIEW_PATH = "/api/ds-prototypes/image_generation/{image_id}/view"
 VIEW_ROUTE = r"/api/ds-prototypes/image_generation/(?P<image_id>[^/]+)/view"
 VIEW_PATTERN = re.compile(f"^{VIEW_ROUTE}$")
@@ -176,18 +190,24 @@ def storage(app: App, req: Request) -> Response:
     return Response(200, generation.image_bytes(app, row), imaging.content_type(row.format))
 
 
+def served_in_layout(family: str, prefix: str) -> Callable[[App], bool]:
+    def enabled(app: App) -> bool:
+        return prefix in LAYOUTS[app.config.ds_layout][family]
+
+    return enabled
+
+
 def register(router: Router) -> None:
+    item = "/history/(?P<image_id>[^/]+)"
     for prefix in PREFIXES:
-        router.add("POST", f"{prefix}/?", "ds.generate", text2image)
-        router.add("POST", f"{prefix}/edit", "ds.edit", image2image)
-        router.add("GET", f"{prefix}/models", "ds.models", models)
-        router.add("GET", f"{prefix}/history", "ds.history", history)
-        router.add("GET", f"{prefix}/history/(?P<image_id>[^/]+)", "ds.history_item", history_item)
+        gen, hist = served_in_layout("generation", prefix), served_in_layout("history", prefix)
+        router.add("POST", f"{prefix}/?", "ds.generate", text2image, enabled=gen)
+        router.add("GET", f"{prefix}/models", "ds.models", models, enabled=gen)
+        router.add("POST", f"{prefix}/edit", "ds.edit", image2image, enabled=hist)
+        router.add("GET", f"{prefix}/history", "ds.history", history, enabled=hist)
+        router.add("GET", f"{prefix}{item}", "ds.history_item", history_item, enabled=hist)
         router.add(
-            "DELETE",
-            f"{prefix}/history/(?P<image_id>[^/]+)",
-            "ds.history_item",
-            delete_history_item,
+            "DELETE", f"{prefix}{item}", "ds.history_item", delete_history_item, enabled=hist
         )
     router.add("GET", VIEW_ROUTE, "ds.view", view)
     router.add(

@@ -96,7 +96,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         req = Request(
             self.command, url.path, parse_qs(url.query, keep_blank_values=True), self.headers, body
         )
-        route, params, allowed = app.router.match(req.method, req.path)
+        route, params, allowed = app.router.match(req.method, req.path, app)
         if route is None:
             if allowed:
                 headers = {"Allow": ", ".join(sorted(set(allowed)))}

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from sandbox.ds_prototypes import DEFAULT_LAYOUT, LAYOUTS
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,6 +28,9 @@ class Settings:
     quota_monthly: int = 1000
     quota_daily: int = 200
     quiet: bool = False
+    # Serve the ds-prototypes routes in one documented layout only (reference, guide,
+    # overview) or under both prefixes (both).
+    ds_layout: str = DEFAULT_LAYOUT
 
     @property
     def workspace_id(self) -> str:
@@ -133,6 +138,14 @@ def parse_settings(
         default=env.get("SANDBOX_QUIET", "") not in ("", "0", "false"),
         help="do not log each request to stderr",
     )
+    parser.add_argument(
+        "--ds-layout",
+        choices=tuple(LAYOUTS),
+        default=default("DS_LAYOUT", d.ds_layout),
+        help="where the ds-prototypes routes answer: reference (all under /api/ds-prototypes), "
+        "guide (generate and models under .../image_generation, the rest under the bare "
+        "prefix), overview (all under .../image_generation) or both (every route on both)",
+    )
     args = parser.parse_args(argv)
     return Settings(
         host=args.host,
@@ -149,4 +162,5 @@ def parse_settings(
         quota_monthly=args.quota_monthly,
         quota_daily=args.quota_daily,
         quiet=args.quiet,
+        ds_layout=args.ds_layout,
     )

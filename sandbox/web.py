@@ -93,6 +93,9 @@ class Route:
     name: str
     handler: Handler
     control: bool = False
+    # Whether the route exists right now (e.g. only in some ds-prototypes layouts); a route
+    # that does not is skipped as if it were never registered, so its path answers 404.
+    enabled: Callable[[App], bool] | None = None
 
 
 class Router:
@@ -100,16 +103,28 @@ class Router:
         self.routes: list[Route] = []
 
     def add(
-        self, method: str, pattern: str, name: str, handler: Handler, *, control: bool = False
+        self,
+        method: str,
+        pattern: str,
+        name: str,
+        handler: Handler,
+        *,
+        control: bool = False,
+        enabled: Callable[[App], bool] | None = None,
     ) -> None:
-        self.routes.append(Route(method, re.compile(f"^{pattern}$"), name, handler, control))
+        route = Route(method, re.compile(f"^{pattern}$"), name, handler, control, enabled)
+        self.routes.append(route)
 
-    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+    def match(
+        self, method: str, path: str, app: App | None = None
+    ) -> tuple[Route | None, dict[str, str], list[str]]:
         """Return the route and its decoded path params, or the methods the path allows."""
         allowed: list[str] = []
         for route in self.routes:
             found = route.pattern.match(path)
             if not found:
+                continue
+            if route.enabled is not None and (app is None or not route.enabled(app)):
                 continue
             if route.method != method:
                 allowed.append(route.method)

@@ -28,7 +28,10 @@ CLIENT_SECRET = "cs-7f3a9e1b-very-secret-value"
 TOKEN_PREFIX = "at-9c2d-secret-token-"
 API_KEY = "ng-5b8e1f-secret-api-key"
 WORKSPACE = "ws-1"
+# The guide's layout, which a client uses until discovery says otherwise: generate and models
+# under DS (also the prefix of every view route), history, edit and delete under DS_HISTORY.
 DS = "/api/ds-prototypes/image_generation"
+DS_HISTORY = "/api/ds-prototypes"
 TOKEN_PATH = "/oauth/v2/token"
 FAST = Timeouts(connect=1.0, read=2.0, generate=2.0)
 

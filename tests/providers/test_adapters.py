@@ -8,6 +8,7 @@ import pytest
 
 from providers import (
     ConfigurationError,
+    DsRoutes,
     EditRequest,
     GenerateRequest,
     ImageData,
@@ -25,6 +26,7 @@ from tests.providers.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
     DS,
+    DS_HISTORY,
     TOKEN_PATH,
     WORKSPACE,
     TokenIssuer,
@@ -73,7 +75,10 @@ def test_it_builds_each_kind():
     assert isinstance(nf, ImageProvider)
     assert nf.client.issuer_url == "https://id.neuroflash.com"
     assert nf.client.api_base_url == "https://app.neuroflash.com"
-    assert nf.client.ds_prefix == "/api/ds-prototypes/image_generation"
+    # Until discovery says otherwise, the guide's layout (spec §1.6.0).
+    assert nf.client.ds_routes == DsRoutes(
+        generation="/api/ds-prototypes/image_generation", history="/api/ds-prototypes"
+    )
     assert nf.client.token_store is store
 
     ng = build_provider(ProviderConfig(kind="nanogpt", secret="key"))
@@ -136,8 +141,13 @@ def test_neuroflash_connection_test_reports_everything(server, neuroflash):
     )
     server.on("GET", QUOTAS, Reply(json=load("nf_quotas_spec.json")))
     server.on("GET", CATALOG, Reply(json=load("nf_image_models_seed000.json")))
+    # A server laid out as the API reference says: every ds route under the bare prefix.
+    server.on("GET", f"{DS_HISTORY}/models", Reply(json=load("nf_ds_models_guide_seed002.json")))
+    server.on("GET", f"{DS_HISTORY}/history", Reply(json=[]))
     result = neuroflash.test_connection()
     assert result.ok
+    assert result.ds_routes == DsRoutes(generation=DS_HISTORY, history=DS_HISTORY)
+    assert neuroflash.client.ds_routes == result.ds_routes  # used from now on
     assert result.token_ok
     assert result.workspace_found
     assert result.quota_left == 47  # daily room (50 - 3) is tighter than the month's 88
@@ -153,6 +163,17 @@ def test_neuroflash_connection_test_lists_workspaces_when_ours_is_missing(server
     assert result.workspace_found is False
     assert [w.id for w in result.workspaces] == ["other"]
     assert server.count("GET", QUOTAS) == 0
+    assert result.ds_routes is None  # no workspace to ask in
+
+
+def test_neuroflash_connection_test_fails_when_no_ds_route_answers(server, neuroflash):
+    server.on("GET", WORKSPACES, Reply(json={"_embedded": {"workspaces": [{"id": WORKSPACE}]}}))
+    server.on("GET", QUOTAS, Reply(json=load("nf_quotas_spec.json")))
+    server.on("GET", CATALOG, Reply(json=load("nf_image_models_seed000.json")))
+    with pytest.raises(ConfigurationError) as caught:
+        neuroflash.test_connection()
+    assert caught.value.message.startswith("no ds-prototypes generation route answered at")
+    assert f"tried {DS}/models, {DS_HISTORY}/models" in caught.value.message
 
 
 def test_neuroflash_quota_is_normalised(server, neuroflash):
@@ -175,7 +196,7 @@ def test_neuroflash_models_fall_back_to_ds_prototypes(server, neuroflash):
 
 def test_neuroflash_generate_and_edit_map_to_results(server, neuroflash):
     server.on("POST", f"{DS}/", Reply(json=load("nf_ds_generate_guide_seed002.json")))
-    server.on("POST", f"{DS}/edit", Reply(json=load("nf_ds_generate_guide_seed002.json")))
+    server.on("POST", f"{DS_HISTORY}/edit", Reply(json=load("nf_ds_generate_guide_seed002.json")))
     result = neuroflash.generate(
         GenerateRequest(prompt="p", model="nano-banana-2", n=1, aspect_ratio="16:9", seed=3)
     )
@@ -192,7 +213,9 @@ def test_neuroflash_generate_and_edit_map_to_results(server, neuroflash):
 
 
 def test_neuroflash_history_is_mapped(server, neuroflash):
-    server.on("GET", f"{DS}/history", Reply(json=load("nf_ds_history_reference_seed001.json")))
+    server.on(
+        "GET", f"{DS_HISTORY}/history", Reply(json=load("nf_ds_history_reference_seed001.json"))
+    )
     (page,) = list(neuroflash.history_pages(page_size=10))
     (item,) = page
     assert item.provider_image_id == "string"

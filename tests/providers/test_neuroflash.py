@@ -6,13 +6,24 @@ import itertools
 
 import pytest
 
+from providers.base import DsRoutes
 from providers.errors import (
     ConfigurationError,
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
+    PermissionDeniedError,
+    ServerError,
 )
-from tests.providers.conftest import DS, LOCAL, TOKEN_PATH, TOKEN_PREFIX, WORKSPACE, load
+from tests.providers.conftest import (
+    DS,
+    DS_HISTORY,
+    LOCAL,
+    TOKEN_PATH,
+    TOKEN_PREFIX,
+    WORKSPACE,
+    load,
+)
 from tests.providers.scripted_server import Reply
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -126,19 +137,21 @@ def test_it_generates_with_the_workspace_header_and_the_model_id_string(server, 
     }
 
 
-def test_the_ds_prefix_is_configurable(server, make_nf, issuer):
-    client = make_nf(ds_prefix="/api/ds-prototypes/")
+def test_the_ds_routes_are_configurable(server, make_nf, issuer):
+    client = make_nf(ds_routes=DsRoutes(generation="/api/ds-prototypes/", history=DS))
     server.on(
         "GET", "/api/ds-prototypes/models", Reply(json=load("nf_ds_models_guide_seed002.json"))
     )
+    server.on("GET", f"{DS}/history", Reply(json=[]))
     assert [m.id for m in client.list_models()] == ["nano-banana-2"]
+    assert client.history_page() == []
 
 
 def test_it_edits_from_a_relative_history_path(server, nf):
-    server.on("POST", f"{DS}/edit", Reply(json=load("nf_ds_generate_guide_seed002.json")))
+    server.on("POST", f"{DS_HISTORY}/edit", Reply(json=load("nf_ds_generate_guide_seed002.json")))
     source = f"{DS}/b64b61f6-a7d2-4fa0-9f88-289dae46c41f/view"
     nf.edit(prompt="make the sky orange", image_urls=[source])
-    (call,) = server.calls("POST", f"{DS}/edit")
+    (call,) = server.calls("POST", f"{DS_HISTORY}/edit")
     assert call.json()["image_urls"] == [source]
     assert call.header("x-workspace-id") == WORKSPACE
 
@@ -175,10 +188,10 @@ def test_it_refuses_an_edit_without_sources(server, nf):
     ids=["bare-list", "items-envelope"],
 )
 def test_it_accepts_both_history_shapes(server, nf, body):
-    server.on("GET", f"{DS}/history", Reply(json=body))
+    server.on("GET", f"{DS_HISTORY}/history", Reply(json=body))
     (entry_,) = nf.history_page(limit=10, offset=0, model="nano-banana")
     assert entry_.output_image_url.endswith("/view")
-    (call,) = server.calls("GET", f"{DS}/history")
+    (call,) = server.calls("GET", f"{DS_HISTORY}/history")
     assert (call.param("limit"), call.param("offset"), call.param("model")) == (
         "10",
         "0",
@@ -188,7 +201,7 @@ def test_it_accepts_both_history_shapes(server, nf, body):
 
 
 def test_it_refuses_an_unknown_history_shape(server, nf):
-    server.on("GET", f"{DS}/history", Reply(json={"data": []}))
+    server.on("GET", f"{DS_HISTORY}/history", Reply(json={"data": []}))
     with pytest.raises(MalformedResponseError):
         nf.history_page()
 
@@ -207,15 +220,15 @@ def test_it_streams_a_ten_thousand_entry_history_lazily(server, nf):
         offset, limit = int(seen.param("offset")), int(seen.param("limit"))
         return Reply(json=[entry(n) for n in range(offset, min(offset + limit, total))])
 
-    server.on("GET", f"{DS}/history", history)
+    server.on("GET", f"{DS_HISTORY}/history", history)
     entries = nf.iter_history()
     first = list(itertools.islice(entries, 3))
     assert [e.output_image_id for e in first] == ["img-0", "img-1", "img-2"]
-    assert server.count("GET", f"{DS}/history") == 1  # only what was consumed was fetched
+    assert server.count("GET", f"{DS_HISTORY}/history") == 1  # only what was consumed was fetched
     rest = list(entries)
     assert len(first) + len(rest) == total
     assert len({e.output_image_id for e in first + rest}) == total
-    calls = server.calls("GET", f"{DS}/history")
+    calls = server.calls("GET", f"{DS_HISTORY}/history")
     # ten full pages, then an empty one that proves the end
     assert [int(c.param("offset")) for c in calls] == list(range(0, 10_001, 1000))
     assert {c.param("limit") for c in calls} == {"1000"}
@@ -227,19 +240,19 @@ def test_history_paging_skips_entries_shifted_by_new_generations(server, nf):
         [entry(2), entry(3)],  # a new image pushed entry 2 onto the next page
         [entry(4)],
     ]
-    server.on("GET", f"{DS}/history", *(Reply(json=p) for p in pages))
+    server.on("GET", f"{DS_HISTORY}/history", *(Reply(json=p) for p in pages))
     ids = [e.output_image_id for e in nf.iter_history(page_size=2)]
     assert ids == ["img-1", "img-2", "img-3", "img-4"]
 
 
 def test_it_gets_and_deletes_by_output_image_id(server, nf):
-    server.on("GET", f"{DS}/history/img-7", Reply(json=entry(7)))
-    server.on("DELETE", f"{DS}/history/img-7", Reply(204))
+    server.on("GET", f"{DS_HISTORY}/history/img-7", Reply(json=entry(7)))
+    server.on("DELETE", f"{DS_HISTORY}/history/img-7", Reply(204))
     got = nf.get_history_entry("img-7")
     assert got.batch_id == "batch-1"
     nf.delete_history_entry(got.output_image_id)
     (call,) = server.calls("DELETE")
-    assert call.path == f"{DS}/history/img-7"
+    assert call.path == f"{DS_HISTORY}/history/img-7"
     assert call.header("x-workspace-id") == WORKSPACE
 
 
@@ -247,19 +260,25 @@ def test_a_delete_answering_an_empty_object_is_success(server, nf):
     # seed 001 "Delete Generation" example body: {}
     server.on(
         "DELETE",
-        f"{DS}/history/img-1",
+        f"{DS_HISTORY}/history/img-1",
         Reply(200, json=load("nf_ds_delete_reference_seed001.json")),
     )
     nf.delete_history_entry("img-1")
 
 
 def test_a_missing_image_is_not_found(server, nf):
-    server.on("GET", f"{DS}/history/gone", Reply(404, json={"detail": "Generation not found"}))
+    server.on("GET", f"{DS_HISTORY}/history", Reply(json=[]))
+    server.on(
+        "GET", f"{DS_HISTORY}/history/gone", Reply(404, json={"detail": "Generation not found"})
+    )
     with pytest.raises(NotFoundError) as caught:
         nf.get_history_entry("gone")
     assert caught.value.message == (
         "neuroflash could not find the image gone (404): Generation not found"
     )
+    # It looked once whether the history had moved, found it where it was, and let the 404 be.
+    assert server.count("GET", f"{DS_HISTORY}/history") == 1
+    assert nf.ds_routes.history == DS_HISTORY
 
 
 def test_it_views_image_bytes_by_id_and_by_history_path(server, nf):
@@ -300,3 +319,50 @@ def test_ds_calls_need_a_workspace_and_say_so_before_any_request(server, make_nf
     assert "workspace" in caught.value.message
     assert server.count("POST", f"{DS}/") == 0
     assert server.count("POST", TOKEN_PATH) == 0
+
+
+# -- where the ds-prototypes routes are (spec §1.6.0) -------------------------------------
+
+
+def test_discovery_treats_404_and_405_as_not_here(server, nf):
+    server.on("GET", f"{DS}/models", Reply(405, json={"detail": "Method Not Allowed"}))
+    server.on("GET", f"{DS_HISTORY}/models", Reply(json=[]))
+    server.on("GET", f"{DS_HISTORY}/history", Reply(json=[]))
+
+    assert nf.discover_routes() == DsRoutes(generation=DS_HISTORY, history=DS_HISTORY)
+    (probe,) = server.calls("GET", f"{DS_HISTORY}/history")
+    assert probe.query == {"limit": ["1"]}
+    assert probe.header("x-workspace-id") == WORKSPACE
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(403, PermissionDeniedError), (503, ServerError)], ids=["403", "503"]
+)
+def test_discovery_lets_other_errors_through(server, nf, status, error):
+    server.on("GET", f"{DS}/models", Reply(status, json={"error": "no"}))
+    with pytest.raises(error):
+        nf.discover_routes()
+    assert server.count("GET", f"{DS_HISTORY}/models") == 0  # no guessing past a real error
+
+
+def test_a_404_on_edit_finds_the_history_elsewhere_and_edits_once(server, make_nf, issuer):
+    remembered = []
+    client = make_nf(on_routes_discovered=remembered.append)
+    server.on("GET", f"{DS}/history", Reply(json=[]))
+    server.on("POST", f"{DS}/edit", Reply(json=load("nf_ds_generate_guide_seed002.json")))
+
+    client.edit(prompt="night", image_urls=[f"{DS}/img-1/view"])
+
+    assert remembered == [DsRoutes(generation=DS, history=DS)]
+    assert server.count("POST", f"{DS_HISTORY}/edit") == 1  # the 404 at the default
+    assert server.count("POST", f"{DS}/edit") == 1
+
+
+def test_a_failure_to_remember_the_routes_does_not_fail_the_call(server, make_nf, issuer):
+    def broken(routes: DsRoutes) -> None:
+        raise RuntimeError("database is down")
+
+    client = make_nf(on_routes_discovered=broken)
+    server.on("GET", f"{DS}/history", Reply(json=[]))
+    assert client.history_page() == []
+    assert client.ds_routes.history == DS

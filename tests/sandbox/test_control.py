@@ -51,7 +51,7 @@ def test_it_resets_to_a_fresh_world(sandbox, nf: Neuroflash, ng: NanoGPT):
     nf.generate()
     ng.generate()
     sandbox.faults(status=500, path="/nothing")
-    sandbox.configure(history_shape="items", url_ttl=5)
+    sandbox.configure(history_shape="items", url_ttl=5, ds_layout="reference")
 
     sandbox.reset()
 
@@ -60,6 +60,7 @@ def test_it_resets_to_a_fresh_world(sandbox, nf: Neuroflash, ng: NanoGPT):
     config = sandbox.control("GET", "config")
     assert config["history_shape"] == "list"
     assert config["url_ttl"] == 3600
+    assert config["ds_layout"] == "both"
     assert nf.history() == []
     assert nf.quota()["usedAmount"] == 0
     assert sandbox.quota()["balance"] == "25.00000000"
@@ -67,7 +68,11 @@ def test_it_resets_to_a_fresh_world(sandbox, nf: Neuroflash, ng: NanoGPT):
 
 def test_it_shows_and_sets_the_config(sandbox):
     config = sandbox.configure(
-        token_ttl=10, quota_status=403, force_b64=True, storage_url="http://localhost:9/"
+        token_ttl=10,
+        quota_status=403,
+        force_b64=True,
+        storage_url="http://localhost:9/",
+        ds_layout="guide",
     )
 
     assert config == {
@@ -77,6 +82,7 @@ def test_it_shows_and_sets_the_config(sandbox):
         "quota_status": 403,
         "force_b64": True,
         "storage_url": "http://localhost:9",
+        "ds_layout": "guide",
     }
 
 
@@ -89,6 +95,7 @@ def test_it_shows_and_sets_the_config(sandbox):
         {"quota_status": 500},
         {"force_b64": "yes"},
         {"storage_url": "ftp://elsewhere"},
+        {"ds_layout": "everywhere"},
         {"colour": "red"},
     ],
 )
