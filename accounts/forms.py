@@ -138,6 +138,11 @@ class CredentialForm(forms.ModelForm):
                 self.add_error(name, problem)
         return cleaned
 
+    @property
+    def secret_needs_retyping(self) -> bool:
+        """A secret was typed but the form was refused: the field comes back empty."""
+        return self.is_bound and bool(self.data.get("secret")) and bool(self.errors)
+
     def _require_secret_where_needed(self, kind: str, cleaned: dict[str, Any]) -> None:
         # Runs before _post_clean copies the posted values in: the instance is still the saved one.
         saved = self.instance

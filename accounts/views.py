@@ -219,7 +219,7 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Provider credential saved.")
             return redirect("accounts:settings_provider", slug=slug)
     if form.errors:
-        messages.error(request, "The credential was not saved. Check the fields marked below.")
+        messages.error(request, "The credential was not saved. Check the fields marked in red.")
     context = {
         **_connection_context(
             membership,

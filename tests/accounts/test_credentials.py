@@ -143,8 +143,11 @@ def test_it_refuses_provider_addresses_off_the_public_internet(
     response = owner_client.post(provider_url(workspace), neuroflash_form(kind=kind, base_url=url))
 
     assert response.status_code == 422
-    assert why in response.content.decode()
+    page = response.content.decode()
+    assert why in page
     assert ProviderCredential.objects.get(workspace=workspace).kind == "sandbox"
+    # The typed secret is not sent back; the page says to type it again.
+    assert "type it again" in page
 
 
 @pytest.mark.parametrize("url", ["http://localhost:8765", "http://127.0.0.1:9000"])

@@ -38,7 +38,10 @@ def test_it_finds_the_routes_says_where_and_remembers_them(
 
     html = check_card(owner_client, workspace, check)
     assert "Connected" in html
-    assert f"generation API at <code>{generation}</code>, history at <code>{history}</code>" in html
+    assert (
+        f'generation API at <code class="nowrap">{generation}</code>, '
+        f'history at <code class="nowrap">{history}</code>'
+    ) in html
     credential.refresh_from_db()
     assert (credential.discovered_generation_path, credential.discovered_history_path) == (
         generation,

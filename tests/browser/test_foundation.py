@@ -52,6 +52,7 @@ def test_an_admin_logs_in_switches_workspace_and_saves_a_credential(
     error = page.locator("#id_base_url").locator("xpath=..")
     expect(error).to_contain_text("a cloud metadata address")
     expect(error).to_contain_text("PROVIDER_PRIVATE_HOSTS")
+    expect(page.locator("#id_secret_error")).to_contain_text("type it again")
     screenshot("settings-provider-private-address")
     page.get_by_label("Base URL").fill("")
     page.locator("#id_secret").fill("nf-secret-value-9f3a")
