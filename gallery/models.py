@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
-from accounts.models import Workspace
+from accounts.models import Membership, Workspace
 
 
 class CatalogModel(models.Model):
@@ -399,6 +399,17 @@ class Job(models.Model):
     def can_cancel(self) -> bool:
         """Only while nothing was sent to the provider (the same rule as `cancel`)."""
         return self.state == JobState.QUEUED and self.stage == JobStage.NOT_CALLED
+
+    def cancel_permitted_to(self, membership: Membership) -> bool:
+        """Who may cancel: its author while they may still write, or an admin."""
+        return membership.is_admin or (
+            self.author_id == membership.user_id and membership.can_write
+        )
+
+    def can_be_cancelled_by(self, membership: Membership) -> bool:
+        """Whether `membership` sees a Cancel button that works: the job card asks this, the
+        view refuses whoever `cancel_permitted_to` refuses, and `cancel` checks the state."""
+        return self.can_cancel and self.cancel_permitted_to(membership)
 
     @property
     def can_retry(self) -> bool:

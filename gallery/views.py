@@ -157,9 +157,7 @@ def job_card(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
 def job_cancel(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     job = get_job(membership, job_id)
-    if job.author_id != request.user.pk and not membership.is_admin:
-        raise PermissionDenied("Only the person who started this job or an admin can cancel it.")
-    if jobs.job_cancel(job=job):
+    if jobs.job_cancel(job=job, membership=membership):
         messages.success(request, "Job cancelled.")
     else:
         messages.error(
