@@ -10,6 +10,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Workspace
+from providers.base import daily_left, images_left
 
 
 class CatalogModel(models.Model):
@@ -551,15 +552,16 @@ class QuotaSnapshot(models.Model):
 
     @property
     def daily_left(self) -> int | None:
-        if self.daily_limit is None or self.daily_used is None:
-            return None
-        return max(self.daily_limit - self.daily_used, 0)
+        return daily_left(daily_limit=self.daily_limit, daily_used=self.daily_used)
 
     @property
     def images_left(self) -> int | None:
-        """How many more images fit now: the smaller of the monthly and the daily room."""
-        room = [left for left in (self.monthly_available, self.daily_left) if left is not None]
-        return min(room) if room else None
+        """How many more images fit now (`providers.base.images_left`, as for a live quota)."""
+        return images_left(
+            monthly_available=self.monthly_available,
+            daily_limit=self.daily_limit,
+            daily_used=self.daily_used,
+        )
 
 
 class HistorySync(models.Model):
