@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import Membership, Workspace
 from providers.base import daily_left, images_left
@@ -562,6 +563,48 @@ class QuotaSnapshot(models.Model):
             daily_limit=self.daily_limit,
             daily_used=self.daily_used,
         )
+
+    @property
+    def limiting_period(self) -> str:
+        """ "today" when the daily limit is what leaves the least room, else "this month"."""
+        return "today" if self.images_left != self.monthly_available else "this month"
+
+    @property
+    def monthly_percent(self) -> int | None:
+        share = _share(self.monthly_used, self.monthly_limit)
+        return None if share is None else min(round(share * 100), 100)
+
+    @property
+    def level(self) -> str:
+        """How the meter reads: "exhausted" once no image fits, "warning" from NEAR_LIMIT of the
+        monthly or the daily limit used or when fair use is reached, "ok" otherwise."""
+        shares = [
+            share
+            for share in (
+                _share(self.monthly_used, self.monthly_limit),
+                _share(self.daily_used, self.daily_limit),
+            )
+            if share is not None
+        ]
+        if self.images_left == 0 or any(share >= 1 for share in shares):
+            return "exhausted"
+        if self.fair_use_reached or any(share >= NEAR_LIMIT for share in shares):
+            return "warning"
+        return "ok"
+
+    @property
+    def is_stale(self) -> bool:
+        """No newer report for three refresh intervals: the provider is not answering."""
+        stale_after = dt.timedelta(minutes=3 * settings.QUOTA_REFRESH_MINUTES)
+        return timezone.now() - self.taken_at > stale_after
+
+
+# The meter turns amber once this share of the monthly or the daily limit is used.
+NEAR_LIMIT = 0.8
+
+
+def _share(used: int | None, limit: int | None) -> float | None:
+    return used / limit if used is not None and limit else None
 
 
 class HistorySync(models.Model):

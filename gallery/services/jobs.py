@@ -76,9 +76,8 @@ def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
     reserved = sum(int(params.get("n", 1)) for params in active_params)
     left = max(snapshot.images_left - reserved, 0)
     if n_images > left:
-        period = "today" if snapshot.images_left != snapshot.monthly_available else "this month"
         noun = "image" if n_images == 1 else "images"
-        raise SubmitRefused(f"{n_images} {noun} requested, {left} left {period}.")
+        raise SubmitRefused(f"{n_images} {noun} requested, {left} left {snapshot.limiting_period}.")
 
 
 def job_submit(
