@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
@@ -518,6 +519,20 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.pk}"
+
+    @property
+    def reuse_query(self) -> str:
+        """The generate page's query string for "Reuse prompt": the prompt, the model and every
+        option the image was made with (the form keeps those its model still offers)."""
+        made_with = self.job.params if self.job else {}
+        options = {
+            name: made_with[name]
+            for name in ("n", "aspect_ratio", "size", "output_format")
+            if made_with.get(name) not in (None, "")
+        }
+        if "output_format" not in options and self.format:  # a history image: no job
+            options["output_format"] = self.format
+        return urlencode({"prompt": self.prompt, "model": self.model_id, **options})
 
     @property
     def file_missing(self) -> bool:

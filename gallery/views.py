@@ -16,7 +16,7 @@ from accounts.selectors import credential_for_workspace
 from accounts.services import user_remember_workspace
 from gallery import selectors, usage
 from gallery.access import get_image, get_job
-from gallery.forms import EditForm, JobForm
+from gallery.forms import EditForm, JobForm, initial_from_query
 from gallery.models import HistorySync, Job, JobKind
 from gallery.services import images, jobs, sync
 from gallery.tasks import refresh_catalog, refresh_quota
@@ -49,7 +49,6 @@ def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
 def _generate_context(membership: Membership, form: JobForm, **extra: object) -> dict[str, object]:
     return {
         "form": form,
-        "disallowed": [m for m in form.models.values() if not m.allowed],
         "queue": selectors.job_list_for_queue(workspace=membership.workspace, user=membership.user),
         **extra,
     }
@@ -63,9 +62,11 @@ def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
     models = selectors.catalog_for(workspace=workspace)
     if not models and request.method == "GET":
         refresh_catalog.delay_on_commit(workspace.pk)
-    initial = {"prompt": request.GET.get("prompt", ""), "model": request.GET.get("model", "")}
     form = JobForm(
-        request.POST or None, models=models, credential=_credential(membership), initial=initial
+        request.POST or None,
+        models=models,
+        credential=_credential(membership),
+        initial=initial_from_query(request.GET),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -194,7 +195,12 @@ def image_detail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
     models = selectors.catalog_for(workspace=membership.workspace, kind=JobKind.EDIT)
     form = None
     if membership.can_write:
-        form = EditForm(request.POST or None, models=models, credential=_credential(membership))
+        form = EditForm(
+            request.POST or None,
+            models=models,
+            credential=_credential(membership),
+            initial=initial_from_query(request.GET),
+        )
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
