@@ -9,11 +9,27 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
 
-from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role
+from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role, User, Workspace
 
 
-def get_membership(request: HttpRequest, slug: str, *, role: str = Role.VIEWER) -> Membership:
+class HtmxHttpRequest(HttpRequest):
+    """Every request here: django-htmx's middleware sets `request.htmx`."""
+
+    htmx: HtmxDetails
+
+
+class WorkspaceRequest(HtmxHttpRequest):
+    """A request for a page of one workspace, signed in; `get_membership` sets `membership`
+    and `workspace` (the context processor gives them to every template, the page chrome too)."""
+
+    user: User
+    membership: Membership
+    workspace: Workspace
+
+
+def get_membership(request: WorkspaceRequest, slug: str, *, role: str = Role.VIEWER) -> Membership:
     """The signed-in user's membership of workspace `slug`, with at least `role`.
 
     Viewers are read-only everywhere: any POST needs at least the member role, so a view that
@@ -28,8 +44,9 @@ def get_membership(request: HttpRequest, slug: str, *, role: str = Role.VIEWER) 
     )
     if membership is None:
         raise Http404("No such workspace")
-    # Remembered for the page chrome (switcher, nav), also on an error page for this request.
-    request.workspace_membership = membership  # type: ignore[attr-defined]
+    # Set before the role check: the 403 page keeps the workspace's header and navigation.
+    request.membership = membership
+    request.workspace = membership.workspace
     if request.method not in ("GET", "HEAD", "OPTIONS") and Role.rank(role) < Role.rank(
         Role.MEMBER
     ):

@@ -6,14 +6,18 @@ from accounts.selectors import membership_list_for_user
 
 
 def workspaces(request: HttpRequest) -> dict[str, object]:
-    """The signed-in user's memberships, for the workspace switcher in the header."""
+    """The one place templates get the workspace, the signed-in user's membership of it (and with
+    it their role: `membership.can_write`, `membership.is_admin`) and the switcher's list.
+
+    The workspace and membership are those `get_membership` let the request in with (see
+    `accounts.access.WorkspaceRequest`); views do not pass them again. They are there on the 403
+    page for a role that is too low, too.
+    """
     if not request.user.is_authenticated:
         return {}
     # Lazy: evaluated only by templates that render the switcher.
     context: dict[str, object] = {"my_memberships": membership_list_for_user(user=request.user)}
-    # A view's own context wins; this keeps the header right on pages that do not pass the
-    # workspace, such as the 403 page shown when a role is too low.
-    membership = getattr(request, "workspace_membership", None)
+    membership = getattr(request, "membership", None)  # only on a WorkspaceRequest
     if membership is not None:
         context |= {"workspace": membership.workspace, "membership": membership}
     return context

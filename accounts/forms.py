@@ -9,14 +9,12 @@ from accounts.connection import provider_url_problem
 from accounts.models import (
     KIND_FIELDS,
     ROUTE_FIELDS,
-    SECRET_BOUND_FIELDS,
     ProviderCredential,
     ProviderKind,
     Role,
     Workspace,
-    kind_uses_secret,
 )
-from accounts.services import ENTER_IT_AGAIN, CredentialFields
+from accounts.services import CredentialFields
 
 
 class WorkspaceForm(forms.Form):
@@ -126,8 +124,11 @@ class CredentialForm(forms.ModelForm):
         for name in (*optional, *ROUTE_FIELDS):
             if name not in used:
                 cleaned[name] = ""  # fields of another provider kind are not kept
-        if kind_uses_secret(kind) and not cleaned.get("secret"):
-            self._require_secret_where_needed(kind, cleaned)
+        if not cleaned.get("secret"):
+            # Asked of the saved credential: _post_clean copies the posted values in later.
+            problem = self.instance.secret_missing(kind=kind, values=cleaned)
+            if problem:
+                self.add_error("secret", problem)
         if kind == ProviderKind.NEUROFLASH and not cleaned.get("client_id"):
             self.add_error("client_id", "Enter the client ID of the neuroflash service account.")
         for name in ("base_url", "auth_url"):
@@ -142,18 +143,6 @@ class CredentialForm(forms.ModelForm):
     def secret_needs_retyping(self) -> bool:
         """A secret was typed but the form was refused: the field comes back empty."""
         return self.is_bound and bool(self.data.get("secret")) and bool(self.errors)
-
-    def _require_secret_where_needed(self, kind: str, cleaned: dict[str, Any]) -> None:
-        # Runs before _post_clean copies the posted values in: the instance is still the saved one.
-        saved = self.instance
-        if not saved.has_secret or saved.kind != kind:
-            label = "client secret" if kind == ProviderKind.NEUROFLASH else "API key"
-            self.add_error("secret", f"Enter the {label}.")
-        elif any(
-            name in cleaned and cleaned[name] != getattr(saved, name)
-            for name in SECRET_BOUND_FIELDS
-        ):
-            self.add_error("secret", ENTER_IT_AGAIN)
 
     def credential_fields(self) -> CredentialFields:
         data = self.cleaned_data

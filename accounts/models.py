@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -162,6 +163,9 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
 SECRET_BOUND_FIELDS = ("kind", "base_url", "auth_url", "client_id")
 
 
+ENTER_IT_AGAIN = "Enter the secret again: it is only sent to the address it was saved for."
+
+
 def kind_uses_secret(kind: str) -> bool:
     return "secret" in KIND_FIELDS[kind]
 
@@ -251,6 +255,23 @@ class ProviderCredential(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret_encrypted)
+
+    def secret_missing(self, *, kind: str, values: Mapping[str, object]) -> str | None:
+        """Why this saved credential cannot take `kind` and `values` without a secret typed in,
+        or None when the saved secret may stay (or the provider takes none).
+
+        The one rule for it (the form asks, the service enforces): the saved secret is only
+        ever sent where it was saved for, so another provider, address or client ID needs it
+        typed again. Ask it of the credential as saved, before the new values are copied in."""
+        if not kind_uses_secret(kind):
+            return None
+        if not self.has_secret or self.kind != kind:
+            return f"Enter the {'client secret' if kind == ProviderKind.NEUROFLASH else 'API key'}."
+        if any(
+            name in values and values[name] != getattr(self, name) for name in SECRET_BOUND_FIELDS
+        ):
+            return ENTER_IT_AGAIN
+        return None
 
     def route_path(self, family: str) -> str:
         """Where a ds-prototypes route family is: as typed, else as discovered, else ""."""

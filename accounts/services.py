@@ -14,7 +14,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import crypto
 from accounts.models import (
-    SECRET_BOUND_FIELDS,
     AuditEvent,
     AuditVerb,
     Membership,
@@ -26,8 +25,6 @@ from accounts.models import (
     kind_uses_secret,
 )
 from providers import DsRoutes
-
-ENTER_IT_AGAIN = "Enter the secret again: it is only sent to the address it was saved for."
 
 
 def audit_record(
@@ -254,18 +251,15 @@ def credential_save(
         needs_secret = kind_uses_secret(fields.kind)
         if not needs_secret:
             secret = None
+        elif not secret:
+            problem = credential.secret_missing(kind=fields.kind, values=vars(fields))
+            if problem:
+                raise ValidationError({"secret": problem})
         had_secret = credential.has_secret
-        moved = [
-            name
-            for name in SECRET_BOUND_FIELDS
-            if getattr(credential, name) != getattr(fields, name)
-        ]
         changed = [
             name for name, value in vars(fields).items() if getattr(credential, name) != value
         ]
-        if had_secret and not secret and (moved or not needs_secret):
-            if needs_secret:
-                raise ValidationError({"secret": ENTER_IT_AGAIN})
+        if had_secret and not needs_secret:
             # This provider takes no secret; do not keep one around.
             credential.secret_encrypted = credential.secret_hint = ""
             credential.secret_set_by = credential.secret_set_at = None

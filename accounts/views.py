@@ -15,6 +15,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import connection, selectors, services
 from accounts.access import (
+    HtmxHttpRequest,
+    WorkspaceRequest,
     get_connection_check_for_admin,
     get_credential_for_admin,
     get_membership,
@@ -31,7 +33,7 @@ def _posted(request: HttpRequest) -> QueryDict | None:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     workspace = selectors.workspace_landing_for_user(user=request.user)
     if workspace is None:
         return render(request, "accounts/no_workspace.html")
@@ -40,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def workspace_create(request: HttpRequest) -> HttpResponse:
+def workspace_create(request: HtmxHttpRequest) -> HttpResponse:
     if not request.user.is_staff:
         raise PermissionDenied("Only staff users create workspaces.")
     form = WorkspaceForm(_posted(request))
@@ -60,8 +62,6 @@ def _members_context(
     new_link: dict[str, str | None] | None = None,
 ) -> dict[str, object]:
     return {
-        "membership": membership,
-        "workspace": membership.workspace,
         "members": selectors.membership_list_for_workspace(workspace=membership.workspace),
         "add_form": add_form or MemberAddForm(),
         "roles": Role.choices,
@@ -71,14 +71,14 @@ def _members_context(
 
 @login_required
 @require_GET
-def settings_members(request: HttpRequest, slug: str) -> HttpResponse:
+def settings_members(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     return render(request, "accounts/settings_members.html", _members_context(membership))
 
 
 @login_required
 @require_POST
-def member_add(request: HttpRequest, slug: str) -> HttpResponse:
+def member_add(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     form = MemberAddForm(request.POST)
     if form.is_valid():
@@ -130,7 +130,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+def member_role(request: WorkspaceRequest, slug: str, membership_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     target = get_membership_in_workspace(membership, membership_id)
     form = MemberRoleForm(request.POST)
@@ -156,7 +156,7 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+def member_remove(request: WorkspaceRequest, slug: str, membership_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     target = get_membership_in_workspace(membership, membership_id)
     try:
@@ -180,20 +180,15 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
 
 
 def _connection_context(
-    membership: Membership, credential: ProviderCredential | None, check: ConnectionCheck | None
+    credential: ProviderCredential | None, check: ConnectionCheck | None
 ) -> dict[str, object]:
-    return {
-        "membership": membership,
-        "workspace": membership.workspace,
-        "credential": credential,
-        "check": check,
-    }
+    return {"credential": credential, "check": check}
 
 
 @login_required
 @sensitive_post_parameters("secret")
 @require_http_methods(["GET", "POST"])
-def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
+def settings_provider(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     workspace = membership.workspace
     credential = selectors.credential_for_workspace(workspace=workspace)
@@ -222,7 +217,6 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "The credential was not saved. Check the fields marked in red.")
     context = {
         **_connection_context(
-            membership,
             credential,
             selectors.connection_check_latest(credential=credential) if credential else None,
         ),
@@ -238,7 +232,7 @@ def settings_provider(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_general(request: HttpRequest, slug: str) -> HttpResponse:
+def settings_general(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     form = WorkspaceForm(
         _posted(request),
@@ -251,12 +245,7 @@ def settings_general(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, "Workspace renamed.")
         return redirect("accounts:settings_general", slug=slug)
-    context = {
-        "membership": membership,
-        "workspace": membership.workspace,
-        "form": form,
-        "schedule": _schedule(),
-    }
+    context = {"form": form, "schedule": _schedule()}
     return render(
         request, "accounts/settings_general.html", context, status=422 if form.errors else 200
     )
@@ -284,11 +273,9 @@ def _schedule() -> list[tuple[str, str]]:
 
 @login_required
 @require_GET
-def settings_audit(request: HttpRequest, slug: str) -> HttpResponse:
+def settings_audit(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     context = {
-        "membership": membership,
-        "workspace": membership.workspace,
         "events": selectors.audit_event_list(workspace=membership.workspace, limit=100),
     }
     return render(request, "accounts/settings_audit.html", context)
@@ -296,7 +283,7 @@ def settings_audit(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def connection_test(request: HttpRequest, slug: str) -> HttpResponse:
+def connection_test(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     credential = get_credential_for_admin(membership)
     check = connection.connection_check_request(credential=credential, actor=request.user)
@@ -304,7 +291,7 @@ def connection_test(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request,
             "accounts/settings_provider.html#connection-check",
-            _connection_context(membership, credential, check),
+            _connection_context(credential, check),
         )
     messages.info(request, "Checking the connection. This page shows the result when it is done.")
     return redirect("accounts:settings_provider", slug=slug)
@@ -312,7 +299,7 @@ def connection_test(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def connection_check_status(request: HttpRequest, slug: str, check_id: int) -> HttpResponse:
+def connection_check_status(request: WorkspaceRequest, slug: str, check_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     check = get_connection_check_for_admin(membership, check_id)
     if not request.htmx:
@@ -320,5 +307,5 @@ def connection_check_status(request: HttpRequest, slug: str, check_id: int) -> H
     return render(
         request,
         "accounts/settings_provider.html#connection-check",
-        _connection_context(membership, check.credential, check),
+        _connection_context(check.credential, check),
     )

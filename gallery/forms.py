@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -14,6 +15,13 @@ from gallery.models import CatalogModel, JobKind
 from gallery.services.jobs import JobRequest
 
 OPTION_FIELDS = ("n", "aspect_ratio", "size", "output_format")
+# What a link to the form may fill in: Reuse prompt, or the no-JavaScript "Show its options".
+PREFILLED_FIELDS = ("prompt", "model", *OPTION_FIELDS)
+
+
+def initial_from_query(query: Mapping[str, str]) -> dict[str, str]:
+    """The form's initial values from a query string; the form drops options its model lacks."""
+    return {name: query[name] for name in PREFILLED_FIELDS if query.get(name)}
 
 
 def group_models(models: list[CatalogModel]) -> list[tuple[str, list[CatalogModel]]]:
@@ -32,6 +40,7 @@ class JobForm(forms.Form):
     """
 
     kind = JobKind.TEXT2IMAGE
+    submit_label = "Generate"
 
     prompt = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image…"}),
@@ -62,6 +71,26 @@ class JobForm(forms.Form):
         if self.selected is not None:
             self.fields["model"].initial = self.selected.provider_model_id
             self._add_option_fields(self.selected)
+        if not self.is_bound:
+            self.initial = self._offered(self.initial)
+
+    def _offered(self, initial: Mapping[str, Any]) -> dict[str, Any]:
+        """The initial values without the options the chosen model does not offer (a reused
+        prompt made with another model, a hand-edited link): those fields show their default."""
+        kept = dict(initial)
+        for name in OPTION_FIELDS:
+            if name not in kept:
+                continue
+            field = self.fields.get(name)
+            choices = {str(value) for value, _ in getattr(field, "choices", [])}
+            if str(kept[name]) not in choices:
+                del kept[name]
+        return kept
+
+    @property
+    def disallowed(self) -> list[CatalogModel]:
+        """Models the provider lists but this account's plan does not include (shown greyed)."""
+        return [m for m in self.models.values() if not m.allowed]
 
     def _selected_model(self) -> CatalogModel | None:
         wanted = (self.data.get("model") if self.is_bound else None) or self.initial.get("model")
@@ -158,6 +187,7 @@ class JobForm(forms.Form):
 
 class EditForm(JobForm):
     kind = JobKind.EDIT
+    submit_label = "Edit image"
 
     prompt = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the change…"}),

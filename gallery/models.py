@@ -3,13 +3,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from accounts.models import Workspace
+from accounts.models import Membership, Workspace
+from providers.base import daily_left, images_left
 
 
 class CatalogModel(models.Model):
@@ -400,6 +403,17 @@ class Job(models.Model):
         """Only while nothing was sent to the provider (the same rule as `cancel`)."""
         return self.state == JobState.QUEUED and self.stage == JobStage.NOT_CALLED
 
+    def cancel_permitted_to(self, membership: Membership) -> bool:
+        """Who may cancel: its author while they may still write, or an admin."""
+        return membership.is_admin or (
+            self.author_id == membership.user_id and membership.can_write
+        )
+
+    def can_be_cancelled_by(self, membership: Membership) -> bool:
+        """Whether `membership` sees a Cancel button that works: the job card asks this, the
+        view refuses whoever `cancel_permitted_to` refuses, and `cancel` checks the state."""
+        return self.can_cancel and self.cancel_permitted_to(membership)
+
     @property
     def can_retry(self) -> bool:
         return self.state in (JobState.FAILED, JobState.CANCELLED)
@@ -507,6 +521,20 @@ class Image(models.Model):
         return f"Image {self.pk}"
 
     @property
+    def reuse_query(self) -> str:
+        """The generate page's query string for "Reuse prompt": the prompt, the model and every
+        option the image was made with (the form keeps those its model still offers)."""
+        made_with = self.job.params if self.job else {}
+        options = {
+            name: made_with[name]
+            for name in ("n", "aspect_ratio", "size", "output_format")
+            if made_with.get(name) not in (None, "")
+        }
+        if "output_format" not in options and self.format:  # a history image: no job
+            options["output_format"] = self.format
+        return urlencode({"prompt": self.prompt, "model": self.model_id, **options})
+
+    @property
     def file_missing(self) -> bool:
         """The image has a file, but storage no longer holds it (one look at the storage)."""
         return bool(self.file) and not self.file.storage.exists(self.file.name)
@@ -540,15 +568,58 @@ class QuotaSnapshot(models.Model):
 
     @property
     def daily_left(self) -> int | None:
-        if self.daily_limit is None or self.daily_used is None:
-            return None
-        return max(self.daily_limit - self.daily_used, 0)
+        return daily_left(daily_limit=self.daily_limit, daily_used=self.daily_used)
 
     @property
     def images_left(self) -> int | None:
-        """How many more images fit now: the smaller of the monthly and the daily room."""
-        room = [left for left in (self.monthly_available, self.daily_left) if left is not None]
-        return min(room) if room else None
+        """How many more images fit now (`providers.base.images_left`, as for a live quota)."""
+        return images_left(
+            monthly_available=self.monthly_available,
+            daily_limit=self.daily_limit,
+            daily_used=self.daily_used,
+        )
+
+    @property
+    def limiting_period(self) -> str:
+        """ "today" when the daily limit is what leaves the least room, else "this month"."""
+        return "today" if self.images_left != self.monthly_available else "this month"
+
+    @property
+    def monthly_percent(self) -> int | None:
+        share = _share(self.monthly_used, self.monthly_limit)
+        return None if share is None else min(round(share * 100), 100)
+
+    @property
+    def level(self) -> str:
+        """How the meter reads: "exhausted" once no image fits, "warning" from NEAR_LIMIT of the
+        monthly or the daily limit used or when fair use is reached, "ok" otherwise."""
+        shares = [
+            share
+            for share in (
+                _share(self.monthly_used, self.monthly_limit),
+                _share(self.daily_used, self.daily_limit),
+            )
+            if share is not None
+        ]
+        if self.images_left == 0 or any(share >= 1 for share in shares):
+            return "exhausted"
+        if self.fair_use_reached or any(share >= NEAR_LIMIT for share in shares):
+            return "warning"
+        return "ok"
+
+    @property
+    def is_stale(self) -> bool:
+        """No newer report for three refresh intervals: the provider is not answering."""
+        stale_after = dt.timedelta(minutes=3 * settings.QUOTA_REFRESH_MINUTES)
+        return timezone.now() - self.taken_at > stale_after
+
+
+# The meter turns amber once this share of the monthly or the daily limit is used.
+NEAR_LIMIT = 0.8
+
+
+def _share(used: int | None, limit: int | None) -> float | None:
+    return used / limit if used is not None and limit else None
 
 
 class HistorySync(models.Model):

@@ -3,21 +3,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.access import get_membership
+from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Membership, ProviderCredential, Role
 from accounts.selectors import credential_for_workspace
 from accounts.services import user_remember_workspace
 from gallery import selectors, usage
 from gallery.access import get_image, get_job
-from gallery.forms import EditForm, JobForm
+from gallery.forms import EditForm, JobForm, initial_from_query
 from gallery.models import HistorySync, Job, JobKind
 from gallery.services import images, jobs, sync
 from gallery.tasks import refresh_catalog, refresh_quota
@@ -27,36 +26,20 @@ def _credential(membership: Membership) -> ProviderCredential | None:
     return credential_for_workspace(workspace=membership.workspace)
 
 
-def _workspace_context(membership: Membership, **extra: object) -> dict[str, object]:
-    return {
-        "membership": membership,
-        "workspace": membership.workspace,
-        # Lazy: only pages that label models run the query.
-        "model_names": SimpleLazyObject(
-            lambda: selectors.catalog_names(workspace=membership.workspace)
-        ),
-        **extra,
-    }
-
-
 # --- Gallery ----------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
-def home(request: HttpRequest, slug: str) -> HttpResponse:
+def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     page = selectors.image_page(workspace=membership.workspace, cursor=request.GET.get("after"))
     if request.htmx and request.GET.get("after"):  # "Show more": just the next tiles
-        return render(
-            request, "gallery/home.html#grid-page", _workspace_context(membership, page=page)
-        )
+        return render(request, "gallery/home.html#grid-page", {"page": page})
     user_remember_workspace(user=request.user, workspace=membership.workspace)
     if selectors.quota_latest(workspace=membership.workspace) is None:
         refresh_quota.delay_on_commit(membership.workspace.pk)  # the meter's first report
-    context = _workspace_context(
-        membership, page=page, sync=selectors.sync_status(workspace=membership.workspace)
-    )
+    context = {"page": page, "sync": selectors.sync_status(workspace=membership.workspace)}
     return render(request, "gallery/home.html", context)
 
 
@@ -64,26 +47,26 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _generate_context(membership: Membership, form: JobForm, **extra: object) -> dict[str, object]:
-    return _workspace_context(
-        membership,
-        form=form,
-        disallowed=[m for m in form.models.values() if not m.allowed],
-        queue=selectors.job_list_for_queue(workspace=membership.workspace, user=membership.user),
+    return {
+        "form": form,
+        "queue": selectors.job_list_for_queue(workspace=membership.workspace, user=membership.user),
         **extra,
-    )
+    }
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def generate(request: HttpRequest, slug: str) -> HttpResponse:
+def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     workspace = membership.workspace
     models = selectors.catalog_for(workspace=workspace)
     if not models and request.method == "GET":
         refresh_catalog.delay_on_commit(workspace.pk)
-    initial = {"prompt": request.GET.get("prompt", ""), "model": request.GET.get("model", "")}
     form = JobForm(
-        request.POST or None, models=models, credential=_credential(membership), initial=initial
+        request.POST or None,
+        models=models,
+        credential=_credential(membership),
+        initial=initial_from_query(request.GET),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -116,7 +99,7 @@ def generate(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def model_options(request: HttpRequest, slug: str) -> HttpResponse:
+def model_options(request: WorkspaceRequest, slug: str) -> HttpResponse:
     """The option fields of the model picked in the form (aspect ratios, formats, count…)."""
     membership = get_membership(request, slug, role=Role.MEMBER)
     kind = JobKind.EDIT if request.GET.get("kind") == JobKind.EDIT else JobKind.TEXT2IMAGE
@@ -130,7 +113,7 @@ def model_options(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def catalog_refresh(request: HttpRequest, slug: str) -> HttpResponse:
+def catalog_refresh(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     refresh_catalog.delay_on_commit(membership.workspace.pk)
     messages.info(request, "Asking the provider for its current models. Reload in a moment.")
@@ -142,24 +125,20 @@ def catalog_refresh(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def job_card(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+def job_card(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
     membership = get_membership(request, slug)
     job = selectors.job_for_card(job_id=get_job(membership, job_id).pk)
     if not request.htmx:
         return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
-    return render(
-        request, "gallery/generate.html#job-card", _workspace_context(membership, job=job)
-    )
+    return render(request, "gallery/generate.html#job-card", {"job": job})
 
 
 @login_required
 @require_POST
-def job_cancel(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+def job_cancel(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     job = get_job(membership, job_id)
-    if job.author_id != request.user.pk and not membership.is_admin:
-        raise PermissionDenied("Only the person who started this job or an admin can cancel it.")
-    if jobs.job_cancel(job=job):
+    if jobs.job_cancel(job=job, membership=membership):
         messages.success(request, "Job cancelled.")
     else:
         messages.error(
@@ -170,7 +149,7 @@ def job_cancel(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def job_retry(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+def job_retry(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     job = get_job(membership, job_id)
     if not job.can_retry:
@@ -189,18 +168,17 @@ def job_retry(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     return _back_to_job(request, membership, new)
 
 
-def _back_to_job(request: HttpRequest, membership: Membership, job: Job) -> HttpResponse:
+def _back_to_job(request: WorkspaceRequest, membership: Membership, job: Job) -> HttpResponse:
     slug = membership.workspace.slug
     if request.htmx:
         return render(
             request,
             "gallery/generate.html#queue",
-            _workspace_context(
-                membership,
-                queue=selectors.job_list_for_queue(
+            {
+                "queue": selectors.job_list_for_queue(
                     workspace=membership.workspace, user=request.user
-                ),
-            ),
+                )
+            },
         )
     return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
 
@@ -210,14 +188,19 @@ def _back_to_job(request: HttpRequest, membership: Membership, job: Job) -> Http
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def image_detail(request: HttpRequest, slug: str, image_id: int) -> HttpResponse:
+def image_detail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpResponse:
     """The image, its lineage and the edit form (POST queues an edit)."""
     membership = get_membership(request, slug)
     image = get_image(membership, image_id)
     models = selectors.catalog_for(workspace=membership.workspace, kind=JobKind.EDIT)
     form = None
     if membership.can_write:
-        form = EditForm(request.POST or None, models=models, credential=_credential(membership))
+        form = EditForm(
+            request.POST or None,
+            models=models,
+            credential=_credential(membership),
+            initial=initial_from_query(request.GET),
+        )
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
@@ -239,14 +222,13 @@ def image_detail(request: HttpRequest, slug: str, image_id: int) -> HttpResponse
                         request, "Edit queued. The new image appears here when it is done."
                     )
                 return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
-    context = _workspace_context(
-        membership,
-        image=image,
-        form=form,
-        children=list(image.children.visible().order_by("-created_at")[:12]),
-        can_delete=images.image_can_delete(image=image, membership=membership),
-        file_missing=image.file_missing,
-    )
+    context = {
+        "image": image,
+        "form": form,
+        "children": list(image.children.visible().order_by("-created_at")[:12]),
+        "can_delete": images.image_can_delete(image=image, membership=membership),
+        "file_missing": image.file_missing,
+    }
     return render(
         request, "gallery/image_detail.html", context, status=422 if form and form.errors else 200
     )
@@ -254,7 +236,7 @@ def image_detail(request: HttpRequest, slug: str, image_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def image_delete(request: HttpRequest, slug: str, image_id: int) -> HttpResponse:
+def image_delete(request: WorkspaceRequest, slug: str, image_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     image = get_image(membership, image_id)
     images.image_delete(image=image, membership=membership)
@@ -279,7 +261,7 @@ def _serve(field_file, *, download_name: str | None = None) -> FileResponse:  # 
 
 @login_required
 @require_GET
-def image_file(request: HttpRequest, slug: str, image_id: int) -> FileResponse:
+def image_file(request: WorkspaceRequest, slug: str, image_id: int) -> FileResponse:
     membership = get_membership(request, slug)
     image = get_image(membership, image_id)
     name = f"darkroom-{image.pk}.{image.format or 'png'}" if request.GET.get("download") else None
@@ -288,7 +270,7 @@ def image_file(request: HttpRequest, slug: str, image_id: int) -> FileResponse:
 
 @login_required
 @require_GET
-def image_thumbnail(request: HttpRequest, slug: str, image_id: int) -> FileResponse:
+def image_thumbnail(request: WorkspaceRequest, slug: str, image_id: int) -> FileResponse:
     membership = get_membership(request, slug)
     return _serve(get_image(membership, image_id).thumbnail)
 
@@ -298,7 +280,7 @@ def image_thumbnail(request: HttpRequest, slug: str, image_id: int) -> FileRespo
 
 @login_required
 @require_POST
-def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
+def sync_now(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     run = sync.sync_request(
         workspace=membership.workspace, mode=HistorySync.Mode.FULL, requested_by=request.user
@@ -311,17 +293,15 @@ def sync_now(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def sync_panel(request: HttpRequest, slug: str) -> HttpResponse:
+def sync_panel(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     if not request.htmx:
         return redirect("gallery:home", slug=slug)
     return _sync_panel(request, membership)
 
 
-def _sync_panel(request: HttpRequest, membership: Membership) -> HttpResponse:
-    context = _workspace_context(
-        membership, sync=selectors.sync_status(workspace=membership.workspace)
-    )
+def _sync_panel(request: WorkspaceRequest, membership: Membership) -> HttpResponse:
+    context = {"sync": selectors.sync_status(workspace=membership.workspace)}
     return render(request, "gallery/home.html#sync-panel", context)
 
 
@@ -330,7 +310,7 @@ def _sync_panel(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @login_required
 @require_GET
-def usage_page(request: HttpRequest, slug: str) -> HttpResponse:
+def usage_page(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     workspace = membership.workspace
     today = timezone.localdate()
@@ -338,23 +318,22 @@ def usage_page(request: HttpRequest, slug: str) -> HttpResponse:
     quota = selectors.quota_latest(workspace=workspace)
     bars, top = usage.chart_bars(series)
     month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    context = _workspace_context(
-        membership,
-        bars=bars,
-        top=top,
-        total_30=sum(day.images for day in series),
-        forecast=usage.forecast(
+    context = {
+        "bars": bars,
+        "top": top,
+        "total_30": sum(day.images for day in series),
+        "forecast": usage.forecast(
             series=series, monthly_left=quota.monthly_available if quota else None, today=today
         ),
-        by_member=usage.usage_by_member(workspace=workspace, since=month_start),
-        by_model=usage.usage_by_model(workspace=workspace, since=month_start),
-    )
+        "by_member": usage.usage_by_member(workspace=workspace, since=month_start),
+        "by_model": usage.usage_by_model(workspace=workspace, since=month_start),
+    }
     return render(request, "gallery/usage.html", context)
 
 
 @login_required
 @require_POST
-def quota_refresh_now(request: HttpRequest, slug: str) -> HttpResponse:
+def quota_refresh_now(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     refresh_quota.delay_on_commit(membership.workspace.pk)
     messages.info(request, "Asking the provider for the current quota. Reload in a moment.")

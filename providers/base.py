@@ -118,17 +118,35 @@ class QuotaInfo:
 
     @property
     def daily_remaining(self) -> int | None:
-        if self.daily_limit is None or self.daily_used is None:
-            return None
-        return max(self.daily_limit - self.daily_used, 0)
+        return daily_left(daily_limit=self.daily_limit, daily_used=self.daily_used)
 
     @property
     def remaining(self) -> int | Decimal | None:
         """Images that can still be generated now (both limits must have room), or money left."""
         if self.kind == "balance":
             return self.balance
-        candidates = [v for v in (self.monthly_available, self.daily_remaining) if v is not None]
-        return min(candidates) if candidates else None
+        return images_left(
+            monthly_available=self.monthly_available,
+            daily_limit=self.daily_limit,
+            daily_used=self.daily_used,
+        )
+
+
+def daily_left(*, daily_limit: int | None, daily_used: int | None) -> int | None:
+    """Images left today; None when the provider reports no daily limit."""
+    if daily_limit is None or daily_used is None:
+        return None
+    return max(daily_limit - daily_used, 0)
+
+
+def images_left(
+    *, monthly_available: int | None, daily_limit: int | None, daily_used: int | None
+) -> int | None:
+    """How many more images fit now: the smaller of the monthly and the daily room (None when
+    neither is reported). The one definition: live quotas and stored snapshots both use it."""
+    room = daily_left(daily_limit=daily_limit, daily_used=daily_used)
+    candidates = [left for left in (monthly_available, room) if left is not None]
+    return min(candidates) if candidates else None
 
 
 @dataclass(frozen=True, slots=True)

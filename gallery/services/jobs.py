@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from accounts.models import User, Workspace
+from accounts.models import Membership, User, Workspace
 from gallery.models import Image, Job, JobState
 from gallery.selectors import quota_latest
 
@@ -75,9 +76,8 @@ def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
     reserved = sum(int(params.get("n", 1)) for params in active_params)
     left = max(snapshot.images_left - reserved, 0)
     if n_images > left:
-        period = "today" if snapshot.images_left != snapshot.monthly_available else "this month"
         noun = "image" if n_images == 1 else "images"
-        raise SubmitRefused(f"{n_images} {noun} requested, {left} left {period}.")
+        raise SubmitRefused(f"{n_images} {noun} requested, {left} left {snapshot.limiting_period}.")
 
 
 def job_submit(
@@ -137,8 +137,12 @@ def job_retry(*, job: Job, author: User, idempotency_key: str) -> Job:
     return new
 
 
-def job_cancel(*, job: Job) -> bool:
-    """Cancel a job that nothing was sent to the provider for; False when it is too late."""
+def job_cancel(*, job: Job, membership: Membership) -> bool:
+    """Cancel a job that nothing was sent to the provider for; False when it is too late.
+
+    Raises PermissionDenied for anyone but its author or an admin."""
+    if not job.cancel_permitted_to(membership):
+        raise PermissionDenied("Only the person who started this job or an admin can cancel it.")
     return Job.objects.cancel(job.pk, now=timezone.now())
 
 

@@ -185,8 +185,9 @@ class Stack:
         from gallery.services.jobs import job_cancel
 
         app.control.purge()
-        for job in Job.objects.filter(workspace=self.workspace, state=JobState.QUEUED):
-            job_cancel(job=job)
+        queued = Job.objects.filter(workspace=self.workspace, state=JobState.QUEUED)
+        for job in queued.select_related("author"):
+            job_cancel(job=job, membership=job.author.memberships.get(workspace=self.workspace))
 
 
 def _seed(sandbox: SandboxHandle) -> tuple[Workspace, User]:

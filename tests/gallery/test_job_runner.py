@@ -210,19 +210,19 @@ def test_a_finished_job_is_not_run_twice(submit, sandbox):
     assert sandbox.calls("POST ds.generate") == 1
 
 
-def test_a_cancelled_job_never_reaches_the_provider(submit, sandbox):
+def test_a_cancelled_job_never_reaches_the_provider(submit, member, sandbox):
     job = submit()
-    assert job_cancel(job=job)
+    assert job_cancel(job=job, membership=member.memberships.get())
     job_run(job_id=job.pk)
     assert sandbox.calls("POST ds.generate") == 0
 
 
-def test_a_job_whose_call_may_have_gone_through_cannot_be_cancelled(submit, sandbox):
+def test_a_job_whose_call_may_have_gone_through_cannot_be_cancelled(submit, member, sandbox):
     job = submit()
     Job.objects.filter(pk=job.pk).update(stage="called", called_at=timezone.now())
     job.refresh_from_db()
     assert not job.can_cancel
-    assert not job_cancel(job=job)
+    assert not job_cancel(job=job, membership=member.memberships.get())
 
 
 def test_an_edit_sends_the_relative_history_url_and_links_the_lineage(

@@ -43,6 +43,26 @@ def test_it_colours_the_meter_at_80_and_100_percent(member_client, workspace, us
         assert note in html
 
 
+@pytest.mark.parametrize(
+    ("daily_used", "level", "note"),
+    [
+        (15, "meter-ok", None),
+        (16, "meter-warning", None),  # 80 % of the day, with the month nearly untouched
+        (20, "meter-exhausted", "daily quota used up"),
+    ],
+)
+def test_it_colours_the_meter_at_80_and_100_percent_of_the_day_too(
+    member_client, workspace, daily_used, level, note
+):
+    snapshot(workspace, monthly_used=10, daily_used=daily_used)
+    html = meter(member_client, workspace)
+    assert level in html
+    assert f"{daily_used} of 20 today" in html
+    assert "meter-fill-10" in html  # the bar still shows the month
+    if note:
+        assert note in html
+
+
 def test_it_warns_when_the_fair_use_limit_is_reached(member_client, workspace):
     snapshot(workspace, monthly_used=10, fair_use_reached=True)
     html = meter(member_client, workspace)
