@@ -15,6 +15,7 @@ from accounts.models import ConnectionCheck, ProviderCredential, User
 from accounts.services import credential_routes_remember
 from accounts.text import sentence
 from accounts.token_store import CacheTokenStore
+from config.celery import send_task_on_commit
 from providers import (
     DS_FAMILIES,
     DsRoutes,
@@ -125,10 +126,8 @@ def provider_for(credential: ProviderCredential) -> ImageProvider:
 
 
 def connection_check_request(*, credential: ProviderCredential, actor: User) -> ConnectionCheck:
-    from accounts.tasks import run_connection_check
-
     check = ConnectionCheck.objects.create(credential=credential, requested_by=actor)
-    run_connection_check.delay_on_commit(check.pk)
+    send_task_on_commit("accounts.tasks.run_connection_check", check.pk)
     return check
 
 

@@ -20,7 +20,8 @@ from gallery.access import get_image, get_job
 from gallery.forms import EditForm, JobForm
 from gallery.models import HistorySync, Job, JobKind
 from gallery.services import images, jobs, sync
-from gallery.tasks import refresh_catalog, refresh_quota
+from gallery.services.catalog import catalog_refresh_request
+from gallery.services.quota import quota_refresh_request
 
 
 def _credential(membership: Membership) -> ProviderCredential | None:
@@ -53,7 +54,7 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
         )
     user_remember_workspace(user=request.user, workspace=membership.workspace)
     if selectors.quota_latest(workspace=membership.workspace) is None:
-        refresh_quota.delay_on_commit(membership.workspace.pk)  # the meter's first report
+        quota_refresh_request(workspace=membership.workspace)  # the meter's first report
     context = _workspace_context(
         membership, page=page, sync=selectors.sync_status(workspace=membership.workspace)
     )
@@ -80,7 +81,7 @@ def generate(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = membership.workspace
     models = selectors.catalog_for(workspace=workspace)
     if not models and request.method == "GET":
-        refresh_catalog.delay_on_commit(workspace.pk)
+        catalog_refresh_request(workspace=workspace)
     initial = {"prompt": request.GET.get("prompt", ""), "model": request.GET.get("model", "")}
     form = JobForm(
         request.POST or None, models=models, credential=_credential(membership), initial=initial
@@ -132,7 +133,7 @@ def model_options(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def catalog_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
-    refresh_catalog.delay_on_commit(membership.workspace.pk)
+    catalog_refresh_request(workspace=membership.workspace)
     messages.info(request, "Asking the provider for its current models. Reload in a moment.")
     return redirect("gallery:generate", slug=slug)
 
@@ -356,6 +357,6 @@ def usage_page(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def quota_refresh_now(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
-    refresh_quota.delay_on_commit(membership.workspace.pk)
+    quota_refresh_request(workspace=membership.workspace)
     messages.info(request, "Asking the provider for the current quota. Reload in a moment.")
     return redirect("gallery:usage", slug=slug)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
+from config.celery import send_task_on_commit
 from gallery.models import CatalogModel
 from providers import ModelInfo, ProviderError
 
@@ -43,6 +44,11 @@ def _row_fields(model: ModelInfo, position: int) -> dict[str, object]:
         ],
         "raw": dict(model.raw),
     }
+
+
+def catalog_refresh_request(*, workspace: Workspace) -> None:
+    """Ask a worker to refresh the catalog once this transaction commits."""
+    send_task_on_commit("gallery.tasks.refresh_catalog", workspace.pk)
 
 
 def catalog_refresh(*, workspace: Workspace) -> int:

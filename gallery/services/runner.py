@@ -58,7 +58,7 @@ from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
 from accounts.text import sentence
 from gallery.models import Image, Job, JobKind, JobStage
-from gallery.services import reconcile, results
+from gallery.services import quota, reconcile, results
 from gallery.services.jobs import job_send
 from providers import (
     EditRequest,
@@ -472,12 +472,8 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
 
 def _after_finish(job: Job) -> None:
     """Refresh the quota once for a burst of jobs, a few seconds after the first finishes."""
-    from gallery.tasks import refresh_quota
-
     key = f"darkroom:quota-refresh-pending:{job.workspace_id}"
     if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
-        transaction.on_commit(
-            lambda: refresh_quota.apply_async(
-                (job.workspace_id,), countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS
-            )
+        quota.quota_refresh_request(
+            workspace=job.workspace, countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS
         )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import User, Workspace
 from accounts.text import sentence
+from config.celery import send_task_on_commit
 from gallery.models import HistorySync, Image, ImageSource
 from providers import HistoryItem, ProviderError
 
@@ -30,15 +31,13 @@ def sync_request(
     *, workspace: Workspace, mode: str, requested_by: User | None = None
 ) -> HistorySync:
     """Queue a sync (the worker runs it); one already queued or running is returned instead."""
-    from gallery.tasks import run_history_sync
-
     pending = HistorySync.objects.filter(
         workspace=workspace, state__in=(HistorySync.State.QUEUED, HistorySync.State.RUNNING)
     ).first()
     if pending is not None:
         return pending
     run = HistorySync.objects.create(workspace=workspace, mode=mode, requested_by=requested_by)
-    run_history_sync.delay_on_commit(run.pk)
+    send_task_on_commit("gallery.tasks.run_history_sync", run.pk)
     return run
 
 
@@ -211,10 +210,8 @@ def _finish(run: HistorySync, *, error: str = "") -> HistorySync:
 
 
 def _enqueue_file_fetch(workspace: Workspace) -> None:
-    from gallery.tasks import fetch_missing_files
-
     if _missing_files(workspace).exists():
-        fetch_missing_files.delay_on_commit(workspace.pk)
+        send_task_on_commit("gallery.tasks.fetch_missing_files", workspace.pk)
 
 
 def _missing_files(workspace: Workspace):  # type: ignore[no-untyped-def]
