@@ -177,9 +177,6 @@ class NeuroflashProvider(BaseProvider):
     def delete_image(self, image_id: str) -> None:
         self.client.delete_history_entry(image_id)
 
-    def download(self, url: str) -> ImageData:
-        return self.client.download(url)
-
     def test_connection(self) -> ConnectionTestResult:
         started = time.monotonic()
         self.client.access_token()
@@ -267,9 +264,6 @@ class NanoGPTProvider(BaseProvider):
                 extra=extra,
             )
         return _nanogpt_result(generation)
-
-    def download(self, url: str) -> ImageData:
-        return self.client.download(url)
 
     def test_connection(self) -> ConnectionTestResult:
         started = time.monotonic()

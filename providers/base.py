@@ -304,8 +304,6 @@ class ImageProvider(Protocol):
 
     def delete_image(self, image_id: str) -> None: ...
 
-    def download(self, url: str) -> ImageData: ...
-
     def test_connection(self) -> ConnectionTestResult: ...
 
     @property
@@ -365,9 +363,6 @@ class BaseProvider:
 
     def delete_image(self, image_id: str) -> None:
         raise self._unsupported("deleting_images")
-
-    def download(self, url: str) -> ImageData:
-        raise self._unsupported("downloads")
 
     def test_connection(self) -> ConnectionTestResult:
         raise self._unsupported("connection_tests")

@@ -215,3 +215,25 @@ def test_viewers_see_the_status_but_cannot_sync(viewer_client, studio):
     assert "Provider history" in html
     assert "Sync now" not in html
     assert viewer_client.post(reverse("gallery:sync_now", args=[studio.slug])).status_code == 403
+
+
+def test_a_file_the_provider_cannot_serve_now_comes_on_the_tasks_next_try(studio, sandbox):
+    from gallery.tasks import fetch_missing_files
+
+    sandbox.seed_history(3)
+    sync(studio, "full")
+    sandbox.faults(route="ds.view", status=503, count=1)
+    fetch_missing_files.apply(args=(studio.pk,))  # retried at once when run eagerly
+    assert Image.objects.filter(workspace=studio, file="").count() == 0
+    assert sandbox.calls("GET ds.view") == 4
+
+
+def test_a_file_the_provider_refuses_is_marked_and_not_asked_for_again(studio, sandbox):
+    sandbox.seed_history(3)
+    sync(studio, "full")
+    sandbox.faults(route="ds.view", status=404, count=1)
+    assert files_fetch_missing(workspace=studio) == (2, False)
+    (missing,) = Image.objects.filter(workspace=studio, file="")
+    assert "not found" in missing.file_error.lower() or "404" in missing.file_error
+    assert files_fetch_missing(workspace=studio) == (0, False)
+    assert sandbox.calls("GET ds.view") == 3
