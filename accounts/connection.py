@@ -23,6 +23,7 @@ from providers import (
     ProviderConfig,
     ProviderError,
     build_provider,
+    is_provider_kind,
 )
 from providers.netguard import NetworkPolicy, UnsafeURL, check_url
 
@@ -47,9 +48,12 @@ def provider_config_for(credential: ProviderCredential) -> ProviderConfig:
             "The saved secret cannot be decrypted with this server's CREDENTIAL_KEYS. "
             "Enter it again in the provider settings."
         ) from None
-    base_url = credential.base_url or (settings.SANDBOX_URL if credential.kind == "sandbox" else "")
+    kind = credential.kind
+    if not is_provider_kind(kind):
+        raise CredentialUnusable(f"Darkroom has no client for the provider kind {kind!r}.")
+    base_url = credential.base_url or (settings.SANDBOX_URL if kind == "sandbox" else "")
     return ProviderConfig(
-        kind=credential.kind,  # type: ignore[arg-type]
+        kind=kind,
         client_id=credential.client_id,
         secret=secret,
         workspace_id=credential.remote_workspace_id or None,

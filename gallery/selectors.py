@@ -101,7 +101,7 @@ def sync_status(*, workspace: Workspace) -> SyncStatus:
     """What the workspace page says about the history mirror."""
     from django.conf import settings
 
-    has_history = workspace.credential.kind != "nanogpt"
+    has_history = workspace.credential.capabilities.has_history
     runs = HistorySync.objects.filter(workspace=workspace)
     latest = runs.first()
     last_success = runs.filter(state=HistorySync.State.OK).first()

@@ -81,5 +81,5 @@ def fetch_missing_files(self: Task, workspace_id: int) -> None:
 @shared_task(ignore_result=True)
 def sync_all_histories(mode: str) -> None:
     for workspace in Workspace.objects.select_related("credential"):
-        if workspace.credential.kind != "nanogpt":  # NanoGPT keeps no history to mirror
+        if workspace.credential.capabilities.has_history:
             sync.sync_request(workspace=workspace, mode=mode)

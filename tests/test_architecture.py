@@ -7,6 +7,7 @@ Background work is started one way: views call services; services send tasks by 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,23 @@ def test_every_task_sent_by_name_is_one_the_worker_registers():
     for module, name in sent:
         assert isinstance(name, str), f"{module} sends a task whose name is not a literal"
         assert name in registered, f"{module} sends {name!r}, which no worker registers"
+
+
+def test_no_app_code_or_template_decides_a_provider_fact_by_its_kind():
+    """Whether a provider has a history, a quota in money… is `credential.capabilities`."""
+    pattern = re.compile(r"""kind\s*(==|!=)\s*["']nanogpt["']""")
+    sources = [*app_sources(), *sorted((ROOT / "templates").rglob("*.html"))]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+
+
+def test_the_apps_provider_kinds_are_the_providers_package_kinds():
+    from accounts.models import ProviderKind
+    from providers import PROVIDER_KINDS
+
+    assert sorted(ProviderKind.values) == sorted(PROVIDER_KINDS)
