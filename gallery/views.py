@@ -80,8 +80,11 @@ def generate(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     workspace = membership.workspace
     models = selectors.catalog_for(workspace=workspace)
-    if not models and request.method == "GET":
-        catalog_refresh_request(workspace=workspace)
+    catalog_error = ""
+    if not models:
+        catalog_error = selectors.catalog_error(workspace=workspace)
+        if not catalog_error and request.method == "GET":
+            catalog_refresh_request(workspace=workspace)  # once, however often the page polls
     initial = {"prompt": request.GET.get("prompt", ""), "model": request.GET.get("model", "")}
     form = JobForm(
         request.POST or None, models=models, credential=_credential(membership), initial=initial
@@ -112,7 +115,8 @@ def generate(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
     template = "gallery/generate.html#workbench" if request.htmx else "gallery/generate.html"
     status = 422 if form.errors and not request.htmx else 200
-    return render(request, template, _generate_context(membership, form), status=status)
+    context = _generate_context(membership, form, catalog_error=catalog_error)
+    return render(request, template, context, status=status)
 
 
 @login_required
@@ -133,7 +137,7 @@ def model_options(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def catalog_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
-    catalog_refresh_request(workspace=membership.workspace)
+    catalog_refresh_request(workspace=membership.workspace, again=True)
     messages.info(request, "Asking the provider for its current models. Reload in a moment.")
     return redirect("gallery:generate", slug=slug)
 
