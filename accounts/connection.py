@@ -15,6 +15,7 @@ from accounts.models import ConnectionCheck, ProviderCredential, User
 from accounts.services import credential_routes_remember
 from accounts.text import sentence
 from accounts.token_store import CacheTokenStore
+from config.celery import send_task_on_commit
 from providers import (
     DS_FAMILIES,
     DsRoutes,
@@ -22,6 +23,7 @@ from providers import (
     ProviderConfig,
     ProviderError,
     build_provider,
+    is_provider_kind,
 )
 from providers.netguard import NetworkPolicy, UnsafeURL, check_url
 
@@ -46,9 +48,12 @@ def provider_config_for(credential: ProviderCredential) -> ProviderConfig:
             "The saved secret cannot be decrypted with this server's CREDENTIAL_KEYS. "
             "Enter it again in the provider settings."
         ) from None
-    base_url = credential.base_url or (settings.SANDBOX_URL if credential.kind == "sandbox" else "")
+    kind = credential.kind
+    if not is_provider_kind(kind):
+        raise CredentialUnusable(f"Darkroom has no client for the provider kind {kind!r}.")
+    base_url = credential.base_url or (settings.SANDBOX_URL if kind == "sandbox" else "")
     return ProviderConfig(
-        kind=credential.kind,  # type: ignore[arg-type]
+        kind=kind,
         client_id=credential.client_id,
         secret=secret,
         workspace_id=credential.remote_workspace_id or None,
@@ -125,10 +130,8 @@ def provider_for(credential: ProviderCredential) -> ImageProvider:
 
 
 def connection_check_request(*, credential: ProviderCredential, actor: User) -> ConnectionCheck:
-    from accounts.tasks import run_connection_check
-
     check = ConnectionCheck.objects.create(credential=credential, requested_by=actor)
-    run_connection_check.delay_on_commit(check.pk)
+    send_task_on_commit("accounts.tasks.run_connection_check", check.pk)
     return check
 
 

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+import providers
+
 
 class UserManager(DjangoUserManager["User"]):
     """Users sign in with their email address; there is no separate username."""
@@ -143,6 +145,8 @@ class Membership(models.Model):
 
 
 class ProviderKind(models.TextChoices):
+    """The choices (with labels) for ``providers.ProviderKind``; the values are the same."""
+
     SANDBOX = "sandbox", "Sandbox (local, for trying Darkroom out)"
     NEUROFLASH = "neuroflash", "neuroflash"
     NANOGPT = "nanogpt", "NanoGPT"
@@ -272,6 +276,11 @@ class ProviderCredential(models.Model):
         ):
             return ENTER_IT_AGAIN
         return None
+
+    @property
+    def capabilities(self) -> providers.Capabilities:
+        """What this kind of provider can do (history, delete, quota kind…), from its adapter."""
+        return providers.capabilities_for(self.kind)
 
     def route_path(self, family: str) -> str:
         """Where a ds-prototypes route family is: as typed, else as discovered, else ""."""

@@ -1,10 +1,15 @@
-"""From a provider's result to a stored, verified image with a grid thumbnail.
+"""The one way a provider's image becomes a stored, verified file with a grid thumbnail.
 
-Provider download links (NanoGPT's) expire within the hour, so a job downloads at once:
-``download_image`` fetches the bytes behind the worker's SSRF guard (``providers.netguard``);
-``verify_and_store`` checks them and writes them and a thumbnail through Django's storage API.
-Every failure is an ``IngestError``; ``exc.transient`` says whether the job may try again later.
-Messages never show a URL's query: it carries the signature.
+Job results (``gallery/services/results.py``) and the history mirror (``services/sync.py``) both
+call ``ingest_image``: ``image_content`` takes the bytes sent inline, else downloads the URL
+behind the worker's SSRF guard (``download_image``, ``providers.netguard``), else asks the
+provider's authenticated view route; ``verify_and_store`` checks them (size, type, pixels) and
+writes them and a thumbnail through Django's storage API. Provider download links (NanoGPT's)
+expire within the hour, so a job downloads at once.
+
+Every failure is an ``IngestError``: ``transient`` says whether trying again later may work,
+``retry_after`` how long the other side asked us to wait. Messages never show a URL's query: it
+carries the signature.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import io
 import uuid
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -26,6 +31,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 from urllib3.exceptions import ReadTimeoutError
 
+from providers import ImageProvider, ProviderError
 from providers.http import parse_retry_after
 from providers.netguard import NetworkPolicy, UnsafeURL, blocked_reason, check_url, guarded_session
 
@@ -43,25 +49,23 @@ _NOT_AN_IMAGE = "the provider returned a file that is not a valid image"
 
 
 class IngestError(Exception):
-    """The image could not be downloaded, verified or stored; ``message`` is for people."""
+    """The image could not be fetched, verified or stored; ``message`` is for people.
 
-    transient: ClassVar[bool] = False
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-class IngestTransientError(IngestError):
-    """Timeout, connection error, 5xx or 429: the same download may work later."""
-
-    transient: ClassVar[bool] = True
+    ``transient``: a timeout, a broken connection, 429 or 5xx; the same fetch may work later.
+    """
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        transient: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.status = status
         self.retry_after = retry_after
 
 
@@ -139,15 +143,15 @@ def download_image(
             # A read timeout while streaming arrives as ConnectionError(ReadTimeoutError(...)).
             cause = exc.args[0] if exc.args else None
             if isinstance(exc, requests.Timeout) or isinstance(cause, ReadTimeoutError):
-                raise IngestTransientError(f"downloading {shown} timed out") from None
+                raise IngestError(f"downloading {shown} timed out", transient=True) from None
             if answered:
-                raise IngestTransientError(f"the download of {shown} broke off") from None
-            raise IngestTransientError(f"could not connect to download {shown}") from None
+                raise IngestError(f"the download of {shown} broke off", transient=True) from None
+            raise IngestError(f"could not connect to download {shown}", transient=True) from None
         except (
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ):
-            raise IngestTransientError(f"the download of {shown} broke off") from None
+            raise IngestError(f"the download of {shown} broke off", transient=True) from None
         except requests.RequestException as exc:
             raise IngestError(f"could not download {shown} ({type(exc).__name__})") from None
 
@@ -171,8 +175,9 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
             status=status,
         )
     if status == 429 or status >= 500:
-        raise IngestTransientError(
+        raise IngestError(
             f"the image host answered {status} for {shown}",
+            transient=True,
             status=status,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
@@ -307,6 +312,57 @@ def store_image(
     image.format = facts.format
     image.bytes = facts.bytes
     image.checksum = facts.checksum
+
+
+def download_network(provider: ImageProvider) -> NetworkPolicy:
+    """Where result images may come from besides public hosts: the provider's own hosts (the
+    sandbox, a test server) and the non-public storage hosts the operator allowed."""
+    return NetworkPolicy.allowing([*provider.hosts, *settings.PROVIDER_DOWNLOAD_HOSTS])
+
+
+def image_content(
+    provider: ImageProvider, *, data: bytes | None = None, url: str = "", image_id: str = ""
+) -> bytes:
+    """The image's bytes: ``data`` when the provider sent them inline, else from ``url``, else
+    from the provider's authenticated view route (a storage host that is not allowed or fails
+    must not lose a paid image)."""
+    if data:
+        return data
+    failed: IngestError | None = None
+    if url:
+        try:
+            return download_image(
+                url,
+                network=download_network(provider),
+                max_bytes=settings.IMAGE_MAX_BYTES,
+                timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT),
+            )
+        except IngestError as exc:
+            failed = exc
+    if image_id and provider.capabilities.has_get_image:
+        try:
+            return provider.get_image_content(image_id).content
+        except ProviderError as exc:
+            # Worth another try if either way might work later.
+            raise IngestError(
+                exc.message,
+                transient=exc.transient or bool(failed and failed.transient),
+                status=exc.status,
+                retry_after=exc.retry_after or (failed.retry_after if failed else None),
+            ) from None
+    raise failed or IngestError("the provider returned no image data and no way to fetch it")
+
+
+def ingest_image(
+    image: Image,
+    provider: ImageProvider,
+    *,
+    data: bytes | None = None,
+    url: str = "",
+    image_id: str = "",
+) -> None:
+    """Fetch (``image_content``), verify and store one provider image on ``image`` (not saved)."""
+    verify_and_store(image, image_content(provider, data=data, url=url, image_id=image_id))
 
 
 def verify_and_store(image: Image, content: bytes, *, limits: IngestLimits | None = None) -> None:

@@ -60,6 +60,28 @@ class CatalogModel(models.Model):
         return "image2image" in self.capabilities
 
 
+class CatalogStatus(models.Model):
+    """How asking the provider for the workspace's models goes (the rows above are what it said).
+
+    ``requested_at`` is set while a refresh is on its way, so a page that polls for the catalog
+    does not queue a provider call on every poll; ``error`` says why the last one failed, and
+    stays until someone asks again.
+    """
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="catalog_status"
+    )
+    requested_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "catalog statuses"
+
+    def __str__(self) -> str:
+        return f"catalog status of {self.workspace}"
+
+
 class JobKind(models.TextChoices):
     TEXT2IMAGE = "text2image", "Generate"
     EDIT = "edit", "Edit"

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import User, Workspace
-from gallery.models import CatalogModel, HistorySync, Image, Job, JobKind, JobState, QuotaSnapshot
+from gallery.models import (
+    CatalogModel,
+    CatalogStatus,
+    HistorySync,
+    Image,
+    Job,
+    JobKind,
+    JobState,
+    QuotaSnapshot,
+)
 
 
 def catalog_for(*, workspace: Workspace, kind: str = JobKind.TEXT2IMAGE) -> list[CatalogModel]:
@@ -14,6 +23,14 @@ def catalog_for(*, workspace: Workspace, kind: str = JobKind.TEXT2IMAGE) -> list
     if kind == JobKind.EDIT:
         return [m for m in models if m.can_edit]
     return [m for m in models if m.can_generate]
+
+
+def catalog_error(*, workspace: Workspace) -> str:
+    """Why the last catalog refresh failed, until someone asks again ("" when it did not)."""
+    return (
+        CatalogStatus.objects.filter(workspace=workspace).values_list("error", flat=True).first()
+        or ""
+    )
 
 
 def _with_images(jobs: QuerySet[Job]) -> QuerySet[Job]:
@@ -101,7 +118,7 @@ def sync_status(*, workspace: Workspace) -> SyncStatus:
     """What the workspace page says about the history mirror."""
     from django.conf import settings
 
-    has_history = workspace.credential.kind != "nanogpt"
+    has_history = workspace.credential.capabilities.has_history
     runs = HistorySync.objects.filter(workspace=workspace)
     latest = runs.first()
     last_success = runs.filter(state=HistorySync.State.OK).first()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from accounts.models import Workspace
+from gallery.ingest import IngestError
 from gallery.services import catalog, images, jobs, quota, runner, sync
 from providers import ProviderError
 
@@ -70,7 +71,7 @@ def fetch_missing_files(self: Task, workspace_id: int) -> None:
         return
     try:
         _, more = sync.files_fetch_missing(workspace=workspace)
-    except ProviderError as exc:
+    except (ProviderError, IngestError) as exc:
         delay = runner.backoff_seconds(self.request.retries + 1, exc.retry_after)
         raise self.retry(countdown=delay) from exc
     if more:
@@ -80,5 +81,5 @@ def fetch_missing_files(self: Task, workspace_id: int) -> None:
 @shared_task(ignore_result=True)
 def sync_all_histories(mode: str) -> None:
     for workspace in Workspace.objects.select_related("credential"):
-        if workspace.credential.kind != "nanogpt":  # NanoGPT keeps no history to mirror
+        if workspace.credential.capabilities.has_history:
             sync.sync_request(workspace=workspace, mode=mode)

@@ -19,7 +19,8 @@ from gallery.access import get_image, get_job
 from gallery.forms import EditForm, JobForm, initial_from_query
 from gallery.models import HistorySync, Job, JobKind
 from gallery.services import images, jobs, sync
-from gallery.tasks import refresh_catalog, refresh_quota
+from gallery.services.catalog import catalog_refresh_request
+from gallery.services.quota import quota_refresh_request
 
 
 def _credential(membership: Membership) -> ProviderCredential | None:
@@ -38,7 +39,7 @@ def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
         return render(request, "gallery/home.html#grid-page", {"page": page})
     user_remember_workspace(user=request.user, workspace=membership.workspace)
     if selectors.quota_latest(workspace=membership.workspace) is None:
-        refresh_quota.delay_on_commit(membership.workspace.pk)  # the meter's first report
+        quota_refresh_request(workspace=membership.workspace)  # the meter's first report
     context = {"page": page, "sync": selectors.sync_status(workspace=membership.workspace)}
     return render(request, "gallery/home.html", context)
 
@@ -60,8 +61,11 @@ def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     workspace = membership.workspace
     models = selectors.catalog_for(workspace=workspace)
-    if not models and request.method == "GET":
-        refresh_catalog.delay_on_commit(workspace.pk)
+    catalog_error = ""
+    if not models:
+        catalog_error = selectors.catalog_error(workspace=workspace)
+        if not catalog_error and request.method == "GET":
+            catalog_refresh_request(workspace=workspace)  # once, however often the page polls
     form = JobForm(
         request.POST or None,
         models=models,
@@ -94,7 +98,8 @@ def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
             return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
     template = "gallery/generate.html#workbench" if request.htmx else "gallery/generate.html"
     status = 422 if form.errors and not request.htmx else 200
-    return render(request, template, _generate_context(membership, form), status=status)
+    context = _generate_context(membership, form, catalog_error=catalog_error)
+    return render(request, template, context, status=status)
 
 
 @login_required
@@ -115,7 +120,7 @@ def model_options(request: WorkspaceRequest, slug: str) -> HttpResponse:
 @require_POST
 def catalog_refresh(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
-    refresh_catalog.delay_on_commit(membership.workspace.pk)
+    catalog_refresh_request(workspace=membership.workspace, again=True)
     messages.info(request, "Asking the provider for its current models. Reload in a moment.")
     return redirect("gallery:generate", slug=slug)
 
@@ -335,6 +340,6 @@ def usage_page(request: WorkspaceRequest, slug: str) -> HttpResponse:
 @require_POST
 def quota_refresh_now(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
-    refresh_quota.delay_on_commit(membership.workspace.pk)
+    quota_refresh_request(workspace=membership.workspace)
     messages.info(request, "Asking the provider for the current quota. Reload in a moment.")
     return redirect("gallery:usage", slug=slug)

@@ -5,9 +5,15 @@ No Django here: the app passes settings in through ``ProviderConfig`` and a ``To
 
 from __future__ import annotations
 
-from providers.adapters import NanoGPTProvider, NeuroflashProvider, build_provider
+from providers.adapters import (
+    NanoGPTProvider,
+    NeuroflashProvider,
+    build_provider,
+    capabilities_for,
+)
 from providers.base import (
     DS_FAMILIES,
+    PROVIDER_KINDS,
     BaseProvider,
     Capabilities,
     ConnectionTestResult,
@@ -24,8 +30,10 @@ from providers.base import (
     ProviderConfig,
     ProviderKind,
     QuotaInfo,
+    QuotaKind,
     RemoteWorkspace,
     ResultImage,
+    is_provider_kind,
 )
 from providers.errors import (
     AuthenticationError,
@@ -50,6 +58,7 @@ from providers.tokens import InMemoryTokenStore, LockingTokenStore, TokenStore
 
 __all__ = [
     "DS_FAMILIES",
+    "PROVIDER_KINDS",
     "AuthenticationError",
     "BaseProvider",
     "Capabilities",
@@ -82,6 +91,7 @@ __all__ = [
     "ProviderTimeout",
     "QuotaExhaustedError",
     "QuotaInfo",
+    "QuotaKind",
     "RateLimitedError",
     "RemoteWorkspace",
     "ResultImage",
@@ -91,4 +101,6 @@ __all__ = [
     "TransientError",
     "UnsupportedCapability",
     "build_provider",
+    "capabilities_for",
+    "is_provider_kind",
 ]

@@ -21,9 +21,11 @@ from providers.base import (
     ImageProvider,
     ModelInfo,
     ProviderConfig,
+    ProviderKind,
     QuotaInfo,
     RemoteWorkspace,
     ResultImage,
+    is_provider_kind,
 )
 from providers.errors import (
     ConfigurationError,
@@ -62,6 +64,7 @@ class NeuroflashProvider(BaseProvider):
         has_get_image=True,
         has_workspaces=True,
         edit_source="relative_url",
+        quota_kind="credits",
     )
 
     def __init__(self, client: NeuroflashClient) -> None:
@@ -177,9 +180,6 @@ class NeuroflashProvider(BaseProvider):
     def delete_image(self, image_id: str) -> None:
         self.client.delete_history_entry(image_id)
 
-    def download(self, url: str) -> ImageData:
-        return self.client.download(url)
-
     def test_connection(self) -> ConnectionTestResult:
         started = time.monotonic()
         self.client.access_token()
@@ -210,7 +210,9 @@ class NeuroflashProvider(BaseProvider):
 class NanoGPTProvider(BaseProvider):
     """NanoGPT through the OpenAI-compatible route. No history, no delete: declared, not faked."""
 
-    capabilities = Capabilities(has_edit=True, has_quota=True, edit_source="image_bytes")
+    capabilities = Capabilities(
+        has_edit=True, has_quota=True, edit_source="image_bytes", quota_kind="balance"
+    )
 
     def __init__(self, client: NanoGPTClient, *, with_endpoint_pricing: bool = True) -> None:
         self.client = client
@@ -267,9 +269,6 @@ class NanoGPTProvider(BaseProvider):
                 extra=extra,
             )
         return _nanogpt_result(generation)
-
-    def download(self, url: str) -> ImageData:
-        return self.client.download(url)
 
     def test_connection(self) -> ConnectionTestResult:
         started = time.monotonic()
@@ -330,6 +329,24 @@ def build_provider(config: ProviderConfig) -> ImageProvider:
             )
         )
     raise ConfigurationError(f"unknown provider kind {config.kind!r}", provider=str(config.kind))
+
+
+# The sandbox speaks neuroflash's wire format, so it is the same adapter.
+PROVIDER_CLASSES: dict[ProviderKind, type[NeuroflashProvider] | type[NanoGPTProvider]] = {
+    "neuroflash": NeuroflashProvider,
+    "sandbox": NeuroflashProvider,
+    "nanogpt": NanoGPTProvider,
+}
+
+
+def capabilities_for(kind: str) -> Capabilities:
+    """What a provider of this kind can do, read from its adapter class (no client is built).
+
+    Raises ``ConfigurationError`` for a kind this package does not know.
+    """
+    if not is_provider_kind(kind):
+        raise ConfigurationError(f"unknown provider kind {kind!r}", provider=kind)
+    return PROVIDER_CLASSES[kind].capabilities
 
 
 def _ds_route_options(config: ProviderConfig) -> dict[str, Any]:

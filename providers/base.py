@@ -12,14 +12,24 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeGuard, get_args, runtime_checkable
 
 from providers.errors import UnsupportedCapability
 from providers.netguard import NetworkPolicy
 from providers.tokens import TokenStore
 
 ProviderKind = Literal["neuroflash", "nanogpt", "sandbox"]
+PROVIDER_KINDS: tuple[ProviderKind, ...] = get_args(ProviderKind)
 EditSource = Literal["relative_url", "image_bytes"]
+# What a provider's quota counts: images (neuroflash credits) or money (a NanoGPT balance).
+QuotaKind = Literal["credits", "balance"]
+
+
+def is_provider_kind(value: str) -> TypeGuard[ProviderKind]:
+    """Whether ``value`` (a stored credential's kind, say) names a provider this package has."""
+    return value in PROVIDER_KINDS
+
+
 # neuroflash's ds-prototypes routes come in two families whose base path the docs disagree on
 # (spec §1.6.0): "generation" is generate (POST /) and models; "history" is history,
 # history/{id} (GET, DELETE) and edit.
@@ -49,6 +59,7 @@ class Capabilities:
     # What ``EditRequest`` must carry: neuroflash wants the relative ``output_image_url`` of an
     # image it already holds, NanoGPT wants the image bytes (sent as a data URL).
     edit_source: EditSource | None = None
+    quota_kind: QuotaKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +113,7 @@ class ModelInfo:
 class QuotaInfo:
     """What is left to spend: image credits (neuroflash) or money (NanoGPT)."""
 
-    kind: Literal["credits", "balance"]
+    kind: QuotaKind
     monthly_used: int | None = None
     monthly_available: int | None = None
     monthly_limit: int | None = None
@@ -322,8 +333,6 @@ class ImageProvider(Protocol):
 
     def delete_image(self, image_id: str) -> None: ...
 
-    def download(self, url: str) -> ImageData: ...
-
     def test_connection(self) -> ConnectionTestResult: ...
 
     @property
@@ -383,9 +392,6 @@ class BaseProvider:
 
     def delete_image(self, image_id: str) -> None:
         raise self._unsupported("deleting_images")
-
-    def download(self, url: str) -> ImageData:
-        raise self._unsupported("downloads")
 
     def test_connection(self) -> ConnectionTestResult:
         raise self._unsupported("connection_tests")

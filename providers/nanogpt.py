@@ -265,19 +265,6 @@ class NanoGPTClient:
         content_type = image.content_type or "image/png"
         return f"data:{content_type};base64,{base64.b64encode(image.content).decode('ascii')}"
 
-    def download(self, url: str) -> ImageData:
-        """Fetch a result URL (presigned, so no credentials are sent off NanoGPT's host)."""
-        resolved = urljoin(self.base_url + "/", url)
-        headers = self._auth() if origin(resolved) == origin(self.base_url) else {}
-        action = "downloading an image"
-        response = self.http.send("GET", resolved, action=action, headers=headers)
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip() or None
-        if content_type and (content_type.startswith("text/") or "json" in content_type):
-            raise self.http.malformed(action, f"got {content_type} instead of an image")
-        if not response.content:
-            raise self.http.malformed(action, "the image was empty")
-        return ImageData(content=response.content, content_type=content_type)
-
     # -- account ---------------------------------------------------------------------------
 
     def check_balance(self) -> Balance:

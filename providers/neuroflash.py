@@ -626,17 +626,6 @@ class NeuroflashClient:
         )
         return self._image_data(response, action="downloading an image")
 
-    def download(self, url: str) -> ImageData:
-        """Bytes behind a result URL: on our API host with credentials, elsewhere without."""
-        resolved = self.resolve(url)
-        action = "downloading an image"
-        if origin(resolved) == origin(self.api_base_url):
-            response = self._send("GET", resolved, action=action, ds=True)
-        else:
-            # Storage links are presigned; the Bearer token must never leave neuroflash's host.
-            response = self.http.send("GET", resolved, action=action)
-        return self._image_data(response, action=action)
-
     def resolve(self, url: str) -> str:
         """A relative provider path as an absolute URL on the API host."""
         return urljoin(self.api_base_url + "/", url)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
-from gallery.models import CatalogModel
-from providers import ModelInfo, ProviderError
+from config.celery import send_task_on_commit
+from gallery.models import CatalogModel, CatalogStatus
+from providers import AuthenticationError, ModelInfo, PermissionDeniedError, ProviderError
 
 logger = logging.getLogger(__name__)
 
 DISALLOWED_REASON = "Not included in this account's plan"
+# A refresh asked for longer ago than this and not finished is taken as lost, and asked again.
+REFRESH_PENDING_SECONDS = 60
 
 
 def _row_fields(model: ModelInfo, position: int) -> dict[str, object]:
@@ -45,6 +50,27 @@ def _row_fields(model: ModelInfo, position: int) -> dict[str, object]:
     }
 
 
+def catalog_refresh_request(*, workspace: Workspace, again: bool = False) -> bool:
+    """Ask a worker to refresh the catalog once this transaction commits.
+
+    Nothing is sent (False) while an earlier request is on its way, nor after a refresh failed
+    unless ``again`` (a person pressed the button): a page that polls for the catalog must not
+    queue a provider call on every poll, and an error stays shown until someone asks again.
+    """
+    now = timezone.now()
+    CatalogStatus.objects.get_or_create(workspace=workspace)
+    due = CatalogStatus.objects.filter(workspace=workspace).filter(
+        Q(requested_at__isnull=True)
+        | Q(requested_at__lt=now - dt.timedelta(seconds=REFRESH_PENDING_SECONDS))
+    )
+    if not again:
+        due = due.filter(error="")
+    if not due.update(requested_at=now, error="", failed_at=None):
+        return False
+    send_task_on_commit("gallery.tasks.refresh_catalog", workspace.pk)
+    return True
+
+
 def catalog_refresh(*, workspace: Workspace) -> int:
     """Replace the cached catalog with what the provider lists now; returns the model count.
 
@@ -63,13 +89,29 @@ def catalog_refresh(*, workspace: Workspace) -> int:
         CatalogModel.objects.filter(workspace=workspace).exclude(
             provider_model_id__in=[m.id for m in models]
         ).delete()
+        CatalogStatus.objects.update_or_create(
+            workspace=workspace, defaults={"requested_at": None, "error": "", "failed_at": None}
+        )
     return len(models)
 
 
 def catalog_refresh_quietly(*, workspace: Workspace) -> int | None:
-    """For the schedule: a provider that cannot answer now keeps the cached catalog."""
+    """For the worker: a provider that cannot answer now keeps the cached catalog, and the
+    reason is kept for the generate page to show."""
     try:
         return catalog_refresh(workspace=workspace)
     except (ProviderError, CredentialUnusable) as exc:
         logger.warning("Catalog refresh for workspace %s failed: %s", workspace.pk, exc)
+        CatalogStatus.objects.update_or_create(
+            workspace=workspace,
+            defaults={"requested_at": None, "error": _reason(exc), "failed_at": timezone.now()},
+        )
         return None
+
+
+def _reason(exc: ProviderError | CredentialUnusable) -> str:
+    if isinstance(exc, CredentialUnusable):
+        return str(exc)
+    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+        return f"The provider refused the credential: {exc.message}."
+    return f"The provider could not list its models: {exc.message}."

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Membership
+from config.celery import send_task_on_commit
 from gallery.models import Image
 from providers import NotFoundError
 
@@ -20,14 +21,12 @@ def image_delete(*, image: Image, membership: Membership) -> None:
     """Delete here at once; the provider's copy goes in the background."""
     if not image_can_delete(image=image, membership=membership):
         raise PermissionDenied("Only the person who made this image or an admin can delete it.")
-    from gallery.tasks import delete_at_provider
-
     Image.objects.filter(pk=image.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     image.file.delete(save=False)
     image.thumbnail.delete(save=False)
     Image.objects.filter(pk=image.pk).update(file="", thumbnail="")
     if image.provider_image_id:
-        delete_at_provider.delay_on_commit(image.pk)
+        send_task_on_commit("gallery.tasks.delete_at_provider", image.pk)
 
 
 def image_delete_at_provider(*, image_id: int) -> None:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from accounts.models import Membership, User, Workspace
+from config.celery import send_task
 from gallery.models import Image, Job, JobState
 from gallery.selectors import quota_latest
 
@@ -155,10 +156,8 @@ def job_send(job_id: int, *, at: dt.datetime | None = None) -> bool:
     False when the broker cannot be reached; nothing is lost then, because the job is still
     QUEUED in the database and the dispatcher sends it again.
     """
-    from gallery.tasks import run_job
-
     try:
-        run_job.apply_async((job_id,), eta=at if at and at > timezone.now() else None)
+        send_task("gallery.tasks.run_job", job_id, eta=at if at and at > timezone.now() else None)
     except (OperationalError, OSError) as exc:
         logger.warning("Job %s: the broker is unreachable (%s); it stays queued", job_id, exc)
         return False

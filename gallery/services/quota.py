@@ -6,10 +6,16 @@ import logging
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
+from config.celery import send_task_on_commit
 from gallery.models import QuotaSnapshot
 from providers import ProviderError
 
 logger = logging.getLogger(__name__)
+
+
+def quota_refresh_request(*, workspace: Workspace, countdown: float | None = None) -> None:
+    """Ask a worker to refresh the quota once this transaction commits (after `countdown` s)."""
+    send_task_on_commit("gallery.tasks.refresh_quota", workspace.pk, countdown=countdown)
 
 
 def quota_refresh(*, workspace: Workspace) -> QuotaSnapshot | None:

@@ -1,23 +1,19 @@
-"""From what a provider returned to stored Image rows (with the same guards for every source)."""
+"""From what a provider returned for a job to stored Image rows.
+
+Fetching, checking and storing the files is ``gallery.ingest``'s, the same path the history
+mirror takes; its ``IngestError`` (with ``transient``) reaches the runner unchanged.
+"""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from gallery import ingest
 from gallery.models import Image, ImageSource, Job
-from providers import GenerationResult, ImageProvider, ProviderError
-from providers.netguard import NetworkPolicy
-
-
-class IngestFailed(Exception):
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
+from providers import GenerationResult, ImageProvider
 
 
 def refs_for(result: GenerationResult) -> list[dict[str, Any]]:
@@ -35,42 +31,12 @@ def refs_for(result: GenerationResult) -> list[dict[str, Any]]:
     ]
 
 
-def download_network(provider: ImageProvider) -> NetworkPolicy:
-    """Where result images may come from besides public hosts: the provider's own hosts (the
-    sandbox, a test server) and the non-public storage hosts the operator allowed."""
-    return NetworkPolicy.allowing([*provider.hosts, *settings.PROVIDER_DOWNLOAD_HOSTS])
-
-
-def _content_for(ref: dict[str, Any], provider: ImageProvider) -> bytes:
-    """The image's bytes: inline, else from its URL, else from the provider's authenticated
-    view route (a storage host that is not allowed or fails must not lose a paid image)."""
-    if ref.get("data"):
-        return base64.b64decode(ref["data"])
-    failed: IngestFailed | None = None
-    if ref.get("url"):
-        try:
-            return ingest.download_image(
-                ref["url"],
-                network=download_network(provider),
-                max_bytes=settings.IMAGE_MAX_BYTES,
-                timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT),
-            )
-        except ingest.IngestError as exc:
-            failed = IngestFailed(str(exc), transient=exc.transient)
-    if ref.get("id") and provider.capabilities.has_get_image:
-        try:
-            return provider.get_image_content(ref["id"]).content
-        except ProviderError as exc:
-            # Worth another try if either way might work later.
-            transient = exc.transient or bool(failed and failed.transient)
-            raise IngestFailed(exc.message, transient=transient) from None
-    raise failed or IngestFailed(
-        "the provider returned no image data and no way to fetch it", transient=False
-    )
-
-
 def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
-    """Download, verify and store every image of the job's result; safe to repeat."""
+    """Download, verify and store every image of the job's result; safe to repeat.
+
+    Raises ``ingest.IngestError`` for the first image that cannot be stored (the ones before it
+    stay stored, so the next try goes on from there).
+    """
     stored: list[Image] = []
     done_ids = set(
         job.images.exclude(provider_image_id="").values_list("provider_image_id", flat=True)
@@ -85,7 +51,6 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
             anonymous_seen += 1
             if anonymous_seen <= anonymous_done:
                 continue
-        content = _content_for(ref, provider)
         image = Image(
             workspace_id=job.workspace_id,
             job=job,
@@ -97,10 +62,13 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
             provider_image_id=image_id,
             provider_url=ref.get("relative_url") or "",
         )
-        try:
-            ingest.verify_and_store(image, content)
-        except ingest.IngestError as exc:
-            raise IngestFailed(str(exc), transient=False) from None
+        ingest.ingest_image(
+            image,
+            provider,
+            data=base64.b64decode(ref["data"]) if ref.get("data") else None,
+            url=ref.get("url") or "",
+            image_id=image_id,
+        )
         try:
             with transaction.atomic():
                 image.save()

@@ -57,8 +57,9 @@ from django.utils import timezone
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
 from accounts.text import sentence
+from gallery import ingest
 from gallery.models import Image, Job, JobKind, JobStage
-from gallery.services import reconcile, results
+from gallery.services import quota, reconcile, results
 from gallery.services.jobs import job_send
 from providers import (
     EditRequest,
@@ -455,10 +456,10 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
     job = held.job
     try:
         results.store_results(job=job, provider=provider)
-    except results.IngestFailed as exc:
+    except ingest.IngestError as exc:
         if exc.transient and job.attempts < job.max_attempts:
             note = f"Downloading the images failed ({exc}); trying again (no new charge)…"
-            held.requeue(delay=backoff_seconds(job.attempts, None), note=note)
+            held.requeue(delay=backoff_seconds(job.attempts, exc.retry_after), note=note)
         elif exc.transient:
             held.fail(
                 f"The images were paid for but could not be downloaded ({exc}). "
@@ -472,12 +473,8 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
 
 def _after_finish(job: Job) -> None:
     """Refresh the quota once for a burst of jobs, a few seconds after the first finishes."""
-    from gallery.tasks import refresh_quota
-
     key = f"darkroom:quota-refresh-pending:{job.workspace_id}"
     if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
-        transaction.on_commit(
-            lambda: refresh_quota.apply_async(
-                (job.workspace_id,), countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS
-            )
+        quota.quota_refresh_request(
+            workspace=job.workspace, countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS
         )

@@ -20,6 +20,8 @@ from django.utils import timezone
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import User, Workspace
 from accounts.text import sentence
+from config.celery import send_task_on_commit
+from gallery import ingest
 from gallery.models import HistorySync, Image, ImageSource
 from providers import HistoryItem, ProviderError
 
@@ -30,15 +32,13 @@ def sync_request(
     *, workspace: Workspace, mode: str, requested_by: User | None = None
 ) -> HistorySync:
     """Queue a sync (the worker runs it); one already queued or running is returned instead."""
-    from gallery.tasks import run_history_sync
-
     pending = HistorySync.objects.filter(
         workspace=workspace, state__in=(HistorySync.State.QUEUED, HistorySync.State.RUNNING)
     ).first()
     if pending is not None:
         return pending
     run = HistorySync.objects.create(workspace=workspace, mode=mode, requested_by=requested_by)
-    run_history_sync.delay_on_commit(run.pk)
+    send_task_on_commit("gallery.tasks.run_history_sync", run.pk)
     return run
 
 
@@ -211,10 +211,8 @@ def _finish(run: HistorySync, *, error: str = "") -> HistorySync:
 
 
 def _enqueue_file_fetch(workspace: Workspace) -> None:
-    from gallery.tasks import fetch_missing_files
-
     if _missing_files(workspace).exists():
-        fetch_missing_files.delay_on_commit(workspace.pk)
+        send_task_on_commit("gallery.tasks.fetch_missing_files", workspace.pk)
 
 
 def _missing_files(workspace: Workspace):  # type: ignore[no-untyped-def]
@@ -229,20 +227,17 @@ def _missing_files(workspace: Workspace):  # type: ignore[no-untyped-def]
 def files_fetch_missing(*, workspace: Workspace, limit: int = 50) -> tuple[int, bool]:
     """Download up to `limit` mirrored images that have no file yet, with the pipeline's guards.
 
-    Returns (stored, more_left). A transient provider failure stops the batch (the task retries
-    later); a permanent one is recorded on the image and not retried.
+    Returns (stored, more_left). A transient failure (``IngestError``) stops the batch, for the
+    task to retry later; a permanent one is recorded on the image and not retried.
     """
-    from gallery import ingest
-
     stored = 0
     batch = list(_missing_files(workspace)[:limit])
     with provider_for(workspace.credential) as provider:
         for image in batch:
             try:
-                content = provider.get_image_content(image.provider_image_id).content
-                ingest.verify_and_store(image, content)
-            except (ProviderError, ingest.IngestError) as exc:
-                if getattr(exc, "transient", False):
+                ingest.ingest_image(image, provider, image_id=image.provider_image_id)
+            except ingest.IngestError as exc:
+                if exc.transient:
                     raise
                 image.file_error = str(exc)[:300]
                 image.save(update_fields=["file_error"])

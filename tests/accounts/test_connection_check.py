@@ -183,6 +183,17 @@ def test_it_shows_an_exhausted_quota(owner_client, workspace, credential, sandbo
     assert "<li>Images it can make right now: 0</li>" in check_card(owner_client, workspace, check)
 
 
+def test_a_nanogpt_check_shows_the_balance_left(owner_client, workspace, credential, sandbox):
+    credential.kind = "nanogpt"
+    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
+    credential.save()
+    check = press_test_connection(owner_client, workspace)
+    connection_check_run(check_id=check.pk)
+    card = check_card(owner_client, workspace, check)
+    assert "<li>Balance left: " in card
+    assert "Images it can make" not in card
+
+
 def test_it_ends_a_check_that_crashes_with_a_plain_message(
     owner_client, workspace, credential, monkeypatch, caplog
 ):

@@ -84,3 +84,25 @@ def test_images_paid_for_but_not_downloaded_are_stored_by_retry_download_without
     assert Job.objects.count() == 1  # the same job, not a new one
     assert sandbox.calls("POST ds.generate") == 1
     assert sandbox.counters()["images_charged"] == 1
+
+
+def test_a_catalog_the_provider_refuses_is_explained_once_and_fetched_again_on_request(
+    page, screenshot, celery_worker, workspace, member, sandbox
+):
+    credential = workspace.credential
+    credential.base_url = sandbox.url
+    credential.save()
+    sandbox.faults(route="nf.image_models", status=401)
+    log_in(page, member.email)
+    page.goto(f"/w/{workspace.slug}/generate/")
+    loader = page.locator("#catalog-loading")
+    expect(loader).to_contain_text("The provider refused the credential", timeout=20_000)
+    screenshot("generate-catalog-refused")
+    calls = sandbox.calls("GET nf.image_models")
+    page.wait_for_timeout(5_000)  # more than two polling intervals
+    assert sandbox.calls("GET nf.image_models") == calls  # polling stopped, nothing queued
+
+    sandbox.clear_faults()
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_label("Model")).to_be_visible(timeout=20_000)
+    assert sandbox.calls("GET nf.image_models") == calls + 1

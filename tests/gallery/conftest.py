@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import pytest
 
 from gallery.models import Job, QuotaSnapshot
@@ -51,3 +54,28 @@ def _no_heartbeat_thread_writes(settings):
     """Jobs run inside the test's transaction here; a heartbeat thread has its own connection
     and would wait on that transaction's lock. The heartbeat is tested with a real worker."""
     settings.JOB_HEARTBEAT_SECONDS = 3600
+
+
+@dataclass
+class SentTask:
+    name: str
+    args: tuple
+    eta: dt.datetime | None
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> list[SentTask]:
+    """The task messages Celery builds, recorded instead of put on the broker (nothing is left
+    behind for a later worker). Messages sent on commit need `django_capture_on_commit_callbacks`
+    with execute=True, or a transactional test."""
+    from config.celery import app
+
+    sent: list[SentTask] = []
+
+    def record(producer, name, message, **options) -> None:
+        eta = message.headers.get("eta")
+        args = message.body[0]
+        sent.append(SentTask(name, tuple(args), dt.datetime.fromisoformat(eta) if eta else None))
+
+    monkeypatch.setattr(app.amqp, "send_task_message", record)
+    return sent

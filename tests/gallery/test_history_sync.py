@@ -215,3 +215,46 @@ def test_viewers_see_the_status_but_cannot_sync(viewer_client, studio):
     assert "Provider history" in html
     assert "Sync now" not in html
     assert viewer_client.post(reverse("gallery:sync_now", args=[studio.slug])).status_code == 403
+
+
+def test_a_file_the_provider_cannot_serve_now_comes_on_the_tasks_next_try(studio, sandbox):
+    from gallery.tasks import fetch_missing_files
+
+    sandbox.seed_history(3)
+    sync(studio, "full")
+    sandbox.faults(route="ds.view", status=503, count=1)
+    fetch_missing_files.apply(args=(studio.pk,))  # retried at once when run eagerly
+    assert Image.objects.filter(workspace=studio, file="").count() == 0
+    assert sandbox.calls("GET ds.view") == 4
+
+
+def test_a_file_the_provider_refuses_is_marked_and_not_asked_for_again(studio, sandbox):
+    sandbox.seed_history(3)
+    sync(studio, "full")
+    sandbox.faults(route="ds.view", status=404, count=1)
+    assert files_fetch_missing(workspace=studio) == (2, False)
+    (missing,) = Image.objects.filter(workspace=studio, file="")
+    assert "not found" in missing.file_error.lower() or "404" in missing.file_error
+    assert files_fetch_missing(workspace=studio) == (0, False)
+    assert sandbox.calls("GET ds.view") == 3
+
+
+def test_whether_there_is_a_history_is_the_providers_own_word(member_client, studio):
+    """Not a `kind != "nanogpt"` in the app: the adapter class's capabilities decide, for the
+    page and for the scheduled syncs alike."""
+    from unittest import mock
+
+    from django.urls import reverse
+
+    from gallery.tasks import sync_all_histories
+    from providers.adapters import NeuroflashProvider
+
+    without = NeuroflashProvider.capabilities.__class__(has_get_image=True)
+    with mock.patch.object(NeuroflashProvider, "capabilities", without):
+        assert not studio.credential.capabilities.has_history
+        html = member_client.get(reverse("gallery:home", args=[studio.slug])).content.decode()
+        sync_all_histories("incremental")
+    assert "Sandbox (local, for trying Darkroom out) keeps no history of its own" in html
+    assert not HistorySync.objects.filter(workspace=studio).exists()
+    sync_all_histories("incremental")
+    assert HistorySync.objects.filter(workspace=studio).count() == 1

@@ -377,6 +377,19 @@ def test_a_failed_download_is_retried_without_calling_the_provider_again(submit,
     assert sandbox.counters()["images_charged"] == 1
 
 
+def test_a_failed_download_waits_as_long_as_the_image_host_asked(submit, sandbox):
+    sandbox.faults(
+        {"route": "storage.file", "status": 429, "retry_after": 120, "count": 1},
+        {"route": "ds.view", "status": 503, "count": 1},
+    )
+    job = submit()
+    waits = run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert len(waits) == 1
+    assert waits[0] > 100  # Retry-After: 120, not the backoff's 1-2 s
+    assert sandbox.calls("POST ds.generate") == 1
+
+
 def test_when_downloads_keep_failing_retry_stores_the_paid_images_without_paying_again(
     submit, sandbox, member
 ):

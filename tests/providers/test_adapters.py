@@ -20,6 +20,7 @@ from providers import (
     ProviderConfig,
     UnsupportedCapability,
     build_provider,
+    capabilities_for,
 )
 from tests.providers.conftest import (
     API_KEY,
@@ -267,3 +268,31 @@ def test_a_shared_token_store_reaches_the_client(server):
         with build_provider(config) as provider:
             provider.test_connection()
     assert len(issuer.issued) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "adapter"),
+    [
+        ("neuroflash", NeuroflashProvider),
+        ("sandbox", NeuroflashProvider),
+        ("nanogpt", NanoGPTProvider),
+    ],
+)
+def test_capabilities_come_from_the_adapter_without_a_client(kind, adapter):
+    assert capabilities_for(kind) is adapter.capabilities
+
+
+def test_the_quota_kind_and_history_are_declared_per_provider():
+    assert (capabilities_for("nanogpt").has_history, capabilities_for("nanogpt").quota_kind) == (
+        False,
+        "balance",
+    )
+    assert (capabilities_for("sandbox").has_history, capabilities_for("sandbox").quota_kind) == (
+        True,
+        "credits",
+    )
+
+
+def test_an_unknown_kind_has_no_capabilities():
+    with pytest.raises(ConfigurationError, match="unknown provider kind 'dalle'"):
+        capabilities_for("dalle")

@@ -9,7 +9,7 @@ import pytest
 
 from providers.base import ImageData
 from providers.errors import InvalidRequestError, NotFoundError, QuotaExhaustedError
-from tests.providers.conftest import API_KEY, LOCAL, load
+from tests.providers.conftest import API_KEY, load
 from tests.providers.scripted_server import Reply
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 16
@@ -185,13 +185,3 @@ def test_it_refuses_unusable_edit_sources_before_any_request(server, ng, source)
     with pytest.raises(InvalidRequestError):
         ng.generate(prompt="sepia", image_data_urls=[source])
     assert server.seen == []
-
-
-def test_result_downloads_keep_the_key_on_nanogpt(server, other_server, make_ng):
-    ng = make_ng(network=LOCAL)
-    other_server.on("GET", "/x.png", Reply(body=PNG, headers={"Content-Type": "image/png"}))
-    image = ng.download(f"{other_server.url}/x.png")
-    assert image.content == PNG
-    (call,) = other_server.calls()
-    assert call.header("Authorization") is None
-    assert call.header("x-api-key") is None

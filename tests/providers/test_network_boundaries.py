@@ -92,15 +92,16 @@ def test_a_client_reaches_no_address_its_policy_does_not_name(server, other_serv
     assert other_server.calls() == []
 
 
-def test_a_crafted_url_in_an_answer_reaches_no_second_port(server, other_server, make_ng):
-    """Image URLs come from the provider's answer. One built so that two parsers disagree about
-    its host is refused, not fetched from either."""
+def test_a_crafted_url_reaches_no_second_port(server, other_server, make_ng):
+    """A URL built so that two parsers disagree about its host is refused by the client's HTTP
+    layer, not fetched from either. (Result images are fetched by gallery.ingest, which
+    refuses the same URLs: tests/gallery/test_ingest.py.)"""
     server.on("GET", "/x.png", Reply(body=b"\x89PNG", headers={"Content-Type": "image/png"}))
     ng = make_ng(network=LOCAL)
     crafted = f"http://{other_server.url.removeprefix('http://')}\\@{server.url[7:]}/x.png"
 
     with pytest.raises(ConfigurationError, match="backslash"):
-        ng.download(crafted)
+        ng.http.send("GET", crafted, action="fetching an image")
 
     assert other_server.calls() == []
     assert server.calls() == []

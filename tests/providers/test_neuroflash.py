@@ -18,7 +18,6 @@ from providers.errors import (
 from tests.providers.conftest import (
     DS,
     DS_HISTORY,
-    LOCAL,
     TOKEN_PATH,
     TOKEN_PREFIX,
     WORKSPACE,
@@ -295,21 +294,6 @@ def test_a_view_that_returns_json_is_malformed(server, nf):
     server.on("GET", f"{DS}/img-1/view", Reply(json={"detail": "oops"}))
     with pytest.raises(MalformedResponseError):
         nf.view_image("img-1")
-
-
-def test_downloads_send_the_token_only_to_neuroflash(server, other_server, make_nf, issuer):
-    nf = make_nf(network=LOCAL)
-    other_server.on(
-        "GET", "/generated/a.png", Reply(body=PNG, headers={"Content-Type": "image/png"})
-    )
-    server.on("GET", f"{DS}/img-1/view", Reply(body=PNG, headers={"Content-Type": "image/png"}))
-    assert nf.download(f"{other_server.url}/generated/a.png").content == PNG
-    assert nf.download(f"{DS}/img-1/view").content == PNG
-    (storage_call,) = other_server.calls()
-    assert storage_call.header("Authorization") is None
-    assert storage_call.header("x-workspace-id") is None
-    (api_call,) = server.calls("GET", f"{DS}/img-1/view")
-    assert api_call.header("Authorization") == f"Bearer {TOKEN_PREFIX}1"
 
 
 def test_ds_calls_need_a_workspace_and_say_so_before_any_request(server, make_nf, issuer):
