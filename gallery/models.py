@@ -374,8 +374,11 @@ class Job(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         constraints = [
+            # Per author: a key reused by another member (a copied link, a shared form) must
+            # never hand them someone else's job.
             models.UniqueConstraint(
-                fields=("workspace", "idempotency_key"), name="one_job_per_idempotency_key"
+                fields=("workspace", "author", "idempotency_key"),
+                name="one_job_per_author_idempotency_key",
             )
         ]
         indexes = [
