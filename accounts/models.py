@@ -274,7 +274,8 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verb = models.CharField(max_length=40, choices=AuditVerb.choices)
-    target = models.CharField(max_length=200, blank=True)
+    # Holds an email address at most (254, as User.email), else a workspace or provider name.
+    target = models.CharField(max_length=254, blank=True)
     detail = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -254,3 +254,40 @@ def test_over_htmx_the_link_appears_in_the_panel_with_a_copy_button(owner_client
     )
     assert 'data-copy="new-link"' in html
     assert "toast-sticky" not in html  # not twice
+
+
+def _address(length: int) -> str:
+    """A well-formed address of exactly `length` characters (domain labels stay under 64)."""
+    domain = ".".join(["d" * 60] * 3) + ".com"  # 187 characters
+    local = "a" * (length - len(domain) - 1)
+    return f"{local}@{domain}"
+
+
+def test_it_refuses_an_email_longer_than_an_account_can_hold(owner_client, workspace):
+    too_long = _address(255)
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": too_long, "role": "member"},
+    )
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert (
+        '<div id="id_email_error"><p class="error">An email address has at most 254 characters '
+        "(this has 255).</p></div>"
+    ) in html
+    assert not User.objects.filter(email=too_long).exists()
+
+
+def test_it_adds_and_audits_an_email_of_the_longest_length(owner_client, workspace):
+    longest = _address(254)
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": longest, "role": "member"},
+    )
+
+    assert response.status_code == 302
+    assert User.objects.filter(email=longest).exists()
+    # Every column that records an address holds the longest one (PostgreSQL enforces it).
+    assert AuditEvent._meta.get_field("target").max_length >= len(longest)
+    assert AuditEvent.objects.filter(verb="member.created", target=longest).exists()
