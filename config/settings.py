@@ -165,6 +165,9 @@ PASSWORD_RESET_TIMEOUT = env_int("SET_PASSWORD_LINK_SECONDS", 3 * 24 * 3600, min
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And one address trying many emails: accounts.auth.LoginLockoutHandler.
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20, minimum=1)
+AXES_HANDLER = "accounts.auth.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 # The login form's field is called "username" even though users sign in with their email.
 AXES_USERNAME_FORM_FIELD = "username"
