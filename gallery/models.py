@@ -427,6 +427,16 @@ class Job(models.Model):
         return f"{note}: {self.warning}" if self.warning else note
 
     @property
+    def deleted_note(self) -> str:
+        """What the card says when images this job made were deleted since ("deleted",
+        "1 deleted"), so a finished card without thumbnails says why. Needs `deleted_images`
+        and `visible_images` (the selectors' job lists and job card)."""
+        deleted = getattr(self, "deleted_images", 0)
+        if not deleted:
+            return ""
+        return f"{deleted} deleted" if getattr(self, "visible_images", None) else "deleted"
+
+    @property
     def status_note(self) -> str:
         """The line under the job's card: why it waits or failed, or what it is doing now."""
         if self.error or self.state != JobState.RUNNING:
