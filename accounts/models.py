@@ -262,6 +262,7 @@ class AuditVerb(models.TextChoices):
     CREDENTIAL_CHANGED = "credential.changed", "changed the provider credential"
     MEMBER_ADDED = "member.added", "added a member"
     MEMBER_CREATED = "member.created", "created an account for"
+    MEMBER_LINK_ISSUED = "member.link_issued", "issued a new set-password link for"
     MEMBER_REMOVED = "member.removed", "removed a member"
     MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
     WORKSPACE_CREATED = "workspace.created", "created the workspace"

@@ -147,6 +147,24 @@ def membership_add(
     )
 
 
+def membership_new_link(*, membership: Membership, actor: User) -> str:
+    """A fresh one-time set-password link for a member who never chose a password (the first
+    was lost or has expired). Raises ValidationError once they have one."""
+    user = membership.user
+    if user.has_usable_password():
+        raise ValidationError(
+            f"{user.email} has already chosen a password: there is no link to give.",
+            code="has_password",
+        )
+    audit_record(
+        workspace=membership.workspace,
+        actor=actor,
+        verb=AuditVerb.MEMBER_LINK_ISSUED,
+        target=user.email,
+    )
+    return set_password_path(user)
+
+
 def _ensure_an_admin_remains(
     membership: Membership, *, new_role: str | None, message: str
 ) -> Membership:
