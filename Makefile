@@ -11,6 +11,7 @@ run: install ## Install, migrate, create the first admin and the Sandbox workspa
 	@$(UV) run python manage.py migrate --noinput -v 0
 	@$(UV) run python manage.py collectstatic --noinput -v 0
 	@$(UV) run python manage.py bootstrap
+	@$(UV) run python manage.py refresh_quotas
 	@# Ctrl-C stops everything; that is how this target ends, not an error.
 	@$(UV) run honcho start || [ $$? -eq 130 ]
 

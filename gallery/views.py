@@ -20,6 +20,7 @@ from gallery.access import get_image, get_job
 from gallery.forms import EditForm, JobForm
 from gallery.models import HistorySync, Job, JobKind
 from gallery.services import images, jobs, sync
+from gallery.services.runner import QUOTA_REFRESH_DEBOUNCE_SECONDS
 from gallery.tasks import refresh_catalog, refresh_quota
 
 
@@ -147,8 +148,13 @@ def job_card(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     job = selectors.job_for_card(job_id=get_job(membership, job_id).pk)
     if not request.htmx:
         return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
+    # The card's last poll: the header meter comes along, and asks again once the quota
+    # refresh a finished job sets off has had time to land.
+    recheck = None if job.is_active else QUOTA_REFRESH_DEBOUNCE_SECONDS + 3
     return render(
-        request, "gallery/generate.html#job-card", _workspace_context(membership, job=job)
+        request,
+        "gallery/generate.html#job-card",
+        _workspace_context(membership, job=job, meter_recheck_after=recheck),
     )
 
 
@@ -350,6 +356,14 @@ def usage_page(request: HttpRequest, slug: str) -> HttpResponse:
         by_model=usage.usage_by_model(workspace=workspace, since=month_start),
     )
     return render(request, "gallery/usage.html", context)
+
+
+@login_required
+@require_GET
+def quota_meter(request: HttpRequest, slug: str) -> HttpResponse:
+    """The header's quota meter alone, for htmx to swap in."""
+    membership = get_membership(request, slug)
+    return render(request, "gallery/quota_meter_slot.html", _workspace_context(membership))
 
 
 @login_required
