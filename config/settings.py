@@ -297,7 +297,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"quiet_routine_tasks": {"()": "config.logfilters.QuietRoutineTasks"}},
+    "filters": {
+        "quiet_routine_tasks": {"()": "config.logfilters.QuietRoutineTasks"},
+        "one_line_for_refusals": {"()": "config.logfilters.OneLineForRefusals"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -306,6 +309,8 @@ LOGGING = {
             name: {"filters": ["quiet_routine_tasks"]}
             for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
         },
+        # A 403 is one line (who was refused what, and why), not an 18-line traceback.
+        "django.request": {"filters": ["one_line_for_refusals"]},
         # urllib3 logs full request lines at DEBUG; keep it quiet even when we are verbose.
         "urllib3": {"level": "WARNING"},
         # axes logs every successful login at INFO; lockouts and failures still show.
