@@ -32,3 +32,11 @@ class OneLineForRefusals(logging.Filter):
             record.args = ()
             record.exc_info = record.exc_text = None
         return True
+
+
+class QuietBrokerHostname(logging.Filter):
+    """kombu warns "No hostname was supplied" on every connection of the filesystem broker,
+    which has no host to supply."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No hostname was supplied.")

@@ -300,6 +300,7 @@ LOGGING = {
     "filters": {
         "quiet_routine_tasks": {"()": "config.logfilters.QuietRoutineTasks"},
         "one_line_for_refusals": {"()": "config.logfilters.OneLineForRefusals"},
+        "quiet_broker_hostname": {"()": "config.logfilters.QuietBrokerHostname"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -311,6 +312,7 @@ LOGGING = {
         },
         # A 403 is one line (who was refused what, and why), not an 18-line traceback.
         "django.request": {"filters": ["one_line_for_refusals"]},
+        "kombu.connection": {"filters": ["quiet_broker_hostname"]},
         # urllib3 logs full request lines at DEBUG; keep it quiet even when we are verbose.
         "urllib3": {"level": "WARNING"},
         # axes logs every successful login at INFO; lockouts and failures still show.

@@ -56,3 +56,14 @@ def test_a_server_error_keeps_its_traceback(caplog):
 
     [record] = caplog.records
     assert "Traceback (most recent call last)" in _as_printed(record)
+
+
+def test_kombus_warning_about_the_filesystem_brokers_missing_host_is_dropped(caplog):
+    from kombu import Connection
+
+    caplog.set_level(logging.WARNING, logger="kombu.connection")
+    connection = Connection("filesystem://")
+    connection.info()
+    logging.getLogger("kombu.connection").warning("Something else worth saying")
+
+    assert [r.getMessage() for r in caplog.records] == ["Something else worth saying"]
