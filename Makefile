@@ -8,9 +8,12 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
 run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
 	@$(UV) run python -m config.initenv
+	@# Before any banner: a port already taken stops here with its name, not five gunicorn failures.
+	@$(UV) run python -m config.portcheck
 	@$(UV) run python manage.py migrate --noinput -v 0
 	@$(UV) run python manage.py collectstatic --noinput -v 0
 	@$(UV) run python manage.py bootstrap
+	@$(UV) run python manage.py refresh_quotas
 	@# Ctrl-C stops everything; that is how this target ends, not an error.
 	@$(UV) run honcho start || [ $$? -eq 130 ]
 

@@ -12,6 +12,7 @@ from accounts.models import (
     ProviderCredential,
     ProviderKind,
     Role,
+    User,
     Workspace,
 )
 from accounts.services import CredentialFields
@@ -44,8 +45,18 @@ class LoginForm(AuthenticationForm):
     )
 
 
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
 class MemberAddForm(forms.Form):
-    email = forms.EmailField(help_text="An existing user is added; a new address gets an account.")
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH,
+        help_text="An existing user is added; a new address gets an account.",
+        error_messages={
+            "max_length": "An email address has at most %(limit_value)d characters "
+            "(this has %(show_value)d)."
+        },
+    )
     name = forms.CharField(
         max_length=150, required=False, help_text="Only used when a new account is created."
     )

@@ -292,6 +292,7 @@ class AuditVerb(models.TextChoices):
     CREDENTIAL_CHANGED = "credential.changed", "changed the provider credential"
     MEMBER_ADDED = "member.added", "added a member"
     MEMBER_CREATED = "member.created", "created an account for"
+    MEMBER_LINK_ISSUED = "member.link_issued", "issued a new set-password link for"
     MEMBER_REMOVED = "member.removed", "removed a member"
     MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
     WORKSPACE_CREATED = "workspace.created", "created the workspace"
@@ -304,7 +305,8 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verb = models.CharField(max_length=40, choices=AuditVerb.choices)
-    target = models.CharField(max_length=200, blank=True)
+    # Holds an email address at most (254, as User.email), else a workspace or provider name.
+    target = models.CharField(max_length=254, blank=True)
     detail = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

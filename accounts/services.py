@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -46,12 +47,26 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+def sandbox_account_new(workspace: Workspace) -> str:
+    """A sandbox demo account of the workspace's own (sandbox/README.md, "Demo accounts"): the
+    sandbox keeps history and quota per account, so a history sync never brings one workspace's
+    images and prompts into another. Random, so a later workspace with a reused slug does not
+    inherit a deleted one's images."""
+    return f"sandbox-{workspace.slug[:40]}-{secrets.token_hex(4)}"
+
+
 @transaction.atomic
 def workspace_create(*, name: str, creator: User | None) -> Workspace:
-    """A workspace with its creator as admin and a credential for the local sandbox."""
+    """A workspace with its creator as admin and a credential for its own sandbox account."""
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
+    account = sandbox_account_new(workspace)
     # A blank base URL follows SANDBOX_URL, wherever this installation runs its sandbox.
-    ProviderCredential.objects.create(workspace=workspace, kind=ProviderKind.SANDBOX)
+    ProviderCredential.objects.create(
+        workspace=workspace,
+        kind=ProviderKind.SANDBOX,
+        client_id=account,
+        remote_workspace_id=account,
+    )
     if creator is not None:
         Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
     audit_record(workspace=workspace, actor=creator, verb=AuditVerb.WORKSPACE_CREATED, target=name)
@@ -127,6 +142,24 @@ def membership_add(
     return MemberAdded(
         membership=membership, set_password_path=set_password_path(user) if needs_link else None
     )
+
+
+def membership_new_link(*, membership: Membership, actor: User) -> str:
+    """A fresh one-time set-password link for a member who never chose a password (the first
+    was lost or has expired). Raises ValidationError once they have one."""
+    user = membership.user
+    if user.has_usable_password():
+        raise ValidationError(
+            f"{user.email} has already chosen a password: there is no link to give.",
+            code="has_password",
+        )
+    audit_record(
+        workspace=membership.workspace,
+        actor=actor,
+        verb=AuditVerb.MEMBER_LINK_ISSUED,
+        target=user.email,
+    )
+    return set_password_path(user)
 
 
 def _ensure_an_admin_remains(
@@ -248,6 +281,8 @@ def credential_save(
         credential, _ = ProviderCredential.objects.select_for_update().get_or_create(
             workspace=workspace
         )
+        if fields.kind == ProviderKind.SANDBOX:
+            fields = _with_sandbox_account(fields, credential)
         needs_secret = kind_uses_secret(fields.kind)
         if not needs_secret:
             secret = None
@@ -296,6 +331,18 @@ def credential_save(
                 detail="changed: " + ", ".join(FIELD_LABELS.get(name, name) for name in changed),
             )
         return credential
+
+
+def _with_sandbox_account(
+    fields: CredentialFields, credential: ProviderCredential
+) -> CredentialFields:
+    # The sandbox account is not typed (the form has no field for it): keep the workspace's
+    # own, or give it one when it comes (back) to the sandbox.
+    if credential.kind == ProviderKind.SANDBOX and credential.remote_workspace_id:
+        client_id, account = credential.client_id, credential.remote_workspace_id
+    else:
+        client_id = account = sandbox_account_new(credential.workspace)
+    return replace(fields, client_id=client_id, remote_workspace_id=account)
 
 
 def credential_routes_remember(

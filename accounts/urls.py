@@ -13,6 +13,7 @@ urlpatterns = [
     path("members/add/", views.member_add, name="member_add"),
     path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("members/<int:membership_id>/link/", views.member_link, name="member_link"),
     path("provider/", views.settings_provider, name="settings_provider"),
     path("provider/test/", views.connection_test, name="connection_test"),
     path("provider/checks/<int:check_id>/", views.connection_check_status, name="connection_check"),

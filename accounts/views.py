@@ -101,7 +101,9 @@ def member_add(request: WorkspaceRequest, slug: str) -> HttpResponse:
             )
             if request.htmx:
                 # The link goes into the panel with a Copy button; it is shown once, never stored.
-                context = _members_context(membership, new_link={"email": email, "url": link})
+                context = _members_context(
+                    membership, new_link={"email": email, "url": link, "added": "yes"}
+                )
                 if not link:
                     messages.success(request, f"Added {email} to {membership.workspace}.")
                 return render(request, "accounts/settings_members.html#members-panel", context)
@@ -150,6 +152,36 @@ def member_role(request: WorkspaceRequest, slug: str, membership_id: int) -> Htt
     if request.htmx:
         return render(
             request, "accounts/settings_members.html#members-panel", _members_context(membership)
+        )
+    return redirect("accounts:settings_members", slug=slug)
+
+
+@login_required
+@require_POST
+def member_link(request: WorkspaceRequest, slug: str, membership_id: int) -> HttpResponse:
+    """A new one-time link for a member who never set a password: the first one is shown only
+    once, and adding them again only says they are a member already."""
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    target = get_membership_in_workspace(membership, membership_id)
+    new_link: dict[str, str | None] | None = None
+    try:
+        path = services.membership_new_link(membership=target, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        email, link = target.user.email, request.build_absolute_uri(path)
+        new_link = {"email": email, "url": link}
+        if not request.htmx:
+            messages.success(
+                request,
+                f"A new one-time link for {email} to choose a password: {link}",
+                extra_tags="sticky",
+            )
+    if request.htmx:
+        return render(
+            request,
+            "accounts/settings_members.html#members-panel",
+            _members_context(membership, new_link=new_link),
         )
     return redirect("accounts:settings_members", slug=slug)
 

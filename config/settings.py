@@ -166,6 +166,9 @@ PASSWORD_RESET_TIMEOUT = env_int("SET_PASSWORD_LINK_SECONDS", 3 * 24 * 3600, min
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And one address trying many emails: accounts.auth.LoginLockoutHandler.
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20, minimum=1)
+AXES_HANDLER = "accounts.auth.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 # The login form's field is called "username" even though users sign in with their email.
 AXES_USERNAME_FORM_FIELD = "username"
@@ -295,7 +298,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"quiet_routine_tasks": {"()": "config.logfilters.QuietRoutineTasks"}},
+    "filters": {
+        "quiet_routine_tasks": {"()": "config.logfilters.QuietRoutineTasks"},
+        "one_line_for_refusals": {"()": "config.logfilters.OneLineForRefusals"},
+        "quiet_broker_hostname": {"()": "config.logfilters.QuietBrokerHostname"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -304,6 +311,9 @@ LOGGING = {
             name: {"filters": ["quiet_routine_tasks"]}
             for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
         },
+        # A 403 is one line (who was refused what, and why), not an 18-line traceback.
+        "django.request": {"filters": ["one_line_for_refusals"]},
+        "kombu.connection": {"filters": ["quiet_broker_hostname"]},
         # urllib3 logs full request lines at DEBUG; keep it quiet even when we are verbose.
         "urllib3": {"level": "WARNING"},
         # axes logs every successful login at INFO; lockouts and failures still show.

@@ -399,8 +399,11 @@ class Job(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         constraints = [
+            # Per author: a key reused by another member (a copied link, a shared form) must
+            # never hand them someone else's job.
             models.UniqueConstraint(
-                fields=("workspace", "idempotency_key"), name="one_job_per_idempotency_key"
+                fields=("workspace", "author", "idempotency_key"),
+                name="one_job_per_author_idempotency_key",
             )
         ]
         indexes = [
@@ -458,6 +461,16 @@ class Job(models.Model):
         noun = "image" if self.n_images == 1 else "images"
         note = f"{self.delivered} of {self.n_images} {noun} delivered"
         return f"{note}: {self.warning}" if self.warning else note
+
+    @property
+    def deleted_note(self) -> str:
+        """What the card says when images this job made were deleted since ("deleted",
+        "1 deleted"), so a finished card without thumbnails says why. Needs `deleted_images`
+        and `visible_images` (the selectors' job lists and job card)."""
+        deleted = getattr(self, "deleted_images", 0)
+        if not deleted:
+            return ""
+        return f"{deleted} deleted" if getattr(self, "visible_images", None) else "deleted"
 
     @property
     def status_note(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import User, Workspace
 from gallery.models import (
@@ -34,9 +34,14 @@ def catalog_error(*, workspace: Workspace) -> str:
 
 
 def _with_images(jobs: QuerySet[Job]) -> QuerySet[Job]:
-    return jobs.select_related("author").prefetch_related(
-        Prefetch(
-            "images", queryset=Image.objects.visible().order_by("id"), to_attr="visible_images"
+    deleted = Count("images", filter=Q(images__deleted_at__isnull=False))
+    return (
+        jobs.select_related("author")
+        .annotate(deleted_images=deleted)
+        .prefetch_related(
+            Prefetch(
+                "images", queryset=Image.objects.visible().order_by("id"), to_attr="visible_images"
+            )
         )
     )
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("images/<int:image_id>/thumbnail/", views.image_thumbnail, name="image_thumbnail"),
     path("usage/", views.usage_page, name="usage"),
     path("usage/refresh-quota/", views.quota_refresh_now, name="quota_refresh"),
+    path("usage/meter/", views.quota_meter, name="quota_meter"),
     path("history/sync/", views.sync_now, name="sync_now"),
     path("history/status/", views.sync_panel, name="sync_panel"),
 ]

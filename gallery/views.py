@@ -21,6 +21,7 @@ from gallery.models import HistorySync, Job, JobKind
 from gallery.services import images, jobs, sync
 from gallery.services.catalog import catalog_refresh_request
 from gallery.services.quota import quota_refresh_request
+from gallery.services.runner import QUOTA_REFRESH_DEBOUNCE_SECONDS
 
 
 def _credential(membership: Membership) -> ProviderCredential | None:
@@ -135,7 +136,11 @@ def job_card(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
     job = selectors.job_for_card(job_id=get_job(membership, job_id).pk)
     if not request.htmx:
         return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
-    return render(request, "gallery/generate.html#job-card", {"job": job})
+    # The card's last poll: the header meter comes along, and asks again once the quota
+    # refresh a finished job sets off has had time to land.
+    recheck = None if job.is_active else QUOTA_REFRESH_DEBOUNCE_SECONDS + 3
+    context = {"job": job, "meter_recheck_after": recheck}
+    return render(request, "gallery/generate.html#job-card", context)
 
 
 @login_required
@@ -334,6 +339,14 @@ def usage_page(request: WorkspaceRequest, slug: str) -> HttpResponse:
         "by_model": usage.usage_by_model(workspace=workspace, since=month_start),
     }
     return render(request, "gallery/usage.html", context)
+
+
+@login_required
+@require_GET
+def quota_meter(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    """The header's quota meter alone, for htmx to swap in."""
+    get_membership(request, slug)  # the context processor brings the latest report
+    return render(request, "gallery/quota_meter_slot.html")
 
 
 @login_required

@@ -18,7 +18,16 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_settings(argv)
-    server = make_server(settings)
+    try:
+        server = make_server(settings)
+    except OSError as exc:
+        # One line that names the port, not a traceback (e.g. another sandbox still running).
+        print(
+            f"Darkroom sandbox cannot listen on {settings.host}:{settings.port}: "
+            f"{exc.strerror or exc} — set SANDBOX_PORT (and SANDBOX_URL) to a free port",
+            file=sys.stderr,
+        )
+        return 1
     app = server.app
     signal.signal(signal.SIGTERM, _interrupt)
     url = local_url(settings.host, server.server_address[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, replace
 
 from sandbox import control, ds_prototypes, image_service, nanogpt, neuroflash
@@ -11,6 +12,9 @@ from sandbox.faults import Counters, FaultBook
 from sandbox.settings import Settings
 from sandbox.store import Store
 from sandbox.web import Router
+
+# What may follow the account prefix: an id that is safe in a URL path and a header.
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,32 @@ class App:
             )
         if self.store.meta("balance") is None:
             self.store.set_balance(self.settings.balance)
+
+    def is_demo_account(self, client_id: str) -> bool:
+        """A client id that names a demo account of its own: the account prefix and a name.
+
+        Each demo account owns one workspace with the same id, its own history and quota, so
+        several users (or Darkroom workspaces) of one sandbox never see each other's images."""
+        prefix = self.settings.account_prefix
+        return (
+            bool(prefix)
+            and client_id.startswith(prefix)
+            and _ACCOUNT_NAME.match(client_id[len(prefix) :]) is not None
+            and client_id != self.settings.client_id
+            and client_id not in self.settings.workspace_ids
+        )
+
+    def workspaces_of(self, client_id: str) -> tuple[str, ...]:
+        """The workspaces a client's token reaches: the configured ones for the configured
+        client, its own for a demo account (created, with a fresh quota, on first use)."""
+        if self.is_demo_account(client_id):
+            self.store.ensure_quota(
+                client_id, self.settings.quota_monthly, self.settings.quota_daily
+            )
+            return (client_id,)
+        if client_id == self.settings.client_id:
+            return self.settings.workspace_ids
+        return ()
 
     def reset(self, *, revoke_tokens: bool = False) -> None:
         self.faults.clear()

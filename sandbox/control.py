@@ -54,9 +54,13 @@ def _int(data: dict[str, Any], key: str, low: int = 0, high: int = 10**9) -> int
 
 def _workspace(app: App, data: dict[str, Any], req: Request) -> str:
     workspace_id = data.get("workspace_id") or req.arg("workspace_id") or app.settings.workspace_id
+    if not isinstance(workspace_id, str):
+        raise _bad(f"unknown workspace {workspace_id!r}")
+    if app.is_demo_account(workspace_id):
+        return app.workspaces_of(workspace_id)[0]  # a demo account's workspace has its id
     if workspace_id not in app.settings.workspace_ids:
         raise _bad(f"unknown workspace {workspace_id!r}")
-    return str(workspace_id)
+    return workspace_id
 
 
 def health(app: App, req: Request) -> Response:

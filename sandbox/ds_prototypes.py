@@ -47,11 +47,11 @@ def storage_path(row: ImageRow) -> str:
 
 
 def workspace_from_header(app: App, req: Request) -> str:
-    require_token(app, req)
+    client_id = require_token(app, req)
     workspace_id = req.header("x-workspace-id")
     if not workspace_id:
         raise nf_error(400, "Missing required header: x-workspace-id", "MISSING_WORKSPACE_ID")
-    if workspace_id not in app.settings.workspace_ids:
+    if workspace_id not in app.workspaces_of(client_id):
         raise nf_error(403, f"No access to workspace {workspace_id}", "WORKSPACE_ACCESS_DENIED")
     return workspace_id
 

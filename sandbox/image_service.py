@@ -57,8 +57,7 @@ def image_object(row: ImageRow) -> dict[str, Any]:
 
 
 def _workspace(app: App, req: Request) -> str:
-    require_token(app, req)
-    return known_workspace(app, req.params["workspace_id"])
+    return known_workspace(app, require_token(app, req), req.params["workspace_id"])
 
 
 def generation_task(app: App, req: Request) -> Response:

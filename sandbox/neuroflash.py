@@ -67,21 +67,24 @@ def query_int(
     return value
 
 
-def require_token(app: App, req: Request) -> None:
+def require_token(app: App, req: Request) -> str:
+    """The client id the bearer token was issued to; 401 without a valid one."""
     token = req.bearer_token()
     if token is None:
         raise nf_error(401, "Missing bearer token", "UNAUTHORIZED", {"WWW-Authenticate": "Bearer"})
-    if not app.store.token_is_valid(token):
+    client_id = app.store.token_client(token)
+    if client_id is None:
         raise nf_error(
             401,
             "The access token is invalid or has expired",
             "UNAUTHORIZED",
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    return client_id
 
 
-def known_workspace(app: App, workspace_id: str) -> str:
-    if workspace_id not in app.settings.workspace_ids:
+def known_workspace(app: App, client_id: str, workspace_id: str) -> str:
+    if workspace_id not in app.workspaces_of(client_id):
         raise nf_error(404, f"Workspace {workspace_id} not found", "WORKSPACE_NOT_FOUND")
     return workspace_id
 
@@ -134,10 +137,11 @@ def token(app: App, req: Request) -> Response:
 
     basic = _basic_credentials(req)
     client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
-    expected = (app.settings.client_id, app.settings.client_secret)
+    # The configured client, or a demo account of its own (same secret; see App.is_demo_account).
+    expected_id = client_id if app.is_demo_account(client_id) else app.settings.client_id
     if not (
-        hmac.compare_digest(client_id.encode(), expected[0].encode())
-        & hmac.compare_digest(secret.encode(), expected[1].encode())
+        hmac.compare_digest(client_id.encode(), expected_id.encode())
+        & hmac.compare_digest(secret.encode(), app.settings.client_secret.encode())
     ):
         extra = {"WWW-Authenticate": 'Basic realm="sandbox"'} if basic else {}
         raise _oauth_error(401, "invalid_client", "client authentication failed", **extra)
@@ -172,8 +176,8 @@ def _workspace(app: App, index: int, workspace_id: str) -> dict[str, Any]:
 
 
 def workspaces(app: App, req: Request) -> Response:
-    require_token(app, req)
-    items = [_workspace(app, i, ws) for i, ws in enumerate(app.settings.workspace_ids)]
+    client_id = require_token(app, req)
+    items = [_workspace(app, i, ws) for i, ws in enumerate(app.workspaces_of(client_id))]
     return json_response(
         {
             "_embedded": {"workspaces": items},
@@ -221,15 +225,15 @@ def _token_quota(workspace_id: str, today: str) -> dict[str, Any]:
 
 
 def quotas(app: App, req: Request) -> Response:
-    require_token(app, req)
-    workspace_id = known_workspace(app, req.params["workspace_id"])
+    client_id = require_token(app, req)
+    workspace_id = known_workspace(app, client_id, req.params["workspace_id"])
     errors: list[tuple[str, str]] = []
     page = query_int(req, "page", 1, 1, 1_000_000, errors)
     size = query_int(req, "size", 20, 1, 200, errors)
     if errors:
         raise nf_validation(errors)
     quota = app.store.quota(workspace_id)
-    assert quota is not None  # every configured workspace gets a row at startup
+    assert quota is not None  # every workspace a client can reach has a row (App.workspaces_of)
     entries = [quota_entry(quota), _token_quota(workspace_id, quota.daily_refreshed)]
     usage_type = req.arg("usageTypeKey")
     if usage_type:
@@ -244,8 +248,8 @@ def quotas(app: App, req: Request) -> Response:
 
 
 def image_models(app: App, req: Request) -> Response:
-    require_token(app, req)
-    workspace_id = known_workspace(app, req.params["workspace_id"])
+    client_id = require_token(app, req)
+    workspace_id = known_workspace(app, client_id, req.params["workspace_id"])
     errors: list[tuple[str, str]] = []
     page = query_int(req, "page", 1, 1, 1_000_000, errors)
     size = query_int(req, "size", 50, 1, 200, errors)

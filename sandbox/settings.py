@@ -22,6 +22,9 @@ class Settings:
     client_id: str = "sandbox-client"
     client_secret: str = "sandbox-secret"  # noqa: S105 - the documented demo credential
     workspace_ids: tuple[str, ...] = ("sandbox-workspace",)
+    # With the demo secret, a client id of this prefix and a name is a demo account of its own
+    # (its own workspace, history and quota). Empty: only the configured client.
+    account_prefix: str = "sandbox-"
     api_key: str = "sandbox-key"
     balance: Decimal = Decimal("25.00")
     url_ttl: float = 3600.0
@@ -113,6 +116,12 @@ def parse_settings(
         default=default("WORKSPACE_ID", ",".join(d.workspace_ids)),
         help="comma-separated neuroflash workspace ids; the first is the default",
     )
+    parser.add_argument(
+        "--account-prefix",
+        default=default("ACCOUNT_PREFIX", d.account_prefix),
+        help="with the client secret, a client id of this prefix and a name is a demo account "
+        "of its own, owning one workspace of the same id; empty turns this off",
+    )
     parser.add_argument("--api-key", default=default("API_KEY", d.api_key))
     parser.add_argument(
         "--balance",
@@ -156,6 +165,7 @@ def parse_settings(
         client_id=args.client_id,
         client_secret=args.client_secret,
         workspace_ids=args.workspace_id,
+        account_prefix=args.account_prefix,
         api_key=args.api_key,
         balance=args.balance,
         url_ttl=args.url_ttl,

@@ -192,12 +192,13 @@ class Store:
             )
         return token
 
-    def token_is_valid(self, token: str) -> bool:
+    def token_client(self, token: str) -> str | None:
+        """The client a token was issued to, or None when it is unknown or has expired."""
         with self._lock:
             row = self._db.execute(
-                "SELECT expires_at FROM tokens WHERE token = ?", (token,)
+                "SELECT client_id, expires_at FROM tokens WHERE token = ?", (token,)
             ).fetchone()
-        return bool(row) and row[0] > time.time()
+        return row[0] if row and row[1] > time.time() else None
 
     def revoke_tokens(self) -> None:
         with self._lock:

@@ -27,6 +27,15 @@ def duration(start: dt.datetime | None, end: dt.datetime | None = None) -> str:
 
 
 @register.filter
+def span(length: dt.timedelta | None) -> str:
+    """A length of time in the words of `duration`: "15 min"."""
+    if length is None:
+        return ""
+    start = timezone.now()
+    return duration(start, start + length)
+
+
+@register.filter
 def ago(moment: dt.datetime | None) -> str:
     """ "just now", "5 minutes ago": Django's timesince reads "0 minutes" for fresh moments."""
     if moment is None:

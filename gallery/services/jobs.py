@@ -84,12 +84,14 @@ def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
 def job_submit(
     *, workspace: Workspace, author: User, request: JobRequest, idempotency_key: str
 ) -> Job:
-    """Queue a job, or return the one this idempotency key already made. Raises SubmitRefused.
+    """Queue a job, or return the one this author's idempotency key already made (a key is
+    the author's own: another member's same key never returns their job). Raises SubmitRefused.
 
     When the broker cannot be reached the job is queued all the same, with WORKERS_UNREACHABLE
     as its note; the dispatcher sends it once the broker is back.
     """
-    existing = Job.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
+    mine = Job.objects.filter(workspace=workspace, author=author, idempotency_key=idempotency_key)
+    existing = mine.first()
     if existing is not None:
         return existing
     _preflight(workspace=workspace, author=author, n_images=int(request.params.get("n", 1)))
@@ -108,7 +110,7 @@ def job_submit(
                 dispatched_at=timezone.now(),
             )
     except IntegrityError:  # the same key submitted twice at the same moment
-        return Job.objects.get(workspace=workspace, idempotency_key=idempotency_key)
+        return mine.get()
     transaction.on_commit(lambda: _send_or_note(job))
     return job
 

@@ -227,7 +227,43 @@ def test_it_drops_a_secret_that_belongs_to_another_provider(owner_client, worksp
         provider_url(workspace), {"kind": "sandbox", "base_url": "http://127.0.0.1:8765"}
     )
     saved.refresh_from_db()
-    assert (saved.kind, saved.secret_encrypted, saved.client_id) == ("sandbox", "", "")
+    assert (saved.kind, saved.secret_encrypted) == ("sandbox", "")
+    # Nor its neuroflash ids: back on the sandbox, the workspace gets a sandbox account of its own.
+    assert saved.client_id.startswith("sandbox-studio-")
+    assert saved.remote_workspace_id == saved.client_id
+
+
+def test_saving_the_sandbox_settings_keeps_the_workspaces_sandbox_account(owner, settings):
+    workspace = services.workspace_create(name="Posters", creator=owner)
+    account = workspace.credential.remote_workspace_id
+    client = Client()
+    client.force_login(owner)
+
+    response = client.post(provider_url(workspace), {"kind": "sandbox", "base_url": ""})
+
+    assert response.status_code == 302, response.content.decode()
+    workspace.credential.refresh_from_db()
+    assert (workspace.credential.client_id, workspace.credential.remote_workspace_id) == (
+        account,
+        account,
+    )
+    assert not AuditEvent.objects.filter(verb="credential.changed").exists()  # nothing changed
+
+
+def test_existing_sandbox_credentials_get_an_account_of_their_own(workspace):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    other = WorkspaceFactory(name="Other", slug="other")
+    migration = import_module("accounts.migrations.0006_sandbox_account_per_workspace")
+
+    migration._own_accounts(apps, None)
+
+    first, second = ProviderCredential.objects.filter(workspace__in=[workspace, other])
+    assert first.remote_workspace_id.startswith("sandbox-")
+    assert first.client_id == first.remote_workspace_id
+    assert second.remote_workspace_id not in ("", first.remote_workspace_id)
 
 
 def test_it_asks_for_a_new_api_key_when_switching_to_nanogpt(owner_client, workspace, saved):

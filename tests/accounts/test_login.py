@@ -173,3 +173,38 @@ def test_it_ties_every_error_of_a_field_to_it_once(owner_client):
 def test_the_login_asks_for_an_email_with_the_email_keyboard(client):
     html = client.get(reverse("login")).content.decode()
     assert 'type="email" name="username"' in html
+
+
+def test_it_pauses_an_address_that_tries_many_emails(client, owner, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 20
+    for n in range(30):
+        response = client.post(
+            reverse("login"), {"username": f"guess-{n}@example.com", "password": "guess"}
+        )
+        if response.status_code == 429:
+            break
+
+    assert n == 19  # the 20th failure from this address pauses it
+    html = response.content.decode()
+    assert "Too many failed logins have come from your network address" in html
+    assert "Try again in 15 min." in html
+    # Even the right password for a real account is refused from there for now...
+    again = client.post(reverse("login"), {"username": owner.email, "password": DEFAULT_PASSWORD})
+    assert again.status_code == 429
+    assert "_auth_user_id" not in client.session
+    # ...while the same person from another address signs in.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.4").post(
+        reverse("login"), {"username": owner.email, "password": DEFAULT_PASSWORD}
+    )
+    assert elsewhere.status_code == 302
+
+
+def test_a_few_failures_of_different_people_from_one_office_pause_nobody(client, owner, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 20
+    for n in range(19):
+        client.post(reverse("login"), {"username": f"colleague-{n}@example.com", "password": "x"})
+
+    response = client.post(
+        reverse("login"), {"username": owner.email, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 302

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -254,3 +256,86 @@ def test_over_htmx_the_link_appears_in_the_panel_with_a_copy_button(owner_client
     )
     assert 'data-copy="new-link"' in html
     assert "toast-sticky" not in html  # not twice
+
+
+def _address(length: int) -> str:
+    """A well-formed address of exactly `length` characters (domain labels stay under 64)."""
+    domain = ".".join(["d" * 60] * 3) + ".com"  # 187 characters
+    local = "a" * (length - len(domain) - 1)
+    return f"{local}@{domain}"
+
+
+def test_it_refuses_an_email_longer_than_an_account_can_hold(owner_client, workspace):
+    too_long = _address(255)
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": too_long, "role": "member"},
+    )
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert (
+        '<div id="id_email_error"><p class="error">An email address has at most 254 characters '
+        "(this has 255).</p></div>"
+    ) in html
+    assert not User.objects.filter(email=too_long).exists()
+
+
+def test_it_adds_and_audits_an_email_of_the_longest_length(owner_client, workspace):
+    longest = _address(254)
+    response = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": longest, "role": "member"},
+    )
+
+    assert response.status_code == 302
+    assert User.objects.filter(email=longest).exists()
+    # Every column that records an address holds the longest one (PostgreSQL enforces it).
+    assert AuditEvent._meta.get_field("target").max_length >= len(longest)
+    assert AuditEvent.objects.filter(verb="member.created", target=longest).exists()
+
+
+def test_an_admin_gets_a_new_link_for_a_member_who_never_set_a_password(
+    owner_client, owner, workspace
+):
+    add = reverse("accounts:member_add", args=[workspace.slug])
+    owner_client.post(add, {"email": "lost@example.com", "role": "member"}, HTTP_HX_REQUEST="true")
+    # The panel redraws (a role change elsewhere) and the first link is gone from the page...
+    panel = owner_client.get(members_url(workspace)).content.decode()
+    assert 'id="new-link"' not in panel
+    # ...and adding them again only says they are a member already.
+    again = owner_client.post(add, {"email": "lost@example.com", "role": "member"})
+    assert "lost@example.com is already a member of Studio." in again.content.decode()
+    lost = Membership.objects.get(user__email="lost@example.com")
+    link_url = reverse("accounts:member_link", args=[workspace.slug, lost.pk])
+    assert f'action="{link_url}"' in panel  # the New link button
+
+    response = owner_client.post(link_url, HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert "A new link for lost@example.com." in html
+    link = re.search(r'id="new-link" type="text" readonly value="([^"]+)"', html).group(1)
+    assert link.startswith("http://testserver/account/set-password/")
+    event = AuditEvent.objects.filter(verb="member.link_issued").get()
+    assert (event.actor, event.target) == (owner, "lost@example.com")
+    # The link works: they choose a password.
+    anonymous = Client()
+    form_page = anonymous.get(link.removeprefix("http://testserver"), follow=True)
+    chosen = anonymous.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a fine long password 9", "new_password2": "a fine long password 9"},
+    )
+    assert chosen.status_code == 302
+    assert User.objects.get(email="lost@example.com").has_usable_password()
+
+
+def test_there_is_no_new_link_for_a_member_with_a_password(owner_client, workspace, member):
+    mine = Membership.objects.get(user=member)
+    link_url = reverse("accounts:member_link", args=[workspace.slug, mine.pk])
+    assert f'action="{link_url}"' not in owner_client.get(members_url(workspace)).content.decode()
+
+    response = owner_client.post(link_url, follow=True)
+
+    [message] = [m.message for m in response.context["messages"]]
+    assert message == f"{member.email} has already chosen a password: there is no link to give."
+    assert not AuditEvent.objects.filter(verb="member.link_issued").exists()

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from gallery.models import QuotaSnapshot
 from gallery.services.quota import quota_refresh
+from tests.gallery.running import run_until_done
 
 
 def meter(client, workspace) -> str:
@@ -112,4 +113,64 @@ def test_the_meter_is_in_the_header_of_every_workspace_page(owner_client, worksp
         reverse("gallery:usage", args=[workspace.slug]),
     ):
         html = owner_client.get(url).content.decode()
-        assert '<div class="topbar-meter"><div class="meter meter-ok' in html.replace("\n", "")
+        assert (
+            '<div id="quota-meter" class="topbar-meter"><div class="meter meter-ok'
+            in html.replace("\n", "")
+        )
+
+
+def _oob_meter(html: str) -> str:
+    start = html.index('<div id="quota-meter"')
+    return html[start : html.index("</div>\n", start)]
+
+
+def test_a_finished_job_card_brings_the_header_meter_with_the_new_numbers(
+    member_client, studio, submit, sandbox
+):
+    quota_refresh(workspace=studio)  # the meter as the page showed it: nothing used yet
+    job = submit(n=2)
+    card_url = reverse("gallery:job_card", args=[studio.slug, job.pk])
+    running = member_client.get(card_url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="quota-meter"' not in running  # the card polls on, the meter stays put
+
+    run_until_done(job)
+    quota_refresh(workspace=studio)  # the refresh a finished job sets off
+    done = member_client.get(card_url, HTTP_HX_REQUEST="true").content.decode()
+
+    slot = _oob_meter(done)
+    assert 'hx-swap-oob="true"' in slot
+    assert "<strong>2</strong> of 1000 used this month" in slot
+    # It asks once more after the refresh's few seconds, for when the card came back first.
+    meter_url = reverse("gallery:quota_meter", args=[studio.slug])
+    assert f'hx-get="{meter_url}" hx-trigger="load delay:8s"' in slot
+
+
+def test_the_meter_alone_has_the_latest_numbers_and_asks_no_more(member_client, workspace):
+    snapshot(workspace, monthly_used=42)
+
+    html = member_client.get(
+        reverse("gallery:quota_meter", args=[workspace.slug]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert html.lstrip().startswith('<div id="quota-meter" class="topbar-meter">')
+    assert "<strong>42</strong> of 100 used this month" in html
+    assert "hx-get" not in html
+    assert "hx-swap-oob" not in html
+
+
+def test_make_run_queues_one_refresh_for_each_workspace_without_a_meter(
+    workspace, django_capture_on_commit_callbacks, sent_tasks
+):
+    from django.core.management import call_command
+
+    from tests.factories import WorkspaceFactory
+
+    reported = WorkspaceFactory(name="Reported", slug="reported")
+    snapshot(reported, monthly_used=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("refresh_quotas")
+
+    assert [(task.name, task.args) for task in sent_tasks] == [
+        ("gallery.tasks.refresh_quota", (workspace.pk,))
+    ]

@@ -51,7 +51,8 @@ class Command(BaseCommand):
         if password:
             self.stdout.write(f"  Log in as {admin.email} with password  {password}\n")
             self.stdout.write(
-                "  This password is shown only once. Change it under Account → Password.\n"
+                "  This password is shown only once. Change it in the account menu (top right) "
+                "→ Change password.\n"
             )
         else:
             self.stdout.write(

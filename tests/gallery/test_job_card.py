@@ -1,0 +1,52 @@
+"""The job card after the fact: a finished job whose images were deleted says so."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import reverse
+
+from tests.gallery.running import run_until_done
+
+
+def card(client, studio, job) -> str:
+    url = reverse("gallery:job_card", args=[studio.slug, job.pk])
+    return client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+
+def meta(html: str) -> str:
+    found = re.search(r'<p class="job-meta[^"]*">(.*?)</p>', html, re.S)
+    assert found, html
+    return " ".join(found.group(1).split())
+
+
+def test_a_done_job_whose_image_was_deleted_says_so(member_client, studio, submit):
+    job = submit()
+    run_until_done(job)
+    image = job.images.get()
+    member_client.post(reverse("gallery:image_delete", args=[studio.slug, image.pk]))
+
+    html = card(member_client, studio, job)
+
+    assert "Done" in html
+    assert "1 image (deleted) ·" in meta(html)
+    assert "job-thumbs" not in html
+
+
+def test_a_job_with_one_of_two_images_deleted_counts_it(member_client, studio, submit):
+    job = submit(n=2)
+    run_until_done(job)
+    first = job.images.order_by("id").first()
+    member_client.post(reverse("gallery:image_delete", args=[studio.slug, first.pk]))
+
+    html = card(member_client, studio, job)
+
+    assert "2 images (1 deleted) ·" in meta(html)
+    assert html.count('class="job-thumbs"') == 1
+
+
+def test_a_job_with_all_its_images_says_nothing_of_deletion(member_client, studio, submit):
+    job = submit()
+    run_until_done(job)
+
+    assert "deleted" not in meta(card(member_client, studio, job))
