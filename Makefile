@@ -17,9 +17,10 @@ run: install ## Install, migrate, create the first admin and the Sandbox workspa
 	@# Ctrl-C stops everything; that is how this target ends, not an error.
 	@$(UV) run honcho start || [ $$? -eq 130 ]
 
-test: install ## The whole suite: lint, migrations check and pytest (browser tests included)
+test: install ## The whole suite: lint, types, migrations check and pytest (browser tests included)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	ENV_FILE= DEBUG=true $(UV) run mypy
 	$(UV) run pytest
 	@# Pointed at other services (CI: PostgreSQL and Redis), the recovery tests run once more on
 	@# the default stack, SQLite and the filesystem broker: both must survive killed processes.
@@ -30,9 +31,10 @@ test: install ## The whole suite: lint, migrations check and pytest (browser tes
 	    $(UV) run pytest tests/integration/test_recovery.py -k "not broker_is_down"; \
 	fi
 
-lint: install ## ruff check and format check
+lint: install ## ruff check, format check and mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	ENV_FILE= DEBUG=true $(UV) run mypy
 
 format: install ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .

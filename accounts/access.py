@@ -20,11 +20,16 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-class WorkspaceRequest(HtmxHttpRequest):
+class SignedInRequest(HtmxHttpRequest):
+    """A request behind `login_required`: its user is a real account."""
+
+    user: User
+
+
+class WorkspaceRequest(SignedInRequest):
     """A request for a page of one workspace, signed in; `get_membership` sets `membership`
     and `workspace` (the context processor gives them to every template, the page chrome too)."""
 
-    user: User
     membership: Membership
     workspace: Workspace
 

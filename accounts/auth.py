@@ -61,12 +61,14 @@ class LoginLockoutHandler(AxesDatabaseHandler):
         if request is None or getattr(request, "axes_locked_out", False):
             return
         if self._address_paused(request):
+            # django-axes reads its verdict off these request attributes (untyped by design).
             request.axes_locked_out = True  # type: ignore[attr-defined]
             request.axes_credentials = credentials  # type: ignore[attr-defined]
 
     def _address_paused(self, request: HttpRequest) -> bool:
         paused = self.address_failures(request) >= settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
         if paused:
+            # Read by the lockout page to say it is the address, not the account, that waits.
             request.login_paused_for_address = True  # type: ignore[attr-defined]
         return paused
 

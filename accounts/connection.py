@@ -197,8 +197,11 @@ def _finish(
         )
     # Saved again while the check ran: the result is about the old version, and the new one
     # starts with a clean slate.
-    credentials = ProviderCredential.objects.filter(
-        pk=check.credential_id, updated_at=check.credential_updated_at
+    tested = check.credential_updated_at  # set when the check started
+    credentials = (
+        ProviderCredential.objects.filter(pk=check.credential_id, updated_at=tested)
+        if tested is not None
+        else ProviderCredential.objects.none()
     )
     if ok:
         found = {}

@@ -126,7 +126,8 @@ class CredentialForm(forms.ModelForm):
         return _without_trailing_slash(self.cleaned_data["history_path"])
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         kind = cleaned.get("kind")
         if kind is None:
             return cleaned

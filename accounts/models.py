@@ -34,6 +34,8 @@ class UserManager(DjangoUserManager["User"]):
         # Emails are stored lower-case; signing in as Alice@Example.com must work too.
         return self.get(email__iexact=username or "")
 
+    # Email instead of username: Django's manager signature names `username` first, hence
+    # the overrides below (the documented way to swap the login field).
     def create_user(  # type: ignore[override]
         self, email: str, password: str | None = None, **extra: Any
     ) -> User:
@@ -52,7 +54,7 @@ class UserManager(DjangoUserManager["User"]):
 
 
 class User(AbstractUser):
-    username = None  # type: ignore[assignment]
+    username = None  # type: ignore[assignment]  # removes AbstractUser's field (Django docs)
     email = models.EmailField("email address", unique=True)
     # The workspace the switcher opens when the user arrives at "/".
     last_workspace = models.ForeignKey(
@@ -62,7 +64,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[misc]  # the stubs expect UserManager[Self]
 
     class Meta:
         ordering = ("email",)

@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts import connection, selectors, services
 from accounts.access import (
     HtmxHttpRequest,
+    SignedInRequest,
     WorkspaceRequest,
     get_connection_check_for_admin,
     get_credential_for_admin,
@@ -33,7 +34,7 @@ def _posted(request: HttpRequest) -> QueryDict | None:
 
 @login_required
 @require_GET
-def home(request: HtmxHttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     workspace = selectors.workspace_landing_for_user(user=request.user)
     if workspace is None:
         return render(request, "accounts/no_workspace.html")

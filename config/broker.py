@@ -39,7 +39,8 @@ UNREADABLE_FOLDER = "unreadable"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu's stubs name the message `message` in AbstractChannel and `payload` here.
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         # Readers take files in name order: nanoseconds, zero-padded, keep one sender's order.
         name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         writing = Path(self.data_folder_out) / WRITING_FOLDER
@@ -53,7 +54,7 @@ class Channel(filesystem.Channel):
             partial.unlink(missing_ok=True)
             raise ChannelError(f"Cannot add message {name!r} to {self.data_folder_out}") from exc
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
         suffix = f"{queue}.msg"
         taken_folder = Path(self.processed_folder)
         for name in sorted(os.listdir(self.data_folder_in)):

@@ -23,8 +23,10 @@ class FileCache(FileBasedCache):
     def add(
         self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> bool:
-        self._createdir()
-        with open(os.path.join(self._dir, "add.lock"), "ab") as lock:
+        # Private helpers of Django's FileBasedCache, which its stubs leave out.
+        self._createdir()  # type: ignore[attr-defined]
+        lock_path = os.path.join(self._dir, "add.lock")  # type: ignore[attr-defined]
+        with open(lock_path, "ab") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             if self.has_key(key, version):  # removes an expired entry
                 return False

@@ -21,6 +21,7 @@ import sys
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Any
 
 TOOLS = Path(__file__).resolve().parent.parent / ".tools"
 PYPI_JSON = "https://pypi.org/pypi/uv/json"
@@ -62,13 +63,13 @@ def wheel_tags() -> tuple[str, str]:
     return libc, arch
 
 
-def pick_wheel(release: dict[str, object], tags: tuple[str, str]) -> dict[str, object]:
+def pick_wheel(release: dict[str, Any], tags: tuple[str, str]) -> dict[str, Any]:
     """The wheel of PyPI's JSON answer for `uv` that runs here."""
     system, arch = tags
-    for file in release["urls"]:  # type: ignore[attr-defined]
+    for file in release["urls"]:
         name = file["filename"]
         if name.endswith(".whl") and system in name and name.removesuffix(".whl").endswith(arch):
-            return file  # type: ignore[no-any-return]
+            return dict(file)
     raise SystemExit(f"PyPI has no uv wheel for {system} {arch}; install uv by hand.")
 
 

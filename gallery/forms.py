@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from accounts.models import ProviderCredential, ProviderKind
+from accounts.models import ProviderCredential, kind_uses_secret
 from gallery.models import CatalogModel, JobKind
 from gallery.services.jobs import JobRequest
 
@@ -39,6 +39,8 @@ class JobForm(forms.Form):
     page can show them disabled with the reason, and a crafted POST is refused by name).
     """
 
+    fixed_n: int | None = None  # the model makes exactly this many; no count to choose
+
     kind = JobKind.TEXT2IMAGE
     submit_label = "Generate"
 
@@ -65,7 +67,9 @@ class JobForm(forms.Form):
         self.models = {m.provider_model_id: m for m in models}
         self.credential = credential
         self.grouped_models = group_models(models)
-        self.fields["model"].choices = [(m.provider_model_id, m.name) for m in models]
+        model_field = self.fields["model"]
+        assert isinstance(model_field, forms.ChoiceField)
+        model_field.choices = [(m.provider_model_id, m.name) for m in models]
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
         self.selected = self._selected_model()
         if self.selected is not None:
@@ -159,11 +163,10 @@ class JobForm(forms.Form):
         return model.provider_model_id
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         credential = self.credential
-        if credential is None or (
-            credential.kind != ProviderKind.SANDBOX and not credential.has_secret
-        ):
+        if credential is None or (kind_uses_secret(credential.kind) and not credential.has_secret):
             raise forms.ValidationError(
                 "This workspace has no provider credential yet. "
                 "An admin can add one in Settings → Provider."

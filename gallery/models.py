@@ -336,6 +336,9 @@ class JobQuerySet(models.QuerySet["Job"]):
 
 
 class Job(models.Model):
+    # Set by the selectors that list the queue (not a column): 1 = next to run.
+    queue_position: int | None = None
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="jobs")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="jobs"
@@ -572,7 +575,7 @@ class Image(models.Model):
     @property
     def file_missing(self) -> bool:
         """The image has a file, but storage no longer holds it (one look at the storage)."""
-        return bool(self.file) and not self.file.storage.exists(self.file.name)
+        return bool(self.file.name) and not self.file.storage.exists(self.file.name or "")
 
 
 class QuotaSnapshot(models.Model):

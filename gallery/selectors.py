@@ -51,8 +51,8 @@ def job_list_for_queue(*, workspace: Workspace, user: User, limit: int = 20) -> 
     mine_first = Case(
         When(author=user, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
-    jobs = Job.objects.filter(workspace=workspace).annotate(mine_first=mine_first)
-    listed = list(_with_images(jobs).order_by("mine_first", "-created_at", "-id")[:limit])
+    jobs = Job.objects.filter(workspace=workspace)
+    listed = list(_with_images(jobs).order_by(mine_first, "-created_at", "-id")[:limit])
     _set_queue_positions(workspace, listed)
     return listed
 
@@ -70,7 +70,7 @@ def _set_queue_positions(workspace: Workspace, jobs: list[Job]) -> None:
     )
     position = {pk: i for i, pk in enumerate(queued.values_list("pk", flat=True), start=1)}
     for job in jobs:
-        job.queue_position = position.get(job.pk)  # type: ignore[attr-defined]
+        job.queue_position = position.get(job.pk)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

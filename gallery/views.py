@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -256,14 +257,16 @@ def image_delete(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
     return redirect("gallery:home", slug=slug)
 
 
-def _serve(field_file, *, download_name: str | None = None) -> FileResponse:  # type: ignore[no-untyped-def]
+def _serve(field_file: FieldFile, *, download_name: str | None = None) -> FileResponse:
     if not field_file:
         raise Http404("No file")
     try:
         opened = field_file.open("rb")
     except FileNotFoundError:
         raise Http404("The image file is missing from storage") from None
-    response = FileResponse(opened, as_attachment=download_name is not None, filename=download_name)
+    response = FileResponse(
+        opened, as_attachment=download_name is not None, filename=download_name or ""
+    )
     # Private to the workspace: browsers may cache it, shared caches must not.
     response["Cache-Control"] = "private, max-age=86400, immutable"
     return response

@@ -1,7 +1,7 @@
 """NanoGPT client: image model discovery (both listings, merged), per-model pricing, generation
 through the OpenAI-compatible route, and the account balance.
 
-Wire facts: /work/shared/provider-spec.md §2.
+Wire facts: docs/provider-spec.md §2 (condensed from NanoGPT's public docs, with sources).
 """
 
 from __future__ import annotations

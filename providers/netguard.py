@@ -18,6 +18,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 import urllib3
@@ -107,9 +108,9 @@ class NetworkPolicy:
                     host = _host_key(parsed.host)
                     hosts.add(f"{host}:{port}" if port else host)
                 continue
-            host, sep, port = entry.rpartition(":")
-            if sep and port.isdigit() and not host.endswith(":"):
-                hosts.add(f"{_host_key(host)}:{port}")
+            name, sep, digits = entry.rpartition(":")
+            if sep and digits.isdigit() and not name.endswith(":"):
+                hosts.add(f"{_host_key(name)}:{digits}")
             else:
                 hosts.add(_host_key(entry))
         return cls(frozenset(hosts))
@@ -180,7 +181,7 @@ class _GuardedConnection(HTTPConnection):
         # Connect to exactly what was vetted (the certificate is still checked against the
         # name: HTTPSConnection passes ``self.host`` as server_hostname).
         real_host = self._dns_host
-        last: OSError | None = None
+        last: NewConnectionError | None = None
         for address in addresses:
             self._dns_host = str(address)
             try:
@@ -200,12 +201,12 @@ class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
 class GuardedAdapter(HTTPAdapter):
     """An ``HTTPAdapter`` whose sockets open only to addresses ``policy`` allows."""
 
-    def __init__(self, policy: NetworkPolicy, **kwargs: object) -> None:
+    def __init__(self, policy: NetworkPolicy, **kwargs: Any) -> None:
         self.policy = policy
-        super().__init__(**kwargs)  # type: ignore[arg-type]  # HTTPAdapter's keywords
+        super().__init__(**kwargs)
 
-    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
-        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
         http = type("Conn", (_GuardedConnection,), {"policy": self.policy})
         https = type("Conn", (_GuardedHTTPSConnection,), {"policy": self.policy})
         self.poolmanager.pool_classes_by_scheme = {

@@ -1,8 +1,8 @@
 """neuroflash client: OAuth2 client credentials, workspace/usage/image-service reads, and the
 "ds-prototypes" image generation API (generate, edit, models, history, delete, view).
 
-Wire facts come from /work/shared/provider-spec.md §1 and the verbatim docs; quirks that shape
-the code are commented where they bite.
+Wire facts come from docs/provider-spec.md §1 (condensed from the public docs, with sources);
+quirks that shape the code are commented where they bite.
 """
 
 from __future__ import annotations

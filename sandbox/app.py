@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sandbox import control, ds_prototypes, image_service, nanogpt, neuroflash
 from sandbox.faults import Counters, FaultBook
@@ -60,8 +61,8 @@ class App:
             ds_layout=self.settings.ds_layout,
         )
 
-    def configure(self, **changes: object) -> RuntimeConfig:
-        self.config = replace(self.config, **changes)  # type: ignore[arg-type]
+    def configure(self, **changes: Any) -> RuntimeConfig:
+        self.config = replace(self.config, **changes)
         return self.config
 
     def _initialise(self) -> None:

@@ -152,8 +152,9 @@ class HeldJob:
 
     def fail(self, message: str, *, cost: Decimal | None = None, currency: str = "") -> None:
         now = timezone.now()
-        charged = {"cost": cost, "currency": currency}
-        if Job.objects.fail(self.pk, lease=self.lease, now=now, error=message, **charged):
+        if Job.objects.fail(
+            self.pk, lease=self.lease, now=now, error=message, cost=cost, currency=currency
+        ):
             _after_finish(self.job)
 
     def mark_called(self, *, balance_before: Decimal | None) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.connection import CredentialUnusable, provider_for
@@ -84,14 +85,16 @@ def sync_run(*, run_id: int) -> HistorySync | None:
     if run is None:
         return None
     workspace = run.workspace
-    started = run.started_at
+    started = run.started_at or timezone.now()
     seen: set[str] = set()
     # Stopping at the first known page is only safe when the previous run got to the end; after
     # an interrupted or first run, an incremental sync walks on to pick up what was missed.
-    previous = HistorySync.objects.filter(workspace=workspace, finished_at__isnull=False).exclude(
-        pk=run.pk
+    previous = (
+        HistorySync.objects.filter(workspace=workspace, finished_at__isnull=False)
+        .exclude(pk=run.pk)
+        .exclude(state=HistorySync.State.SKIPPED)
+        .first()
     )
-    previous = previous.exclude(state=HistorySync.State.SKIPPED).first()
     stop_early = (
         run.mode == HistorySync.Mode.INCREMENTAL and previous is not None and previous.state == "ok"
     )
@@ -215,7 +218,7 @@ def _enqueue_file_fetch(workspace: Workspace) -> None:
         send_task_on_commit("gallery.tasks.fetch_missing_files", workspace.pk)
 
 
-def _missing_files(workspace: Workspace):  # type: ignore[no-untyped-def]
+def _missing_files(workspace: Workspace) -> QuerySet[Image]:
     return (
         Image.objects.visible()
         .filter(workspace=workspace, file="", file_error="")

@@ -1,7 +1,7 @@
 """The payload dataclasses read the providers' own documented examples.
 
 Each data file is copied verbatim from the example named in the test's comment: "seed NNN" is
-/work/shared/seeds/NNN_*.txt, "spec §x" is /work/shared/provider-spec.md quoting the public page.
+/work/shared/seeds/NNN_*.txt, "spec §x" is docs/provider-spec.md quoting the public page.
 """
 
 from __future__ import annotations
