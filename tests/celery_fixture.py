@@ -110,17 +110,9 @@ class CeleryProcess:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in path.read_text().split()]
 
-    def stop(self) -> None:
-        """A warm shutdown (SIGTERM, waits for the running task), for a test of shutdown itself;
-        the fixtures use `close()`."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(15)
-        self.close()
-
     def close(self) -> None:
-        """Kill whatever is left of it (all of it, if it still runs) and close its log."""
+        """Kill whatever is left of it (all of it, if it still runs) and close its log. No warm
+        shutdown: it costs ~6 s and proves nothing here; a test of shutdown would add one."""
         if self.process:  # also a pool child whose parent is gone
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
