@@ -4,7 +4,7 @@ PYTHON ?= python3
 # Use uv from PATH, else bootstrap it from PyPI into .tools/ (only Python is needed for that).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
-.PHONY: run test lint format bench install password key clean
+.PHONY: run test test-fast lint format bench install password key clean
 
 run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
 	@$(UV) run python -m config.initenv
@@ -30,6 +30,9 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
 	    $(UV) run pytest tests/integration/test_recovery.py -k "not broker_is_down"; \
 	fi
+
+test-fast: install ## Everyday loop: pytest without browser tests and real Celery workers (`make test` runs all)
+	$(UV) run pytest -m "not browser and not integration"
 
 lint: install ## ruff check, format check and mypy
 	$(UV) run ruff check .

@@ -29,7 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     app = server.app
+    # Both set here, not inherited: a background launch (`&` in a script, nohup) starts us with
+    # SIGINT ignored, and Python then leaves it ignored, so Ctrl-C or `kill -INT` would do nothing.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     url = local_url(settings.host, server.server_address[1])
     public = f", public URL {app.public_url}" if app.public_url != url else ""
     print(f"Darkroom sandbox listening on {url} (db {settings.db}{public})", flush=True)

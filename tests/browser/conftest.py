@@ -88,7 +88,3 @@ def screenshot(page):
         return path
 
     return take
-
-
-# A real Celery worker for the end-to-end flows (defined with the integration tests).
-from tests.integration.conftest import celery_worker, start_worker  # noqa: E402, F401

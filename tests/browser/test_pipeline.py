@@ -8,7 +8,12 @@ from playwright.sync_api import expect
 from gallery.models import Image, Job
 from tests.browser.test_foundation import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# A real worker runs the jobs too: browser and integration.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_a_member_generates_watches_edits_and_deletes_an_image(

@@ -5,7 +5,12 @@ from playwright.sync_api import expect
 
 from tests.browser.test_foundation import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# A real worker runs the jobs too: browser and integration.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_test_connection_shows_where_the_image_routes_are(

@@ -14,7 +14,7 @@ import pytest
 from kombu import Connection
 from kombu.transport import filesystem
 
-from tests.integration.conftest import ROOT, worker_process
+from tests.celery_fixture import ROOT, worker_process
 
 MESSAGES = 3000
 PRODUCERS = 4
@@ -109,6 +109,7 @@ def test_two_readers_never_get_the_same_message(tmp_path, queue):
     assert len(seen) == 50 == len(set(seen))
 
 
+@pytest.mark.integration
 def test_a_real_worker_survives_thousands_of_messages_from_several_processes(tmp_path):
     var = tmp_path / "var"
     log = tmp_path / "received.log"
@@ -152,7 +153,7 @@ def test_a_real_worker_survives_thousands_of_messages_from_several_processes(tmp
         assert worker_log.count("Skipped an unreadable broker message") == 2
         assert "Unrecoverable error" not in worker_log
     finally:
-        worker.stop()
+        worker.close()  # its own broker folder: nothing to clean up but the processes
 
 
 def _count(log: Path) -> int:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
 
 from accounts.models import ConnectionCheck
 from tests.integration.conftest import wait_for
+
+pytestmark = pytest.mark.integration
 
 
 def test_a_real_worker_runs_the_connection_check(celery_worker, sandbox, owner_client, workspace):

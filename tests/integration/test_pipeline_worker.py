@@ -11,6 +11,8 @@ from gallery.models import Job
 from gallery.services.quota import quota_refresh
 from tests.integration.conftest import finished
 
+pytestmark = pytest.mark.integration
+
 FAST_RETRIES = {
     "JOB_RETRY_BASE_SECONDS": "0.2",
     "JOB_RETRY_MAX_SECONDS": "2",

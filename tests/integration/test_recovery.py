@@ -27,6 +27,8 @@ from gallery.models import Job
 from gallery.services.jobs import WORKERS_UNREACHABLE
 from tests.integration.conftest import finished, wait_for
 
+pytestmark = pytest.mark.integration
+
 # The promise: a dead worker's jobs are done within a minute of a new worker starting.
 RECOVERY_SECONDS = 60
 PROMPT = "a lighthouse at dusk"

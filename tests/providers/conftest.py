@@ -36,13 +36,6 @@ TOKEN_PATH = "/oauth/v2/token"
 FAST = Timeouts(connect=1.0, read=2.0, generate=2.0)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # --strict-markers is on; register ours here rather than in pyproject (not ours to edit).
-    config.addinivalue_line(
-        "markers", "contract: runs a provider client against the live sandbox server"
-    )
-
-
 def load(name: str) -> Any:
     return json.loads((DATA / name).read_text())
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -55,6 +57,28 @@ def test_it_exits_cleanly_on_a_signal(started, sig):
 
     assert handle.stop(sig) == 0
     assert "Traceback" not in handle.stderr()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_it_exits_cleanly_on_a_signal_its_parent_ignored(started, sig):
+    # A background launch (`cmd &` in a script, nohup) starts children with SIGINT ignored, and
+    # an ignored signal stays ignored across exec: the sandbox must install its own handlers.
+    with _ignored(signal.SIGINT), _ignored(signal.SIGTERM):
+        handle = started()
+
+    assert handle.stop(sig, timeout=5) == 0
+    assert "Darkroom sandbox stopped" in handle.stderr()
+    assert "Traceback" not in handle.stderr()
+
+
+@contextmanager
+def _ignored(sig: signal.Signals) -> Iterator[None]:
+    """Ignore a signal in this process (and so in the children it starts) for a while."""
+    previous = signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(sig, previous)
 
 
 def test_it_reads_its_settings_from_the_environment(started):
