@@ -1,0 +1,49 @@
+"""Ctrl-C on `make run`: honcho sends SIGTERM to each process group and SIGKILLs what is still
+running 5 s later. The worker on the default broker must be gone by then, on its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.celery_fixture import worker_process
+
+pytestmark = pytest.mark.integration
+
+HONCHO_GRACE_SECONDS = 5  # honcho's default before it SIGKILLs
+# The pool's children are still importing Django for a moment after the worker says "ready";
+# a stop in that moment is billiard's business (it may wait for them). Ctrl-C comes later.
+SETTLE_SECONDS = 8
+
+
+def test_a_worker_on_the_default_broker_stops_before_honcho_would_kill_it(tmp_path):
+    var = tmp_path / "var"
+    worker = worker_process(
+        tmp_path / "worker.log",
+        {
+            "VAR_DIR": str(var),
+            "CELERY_BROKER_URL": "filesystem://",
+            "CELERY_RESULT_BACKEND": f"file://{var / 'results'}",
+        },
+        concurrency=2,
+    )
+    worker.start()
+    time.sleep(SETTLE_SECONDS)
+    process = worker.process
+    assert process is not None
+    try:
+        os.killpg(process.pid, signal.SIGTERM)  # the group, pool children too, as honcho does
+        try:
+            process.wait(timeout=HONCHO_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the worker was still shutting down when honcho would have killed it")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    log = worker.log_path.read_text()
+    assert "Warm shutdown" in log
