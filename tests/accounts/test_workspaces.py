@@ -97,6 +97,16 @@ def test_bootstrap_creates_the_first_admin_once_and_the_sandbox_workspace(db):
     assert Workspace.objects.count() == 1
 
 
+def test_bootstrap_points_at_the_account_menu_item_by_its_name(db, client):
+    out = StringIO()
+    call_command("bootstrap", stdout=out)
+    admin = User.objects.get(is_superuser=True)
+    client.force_login(admin)
+    menu = client.get("/", follow=True).content.decode()
+    assert ">Change password</a>" in menu
+    assert "→ Change password" in out.getvalue()
+
+
 def test_it_does_not_put_an_admin_back_into_a_sandbox_they_left_on_the_next_run(db):
     call_command("bootstrap", stdout=StringIO())
     admin = User.objects.get(is_superuser=True)
