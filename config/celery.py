@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -17,6 +20,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("darkroom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _leave_stopping_to_the_main_process(**_: Any) -> None:
+    """Pool children ignore SIGTERM, as Celery already has them ignore SIGINT.
+
+    honcho (`make run`) and systemd signal a worker's whole process group. An idle prefork child
+    killed that way can die holding the pool's queue lock, and the main process then waits for
+    it until it is SIGKILLed. The main process stops its children itself: a warm shutdown lets
+    them finish and exit; a hard time limit uses SIGKILL."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def send_task(

@@ -91,9 +91,10 @@ def test_nanogpt_shows_the_balance(member_client, workspace):
     assert "Balance <strong>12.50 USD</strong>" in meter(member_client, workspace)
 
 
-def test_no_report_yet_shows_no_meter(member_client, workspace):
+def test_no_report_yet_shows_no_numbers_only_that_it_is_asking(member_client, workspace):
     html = member_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
-    assert 'class="meter' not in html
+    assert "used this month" not in html
+    assert "Quota: asking the provider…" in html
 
 
 def test_members_can_ask_for_a_fresh_quota(
@@ -143,6 +144,18 @@ def test_a_finished_job_card_brings_the_header_meter_with_the_new_numbers(
     # It asks once more after the refresh's few seconds, for when the card came back first.
     meter_url = reverse("gallery:quota_meter", args=[studio.slug])
     assert f'hx-get="{meter_url}" hx-trigger="load delay:8s"' in slot
+
+
+def test_a_new_workspace_meter_asks_again_until_the_first_report_arrives(member_client, workspace):
+    meter_url = reverse("gallery:quota_meter", args=[workspace.slug])
+    page = member_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    assert "Quota: asking the provider…" in page
+    assert f'hx-get="{meter_url}" hx-trigger="load delay:10s"' in page
+
+    snapshot(workspace, monthly_used=3)
+    html = member_client.get(meter_url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<strong>3</strong> of 100 used this month" in html
+    assert "hx-get" not in html  # the first report is in: no more asking
 
 
 def test_the_meter_alone_has_the_latest_numbers_and_asks_no_more(member_client, workspace):
