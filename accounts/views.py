@@ -62,8 +62,12 @@ def _members_context(
     add_form: MemberAddForm | None = None,
     new_link: dict[str, str | None] | None = None,
 ) -> dict[str, object]:
+    members = selectors.membership_list_for_workspace(workspace=membership.workspace)
+    admins = [m.pk for m in members if m.role == Role.ADMIN]
     return {
-        "members": selectors.membership_list_for_workspace(workspace=membership.workspace),
+        "members": members,
+        # The service refuses to remove the only admin; the page does not offer it.
+        "sole_admin_pk": admins[0] if len(admins) == 1 else None,
         "add_form": add_form or MemberAddForm(),
         "roles": Role.choices,
         "new_link": new_link if new_link and new_link.get("url") else None,

@@ -146,6 +146,18 @@ def test_it_never_demotes_or_removes_the_last_admin(owner_client, workspace, own
     assert mine.role == Role.ADMIN
 
 
+def test_remove_is_offered_exactly_when_it_would_work(owner_client, workspace, owner, member):
+    def remove_offered_for(user) -> bool:
+        page = owner_client.get(reverse("accounts:settings_members", args=[workspace.slug]))
+        return f'aria-label="Remove {user.email}"' in page.content.decode()
+
+    assert not remove_offered_for(owner)  # the only admin: the service would refuse
+    assert remove_offered_for(member)
+    member.memberships.update(role=Role.ADMIN)
+    assert remove_offered_for(owner)  # another admin remains: now it works
+    assert remove_offered_for(member)
+
+
 def test_it_lets_an_admin_leave_when_another_admin_remains(owner_client, workspace, owner, member):
     member.memberships.update(role=Role.ADMIN)
     mine = owner.memberships.get()
