@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from gallery.models import Image
@@ -105,6 +106,27 @@ def test_the_grid_pages_with_a_cursor_and_a_constant_number_of_queries(
     with CaptureQueriesContext(connection) as bigger:
         member_client.get(url)
     assert len(bigger.captured_queries) == len(first_page.captured_queries)
+
+
+def test_pages_split_images_made_in_the_same_instant_without_loss_or_repeat(
+    member_client, studio, member
+):
+    Image.objects.bulk_create(
+        Image(workspace=studio, author=member, prompt=f"image {i}", width=64, height=64)
+        for i in range(60)
+    )
+    Image.objects.filter(workspace=studio).update(created_at=timezone.now())  # one instant
+    url = reverse("gallery:home", args=[studio.slug])
+    first = member_client.get(url)
+    with CaptureQueriesContext(connection) as second_page:
+        rest = member_client.get(url, {"after": first.context["page"].next_cursor})
+    html = first.content.decode() + rest.content.decode()
+    shown = [int(x) for x in re.findall(r"/images/(\d+)/\"", html)]
+    assert sorted(shown) == sorted(Image.objects.values_list("pk", flat=True))
+    assert len(shown) == len(set(shown)) == 60
+    # One row-value comparison, which the (workspace, created_at, id) index serves as a range.
+    (page_query,) = [q["sql"] for q in second_page.captured_queries if "LIMIT 49" in q["sql"]]
+    assert '("gallery_image"."created_at", "gallery_image"."id") < (' in page_query
 
 
 def test_the_queue_lists_my_jobs_first_without_a_query_per_job(
