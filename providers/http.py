@@ -39,7 +39,14 @@ from providers.errors import (
     RateLimitedError,
     ServerError,
 )
-from providers.netguard import NetworkPolicy, UnsafeURL, blocked_reason, check_url, guarded_session
+from providers.netguard import (
+    NetworkPolicy,
+    UnsafeURL,
+    blocked_reason,
+    causes,
+    check_url,
+    guarded_session,
+)
 
 logger = logging.getLogger("providers.http")
 
@@ -527,21 +534,7 @@ _CONNECTION_REASONS = (
 
 def _never_sent(exc: BaseException) -> bool:
     """Whether the connection failed before any byte of the request left (refused, DNS)."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, urllib3.exceptions.NewConnectionError):
-            return True
-        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
-        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-    return False
+    return any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes(exc))
 
 
 def _connection_reason(exc: Exception) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,8 +227,9 @@ def guarded_session(
     return session
 
 
-def blocked_reason(exc: BaseException) -> str | None:
-    """The guard's message if ``exc`` (or anything it wraps) is a ``BlockedAddress``."""
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it wraps: args, ``__cause__``/``__context__`` and urllib3's
+    ``reason`` (requests nests the socket error three or four levels deep)."""
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
     while pending:
@@ -236,11 +237,14 @@ def blocked_reason(exc: BaseException) -> str | None:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, BlockedAddress):
-            return current.message
+        yield current
         pending += [arg for arg in current.args if isinstance(arg, BaseException)]
         pending += [e for e in (current.__cause__, current.__context__) if e is not None]
         reason = getattr(current, "reason", None)
         if isinstance(reason, BaseException):
             pending.append(reason)
-    return None
+
+
+def blocked_reason(exc: BaseException) -> str | None:
+    """The guard's message if ``exc`` (or anything it wraps) is a ``BlockedAddress``."""
+    return next((c.message for c in causes(exc) if isinstance(c, BlockedAddress)), None)

@@ -425,20 +425,13 @@ class NeuroflashClient:
             limit_generations=limit_generations,
             extra=extra,
         )
-        action = "generating images"
-        data = self._ds_call(
+        return self._post_generation(
             "generation",
-            lambda prefix: self._json(
-                "POST",
-                self._ds_url(prefix, ""),
-                action=action,
-                ds=True,
-                json_body=body,
-                slow=True,
-                not_found="the image generation route",
-            ),
+            "",
+            body,
+            action="generating images",
+            not_found="the image generation route",
         )
-        return self._parse(action, Generation.from_api, data)
 
     def edit(
         self,
@@ -465,16 +458,28 @@ class NeuroflashClient:
             extra=extra,
         )
         body["image_urls"] = list(image_urls)
-        action = "editing an image"
+        return self._post_generation("history", "edit", body, action="editing an image")
+
+    def _post_generation(
+        self,
+        family: DsFamily,
+        tail: str,
+        body: dict[str, Any],
+        *,
+        action: str,
+        not_found: str | None = None,
+    ) -> Generation:
+        """The paid POST (generate or edit) on its route family, answered with a Generation."""
         data = self._ds_call(
-            "history",
+            family,
             lambda prefix: self._json(
                 "POST",
-                self._ds_url(prefix, "edit"),
+                self._ds_url(prefix, tail),
                 action=action,
                 ds=True,
                 json_body=body,
                 slow=True,
+                not_found=not_found,
             ),
         )
         return self._parse(action, Generation.from_api, data)
