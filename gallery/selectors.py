@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 
 from accounts.models import User, Workspace
+from gallery.filters import GalleryFilter
 from gallery.models import (
     CatalogModel,
     CatalogStatus,
@@ -94,43 +95,79 @@ class ImagePage:
     next_cursor: str | None
 
 
-def image_page(*, workspace: Workspace, cursor: str | None = None, size: int = 48) -> ImagePage:
-    """Newest first, keyset-paginated on (created_at, id): stable while new images arrive."""
-    images = Image.objects.visible().filter(workspace=workspace).select_related("author")
-    if cursor:
-        try:
-            micros, _, pk = cursor.partition("-")
-            created = _EPOCH + dt.timedelta(microseconds=int(micros))
-            images = images.filter(_before(created, int(pk)))
-        except ValueError:
-            pass  # a mangled cursor shows the first page rather than an error
-    rows = list(images.order_by("-created_at", "-id")[: size + 1])
+def image_page(
+    *,
+    workspace: Workspace,
+    user: User,
+    image_filter: GalleryFilter | None = None,
+    cursor: str | None = None,
+    size: int = 48,
+) -> ImagePage:
+    """One page of the filtered gallery, keyset-paginated on (created_at, id): stable while new
+    images arrive, and as fast on page 1,000 as on page 1 (no OFFSET, no COUNT)."""
+    image_filter = image_filter or GalleryFilter()
+    newest_first = image_filter.newest_first
+    images = image_filter.images(workspace=workspace, user=user).select_related("author")
+    position = _parse_cursor(cursor)
+    if position:
+        images = images.filter(_beyond(*position, newest_first=newest_first))
+    order = ("-created_at", "-id") if newest_first else ("created_at", "id")
+    rows = list(images.order_by(*order)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    next_cursor = _cursor(rows[-1]) if more else None
+    next_cursor = image_cursor(rows[-1]) if more else None
     return ImagePage(rows, next_cursor)
+
+
+def image_neighbours(
+    *, image: Image, user: User, image_filter: GalleryFilter
+) -> tuple[Image | None, Image | None]:
+    """The images before and after `image` in the filtered gallery's order (for ← →)."""
+    images = image_filter.images(workspace=image.workspace, user=user)
+    position = (image.created_at, image.pk)
+    newest_first = image_filter.newest_first
+    order = ("-created_at", "-id") if newest_first else ("created_at", "id")
+    reverse = ("created_at", "id") if newest_first else ("-created_at", "-id")
+    after = images.filter(_beyond(*position, newest_first=newest_first)).order_by(*order).first()
+    before = (
+        images.filter(_beyond(*position, newest_first=not newest_first)).order_by(*reverse).first()
+    )
+    return before, after
 
 
 def quota_latest(*, workspace: Workspace) -> QuotaSnapshot | None:
     return QuotaSnapshot.objects.filter(workspace=workspace).first()
 
 
-def _before(created: dt.datetime, pk: int) -> RawSQL:
-    """Rows older than (created, pk), written as one row-value comparison. The equivalent
-    `created_at < x OR (created_at = x AND id < y)` is not used by the (workspace, created_at,
-    id) index as a range on PostgreSQL, so deep pages got slower with depth."""
+def _beyond(created: dt.datetime, pk: int, *, newest_first: bool) -> RawSQL:
+    """Rows after (created, pk) in the page's order, as one row-value comparison. The
+    equivalent `created_at < x OR (created_at = x AND id < y)` is not used by the (workspace,
+    created_at, id) index as a range on PostgreSQL, so deep pages got slower with depth."""
     quote = connection.ops.quote_name
     table = quote(Image._meta.db_table)
+    operator = "<" if newest_first else ">"
     return RawSQL(  # noqa: S611 - quoted identifiers from the model; values are parameters
-        f"({table}.{quote('created_at')}, {table}.{quote('id')}) < (%s, %s)",
+        f"({table}.{quote('created_at')}, {table}.{quote('id')}) {operator} (%s, %s)",
         (connection.ops.adapt_datetimefield_value(created), pk),
         output_field=BooleanField(),
     )
 
 
-def _cursor(image: Image) -> str:
+def image_cursor(image: Image) -> str:
+    """Where a page ends, for the next one to start after: `<microseconds>-<id>`."""
     micros = (image.created_at - _EPOCH) // dt.timedelta(microseconds=1)
     return f"{micros}-{image.pk}"
+
+
+def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    """A mangled cursor means the first page rather than an error."""
+    if not cursor:
+        return None
+    micros, _, pk = cursor.partition("-")
+    try:
+        return _EPOCH + dt.timedelta(microseconds=int(micros)), int(pk)
+    except (ValueError, OverflowError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -155,7 +192,8 @@ def sync_status(*, workspace: Workspace) -> SyncStatus:
         interval = dt.timedelta(minutes=settings.HISTORY_SYNC_MINUTES)
         base = latest.created_at if latest else None
         next_run_at = base + interval if base else None
-    mirrored = Image.objects.visible().filter(workspace=workspace, source="history").count()
+    # Counted when a run ends, never on a page view.
+    mirrored = last_success.images_mirrored or 0 if last_success else 0
     return SyncStatus(has_history, latest, last_success, mirrored, next_run_at)
 
 

@@ -56,6 +56,7 @@ def store_results(*, job: Job, provider: ImageProvider) -> list[Image]:
             job=job,
             author_id=job.author_id,
             source=ImageSource.JOB,
+            provider=job.workspace.credential.kind,
             parent_id=job.parent_image_id,
             prompt=job.prompt,
             model_id=job.model_id,

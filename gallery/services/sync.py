@@ -151,6 +151,7 @@ def _upsert(workspace: Workspace, items: Iterable[HistoryItem]) -> tuple[int, in
                 Image(
                     workspace=workspace,
                     source=ImageSource.HISTORY,
+                    provider=workspace.credential.kind,
                     provider_image_id=item.provider_image_id,
                     provider_url=item.relative_url or "",
                     prompt=item.prompt or "",
@@ -205,6 +206,9 @@ def _finish(run: HistorySync, *, error: str = "") -> HistorySync:
     run.state = HistorySync.State.FAILED if error else HistorySync.State.OK
     run.error = error
     run.finished_at = timezone.now()
+    run.images_mirrored = (
+        Image.objects.visible().filter(workspace_id=run.workspace_id, source="history").count()
+    )
     run.save()
     if error:
         logger.warning(

@@ -1,0 +1,186 @@
+"""The gallery's filters: read from the query string, applied as one queryset, kept in links.
+
+Every list of images (the gallery page, the lightbox's ← →, the review queue, "select all in
+filter" bulk actions) goes through `GalleryFilter`, so they all agree on what "the current
+filter" means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlencode
+
+from django import forms
+from django.db import connection
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts.models import ProviderKind, User, Workspace
+from gallery.models import CollectionItem, Favourite, Image, ImageSource, ReviewState
+
+NEWEST, OLDEST = "newest", "oldest"
+EDITED, ORIGINAL = "edited", "original"
+
+
+class GalleryFilterForm(forms.Form):
+    """The filter bar. Invalid values are dropped (the rest of the filter still applies) and the
+    form keeps their errors to show next to the field."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search prompts")
+    provider = forms.ChoiceField(
+        required=False, choices=[("", "Any provider"), *ProviderKind.choices]
+    )
+    model = forms.CharField(required=False, max_length=200)
+    author = forms.CharField(required=False, max_length=20, help_text='A member\'s id, or "me".')
+    since = forms.DateField(required=False, label="From")
+    until = forms.DateField(required=False, label="To")
+    review = forms.ChoiceField(
+        required=False, choices=[("", "Any review state"), *ReviewState.choices]
+    )
+    favourites = forms.BooleanField(required=False, label="My favourites")
+    collection = forms.IntegerField(required=False, min_value=1)
+    source = forms.ChoiceField(required=False, choices=[("", "Any source"), *ImageSource.choices])
+    edited = forms.ChoiceField(
+        required=False,
+        choices=[("", "Originals and edits"), (ORIGINAL, "Originals"), (EDITED, "Edits")],
+    )
+    sort = forms.ChoiceField(
+        required=False, choices=[(NEWEST, "Newest first"), (OLDEST, "Oldest first")]
+    )
+
+    def clean_author(self) -> str:
+        author = self.cleaned_data["author"].strip()
+        if author and author != "me" and not author.isdigit():
+            raise forms.ValidationError('Pick a member, or "me".')
+        return author
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+
+@dataclass(frozen=True)
+class GalleryFilter:
+    """What the person asked to see. The empty filter is the whole gallery, newest first."""
+
+    q: str = ""
+    provider: str = ""
+    model: str = ""
+    author: str = ""  # "", "me" or a user id
+    since: dt.date | None = None
+    until: dt.date | None = None
+    review: str = ""
+    favourites: bool = False
+    collection: int | None = None
+    source: str = ""
+    edited: str = ""
+    sort: str = NEWEST
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> tuple[GalleryFilter, GalleryFilterForm]:
+        """The filter in a query string, and the bound form (with errors for bad values)."""
+        form = GalleryFilterForm(query)
+        form.is_valid()
+        valid = {
+            name: value
+            for name, value in form.cleaned_data.items()
+            if name not in form.errors and value not in (None, "")
+        }
+        return cls(**valid), form
+
+    @property
+    def newest_first(self) -> bool:
+        return self.sort != OLDEST
+
+    @property
+    def is_empty(self) -> bool:
+        return self == GalleryFilter(sort=self.sort)
+
+    def query_string(self, **changes: object) -> str:
+        """This filter (with `changes`) as a query string, defaults left out: for links that keep
+        the filter (detail pages, ← →, the next page, removing one filter)."""
+        params = {
+            name: (
+                "1" if value is True else value.isoformat() if isinstance(value, dt.date) else value
+            )
+            for name, value in asdict(replace(self, **changes)).items()  # type: ignore[arg-type]
+            if value not in (None, "", False) and not (name == "sort" and value == NEWEST)
+        }
+        return urlencode(params)
+
+    def images(self, *, workspace: Workspace, user: User) -> QuerySet[Image]:
+        """The workspace's visible images this filter lets through, unordered, each with
+        `is_favourite` for `user` (a subquery, not a query per image)."""
+        images = (
+            Image.objects.visible()
+            .filter(workspace=workspace)
+            .annotate(
+                is_favourite=Exists(Favourite.objects.filter(image=OuterRef("pk"), user=user))
+            )
+        )
+        if self.q:
+            images = images.filter(prompt_matches(self.q))
+        exact = {
+            "provider": self.provider,
+            "model_id": self.model,
+            "review_state": self.review,
+            "source": self.source,
+        }
+        images = images.filter(**{field: value for field, value in exact.items() if value})
+        if self.author:
+            images = images.filter(author_id=user.pk if self.author == "me" else int(self.author))
+        if self.since:
+            images = images.filter(created_at__gte=_start_of(self.since))
+        if self.until:
+            images = images.filter(created_at__lt=_start_of(self.until + dt.timedelta(days=1)))
+        if self.favourites:
+            images = images.filter(is_favourite=True)
+        if self.collection:
+            in_collection = CollectionItem.objects.filter(
+                image=OuterRef("pk"), collection_id=self.collection
+            )
+            images = images.filter(Exists(in_collection))
+        if self.edited:
+            images = images.filter(parent__isnull=self.edited == ORIGINAL)
+        return images
+
+
+def _query_value(value: object) -> object:
+    if value is True:
+        return "1"
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    """Midnight at the start of `day` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def prompt_matches(text: str) -> Q | RawSQL:
+    """Images whose prompt matches the search `text`.
+
+    PostgreSQL: full-text search (web-search syntax: words, "a phrase", -not) served by the GIN
+    index `image_prompt_fts` (migration 0008), whose expression this must repeat exactly.
+    SQLite: every word appears in the prompt, ignoring case.
+    """
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Image._meta.db_table)
+        return RawSQL(  # noqa: S611 - a quoted table name; the search text is a parameter
+            f"to_tsvector('english'::regconfig, {table}.\"prompt\") "
+            "@@ websearch_to_tsquery('english'::regconfig, %s)",
+            (text,),
+            output_field=BooleanField(),
+        )
+    condition = Q()
+    for word in text.replace('"', " ").split():
+        if not word.startswith("-"):
+            condition &= Q(prompt__icontains=word)
+        elif len(word) > 1:
+            condition &= ~Q(prompt__icontains=word[1:])
+    return condition

@@ -1,0 +1,50 @@
+"""The gallery's data, one module per feature; import from `gallery.models`."""
+
+from gallery.models.catalog import CatalogModel, CatalogStatus
+from gallery.models.images import Image, ImageQuerySet, ImageSource
+from gallery.models.images import _image_path as _image_path  # named by migration 0001
+from gallery.models.jobs import (
+    ACTIVE_STATES,
+    CLAIM_TOLERANCE_SECONDS,
+    Job,
+    JobKind,
+    JobQuerySet,
+    JobStage,
+    JobState,
+)
+from gallery.models.quota import NEAR_LIMIT, QuotaSnapshot
+from gallery.models.review import (
+    NOTE_REQUIRED,
+    Collection,
+    CollectionItem,
+    Comment,
+    Favourite,
+    ReviewEvent,
+    ReviewState,
+)
+from gallery.models.sync import HistorySync
+
+__all__ = [
+    "ACTIVE_STATES",
+    "CLAIM_TOLERANCE_SECONDS",
+    "NEAR_LIMIT",
+    "NOTE_REQUIRED",
+    "CatalogModel",
+    "CatalogStatus",
+    "Collection",
+    "CollectionItem",
+    "Comment",
+    "Favourite",
+    "HistorySync",
+    "Image",
+    "ImageQuerySet",
+    "ImageSource",
+    "Job",
+    "JobKind",
+    "JobQuerySet",
+    "JobStage",
+    "JobState",
+    "QuotaSnapshot",
+    "ReviewEvent",
+    "ReviewState",
+]

@@ -1,0 +1,1 @@
+"""Gallery views, one module per page or feature (see `gallery/urls.py`)."""

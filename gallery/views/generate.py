@@ -1,0 +1,168 @@
+"""The generate page, its model options, and the job cards and actions on it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import WorkspaceRequest, get_membership
+from accounts.models import Membership, Role
+from accounts.selectors import credential_for_workspace
+from gallery import selectors
+from gallery.access import get_job
+from gallery.forms import EditForm, JobForm, initial_from_query
+from gallery.models import Job, JobKind
+from gallery.services import jobs
+from gallery.services.catalog import catalog_refresh_request
+from gallery.services.runner import QUOTA_REFRESH_DEBOUNCE_SECONDS
+
+# --- Generate ---------------------------------------------------------------------------------
+
+
+def _generate_context(membership: Membership, form: JobForm, **extra: object) -> dict[str, object]:
+    return {
+        "form": form,
+        "queue": selectors.job_list_for_queue(workspace=membership.workspace, user=membership.user),
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    workspace = membership.workspace
+    models = selectors.catalog_for(workspace=workspace)
+    catalog_error = ""
+    if not models:
+        catalog_error = selectors.catalog_error(workspace=workspace)
+        if not catalog_error and request.method == "GET":
+            catalog_refresh_request(workspace=workspace)  # once, however often the page polls
+    form = JobForm(
+        request.POST or None,
+        models=models,
+        credential=credential_for_workspace(workspace=membership.workspace),
+        initial=initial_from_query(request.GET),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = jobs.job_submit(
+                workspace=workspace,
+                author=request.user,
+                request=form.job_request(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except jobs.SubmitRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            if job.error == jobs.WORKERS_UNREACHABLE:
+                messages.warning(request, job.error)
+            if request.htmx:
+                # A fresh form (new idempotency key) keeping the model and options just used.
+                kept = {
+                    "model": job.model_id,
+                    **{k: v for k, v in job.params.items() if k != "extra"},
+                }
+                fresh = JobForm(models=models, credential=form.credential, initial=kept)
+                return render(
+                    request, "gallery/generate.html#workbench", _generate_context(membership, fresh)
+                )
+            return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
+    template = "gallery/generate.html#workbench" if request.htmx else "gallery/generate.html"
+    status = 422 if form.errors and not request.htmx else 200
+    context = _generate_context(membership, form, catalog_error=catalog_error)
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def model_options(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    """The option fields of the model picked in the form (aspect ratios, formats, count…)."""
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    kind = JobKind.EDIT if request.GET.get("kind") == JobKind.EDIT else JobKind.TEXT2IMAGE
+    form_class = EditForm if kind == JobKind.EDIT else JobForm
+    models = selectors.catalog_for(workspace=membership.workspace, kind=kind)
+    form = form_class(
+        models=models, credential=None, initial={"model": request.GET.get("model", "")}
+    )
+    return render(request, "gallery/generate.html#model-options", {"form": form})
+
+
+@login_required
+@require_POST
+def catalog_refresh(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    catalog_refresh_request(workspace=membership.workspace, again=True)
+    messages.info(request, "Asking the provider for its current models. Reload in a moment.")
+    return redirect("gallery:generate", slug=slug)
+
+
+# --- Jobs -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def job_card(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    job = selectors.job_for_card(job_id=get_job(membership, job_id).pk)
+    if not request.htmx:
+        return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
+    # The card's last poll: the header meter comes along, and asks again once the quota
+    # refresh a finished job sets off has had time to land.
+    recheck = None if job.is_active else QUOTA_REFRESH_DEBOUNCE_SECONDS + 3
+    context = {"job": job, "meter_recheck_after": recheck}
+    return render(request, "gallery/generate.html#job-card", context)
+
+
+@login_required
+@require_POST
+def job_cancel(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    job = get_job(membership, job_id)
+    if jobs.job_cancel(job=job, membership=membership):
+        messages.success(request, "Job cancelled.")
+    else:
+        messages.error(
+            request, "Too late to cancel: this job's request has already gone to the provider."
+        )
+    return _back_to_job(request, membership, job)
+
+
+@login_required
+@require_POST
+def job_retry(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    job = get_job(membership, job_id)
+    if not job.can_retry:
+        messages.error(request, "Only failed or cancelled jobs can be retried.")
+        return _back_to_job(request, membership, job)
+    key = request.POST.get("idempotency_key") or f"retry-{job.pk}-{request.user.pk}"
+    try:
+        new = jobs.job_retry(job=job, author=request.user, idempotency_key=key[:64])
+    except jobs.SubmitRefused as exc:
+        messages.error(request, str(exc))
+        return _back_to_job(request, membership, job)
+    if new.pk == job.pk:
+        messages.success(request, "Downloading the images again. There is no new charge.")
+    else:
+        messages.success(request, "Started again with the same settings.")
+    return _back_to_job(request, membership, new)
+
+
+def _back_to_job(request: WorkspaceRequest, membership: Membership, job: Job) -> HttpResponse:
+    slug = membership.workspace.slug
+    if request.htmx:
+        return render(
+            request,
+            "gallery/generate.html#queue",
+            {
+                "queue": selectors.job_list_for_queue(
+                    workspace=membership.workspace, user=request.user
+                )
+            },
+        )
+    return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
