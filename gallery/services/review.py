@@ -1,0 +1,81 @@
+"""The team's judgement of images: review states (with their history), favourites, comments.
+
+Viewers may favourite and comment; reviewing needs a member. Each function checks that itself,
+so a view, a bulk action and the review queue cannot disagree.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import Membership
+from gallery.models import NOTE_REQUIRED, Comment, Favourite, Image, ReviewEvent, ReviewState
+
+COMMENT_MAX_LENGTH = 2000
+
+
+def image_review(
+    *, image: Image, membership: Membership, to_state: str, note: str = ""
+) -> ReviewEvent | None:
+    """Move `image` to `to_state` and record who, when, from, to and why.
+
+    Rejecting and asking for changes need a note (the reason). Returns None when the image is
+    already in that state with nothing to add (a double click records nothing).
+    """
+    if not membership.can_write:
+        raise PermissionDenied("Viewers can look, favourite and comment, but not review.")
+    if to_state not in ReviewState.values:
+        raise ValidationError(f"“{to_state}” is not a review state.")
+    note = note.strip()
+    if to_state in NOTE_REQUIRED and not note:
+        label = ReviewState(to_state).label.lower()
+        raise ValidationError(f"Say why the image is {label}: the author will read it.")
+    with transaction.atomic():
+        # Locked, so two reviewers at once each record the state they actually changed from.
+        current = (
+            Image.objects.select_for_update()
+            .filter(pk=image.pk)
+            .values_list("review_state", flat=True)
+        )
+        from_state = current.get()
+        if from_state == to_state and not note:
+            image.review_state = from_state
+            return None
+        Image.objects.filter(pk=image.pk).update(review_state=to_state)
+        event = ReviewEvent.objects.create(
+            image=image, actor=membership.user, from_state=from_state, to_state=to_state, note=note
+        )
+    image.review_state = to_state
+    return event
+
+
+def favourite_set(*, image: Image, membership: Membership, favourite: bool) -> None:
+    """Mark or unmark `image` as one of this member's favourites (repeating it changes nothing)."""
+    if not favourite:
+        Favourite.objects.filter(image=image, user=membership.user).delete()
+        return
+    try:
+        with transaction.atomic():
+            Favourite.objects.create(image=image, user=membership.user)
+    except IntegrityError:
+        pass  # already a favourite
+
+
+def comment_add(*, image: Image, membership: Membership, body: str) -> Comment:
+    body = body.strip()
+    if not body:
+        raise ValidationError("Write something first.")
+    if len(body) > COMMENT_MAX_LENGTH:
+        raise ValidationError(f"Keep it under {COMMENT_MAX_LENGTH} characters ({len(body)} now).")
+    return Comment.objects.create(image=image, author=membership.user, body=body)
+
+
+def comment_can_delete(*, comment: Comment, membership: Membership) -> bool:
+    return membership.is_admin or comment.author_id == membership.user_id
+
+
+def comment_delete(*, comment: Comment, membership: Membership) -> None:
+    if not comment_can_delete(comment=comment, membership=membership):
+        raise PermissionDenied("Only the person who wrote a comment or an admin can delete it.")
+    comment.delete()
