@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from accounts.models import Membership
-from gallery.models import Image, Job
+from gallery.models import Comment, Image, Job
 
 
 def get_job(membership: Membership, job_id: int) -> Job:
@@ -29,3 +29,12 @@ def get_image(membership: Membership, image_id: int) -> Image:
     if image is None:
         raise Http404("No such image")
     return image
+
+
+def get_comment(image: Image, comment_id: int) -> Comment:
+    """A comment on `image` (already checked to be in the member's workspace); 404 for a
+    comment on any other image, so an id from elsewhere opens nothing."""
+    comment = Comment.objects.filter(pk=comment_id, image=image).first()
+    if comment is None:
+        raise Http404("No such comment")
+    return comment

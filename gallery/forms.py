@@ -11,8 +11,9 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import ProviderCredential, kind_uses_secret
-from gallery.models import CatalogModel, JobKind
+from gallery.models import CatalogModel, JobKind, ReviewState
 from gallery.services.jobs import JobRequest
+from gallery.services.review import COMMENT_MAX_LENGTH
 
 OPTION_FIELDS = ("n", "aspect_ratio", "size", "output_format")
 # What a link to the form may fill in: Reuse prompt, or the no-JavaScript "Show its options".
@@ -197,4 +198,42 @@ class EditForm(JobForm):
         help_text="What should change in this image.",
         label="Change",
         error_messages={"required": "Describe the change you want."},
+    )
+
+
+# --- Review, comments, favourites on the image page ---------------------------------------------
+# The services decide what is allowed (a note for rejecting, a comment's length); these forms
+# only read the POST, and show the service's refusal next to its field.
+
+
+class ReviewForm(forms.Form):
+    state = forms.ChoiceField(choices=ReviewState.choices)
+    note = forms.CharField(
+        required=False,
+        label="Reason or note",
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "Needed to reject or to ask for changes"}
+        ),
+        help_text="The author reads it in the history.",
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        required=False,  # comment_add says what is missing or too long
+        strip=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": "Say something about this image…",
+                "maxlength": COMMENT_MAX_LENGTH,
+            }
+        ),
+    )
+
+
+class FavouriteForm(forms.Form):
+    favourite = forms.TypedChoiceField(
+        choices=[("1", "Favourite"), ("0", "Not a favourite")], coerce=lambda value: value == "1"
     )

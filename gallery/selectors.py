@@ -22,12 +22,15 @@ from gallery.filters import GalleryFilter
 from gallery.models import (
     CatalogModel,
     CatalogStatus,
+    Comment,
+    Favourite,
     HistorySync,
     Image,
     Job,
     JobKind,
     JobState,
     QuotaSnapshot,
+    ReviewEvent,
 )
 
 
@@ -202,3 +205,77 @@ def catalog_names(*, workspace: Workspace) -> dict[str, str]:
     return dict(
         CatalogModel.objects.filter(workspace=workspace).values_list("provider_model_id", "name")
     )
+
+
+# --- One image: its page and lightbox ---------------------------------------------------------
+
+# Parents deeper than this are not walked (a guard against a cycle, which nothing should make).
+LINEAGE_DEPTH = 50
+CHILDREN_SHOWN = 24
+
+
+@dataclass(frozen=True)
+class Lineage:
+    ancestors: list[Image]  # the original first, the direct parent last; deleted ones included
+    children: list[Image]  # edits made from this image, oldest first
+
+
+def image_lineage(*, image: Image) -> Lineage:
+    """The chain of parents up to the original (one recursive query, whatever its length) and
+    the edits made from this image."""
+    quote = connection.ops.quote_name
+    table = quote(Image._meta.db_table)
+    ancestors = Image.objects.raw(
+        f"""
+        WITH RECURSIVE chain(image_id, depth) AS (
+            SELECT parent_id, 1 FROM {table} WHERE id = %s
+            UNION ALL
+            SELECT i.parent_id, c.depth + 1 FROM {table} i JOIN chain c ON i.id = c.image_id
+            WHERE c.depth < %s
+        )
+        SELECT i.* FROM {table} i JOIN chain c ON i.id = c.image_id
+        WHERE i.workspace_id = %s
+        ORDER BY c.depth DESC
+        """,  # noqa: S608 - a quoted table name from the model; values are parameters
+        [image.pk, LINEAGE_DEPTH, image.workspace_id],
+    )
+    children = image.children.visible().order_by("created_at", "id")[:CHILDREN_SHOWN]
+    return Lineage(list(ancestors), list(children))
+
+
+def image_review_history(*, image: Image) -> list[ReviewEvent]:
+    """Every change of the image's review state, newest first, with who made it."""
+    return list(image.review_events.select_related("actor"))
+
+
+def image_comments(*, image: Image) -> list[Comment]:
+    return list(image.comments.select_related("author"))
+
+
+def image_is_favourite(*, image: Image, user: User) -> bool:
+    return Favourite.objects.filter(image=image, user=user).exists()
+
+
+# How the generate form names the options a job was made with.
+PARAMETER_LABELS = {
+    "n": "Images",
+    "aspect_ratio": "Aspect ratio",
+    "size": "Size",
+    "output_format": "Format",
+    "seed": "Seed",
+}
+
+
+def job_parameters(job: Job | None) -> list[tuple[str, str]]:
+    """A job's parameters as (label, value) for people, provider-specific extras included."""
+    if job is None:
+        return []
+    params = dict(job.params or {})
+    extra = params.pop("extra", None)
+    if isinstance(extra, dict):
+        params.update({k: v for k, v in extra.items() if k not in params})
+    return [
+        (PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize()), str(value))
+        for name, value in params.items()
+        if value not in (None, "", [], {})
+    ]

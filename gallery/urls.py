@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from gallery.views import browse, generate, images, usage
+from gallery.views import browse, generate, images, review, usage
 
 app_name = "gallery"
 
@@ -19,6 +19,14 @@ urlpatterns = [
     path("images/<int:image_id>/delete/", images.image_delete, name="image_delete"),
     path("images/<int:image_id>/file/", images.image_file, name="image_file"),
     path("images/<int:image_id>/thumbnail/", images.image_thumbnail, name="image_thumbnail"),
+    path("images/<int:image_id>/review/", review.image_review, name="image_review"),
+    path("images/<int:image_id>/favourite/", review.image_favourite, name="image_favourite"),
+    path("images/<int:image_id>/comments/", review.comment_add, name="comment_add"),
+    path(
+        "images/<int:image_id>/comments/<int:comment_id>/delete/",
+        review.comment_delete,
+        name="comment_delete",
+    ),
     path("usage/", usage.usage_page, name="usage"),
     path("usage/refresh-quota/", usage.quota_refresh_now, name="quota_refresh"),
     path("usage/meter/", usage.quota_meter, name="quota_meter"),

@@ -14,6 +14,12 @@ from gallery.models import NOTE_REQUIRED, Comment, Favourite, Image, ReviewEvent
 
 COMMENT_MAX_LENGTH = 2000
 
+# What a reviewer is asked for when the note a state needs is missing.
+NOTE_MISSING = {
+    ReviewState.REJECTED: "Say why it is rejected: the author will read it.",
+    ReviewState.NEEDS_CHANGES: "Say what needs to change: the author will read it.",
+}
+
 
 def image_review(
     *, image: Image, membership: Membership, to_state: str, note: str = ""
@@ -29,8 +35,7 @@ def image_review(
         raise ValidationError(f"“{to_state}” is not a review state.")
     note = note.strip()
     if to_state in NOTE_REQUIRED and not note:
-        label = ReviewState(to_state).label.lower()
-        raise ValidationError(f"Say why the image is {label}: the author will read it.")
+        raise ValidationError(NOTE_MISSING[ReviewState(to_state)], code="note_required")
     with transaction.atomic():
         # Locked, so two reviewers at once each record the state they actually changed from.
         current = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,29 +15,117 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import WorkspaceRequest, get_membership
-from accounts.models import Role
+from accounts.models import Membership, Role
 from accounts.selectors import credential_for_workspace
 from gallery import selectors
 from gallery.access import get_image
-from gallery.forms import EditForm, initial_from_query
-from gallery.models import JobKind
-from gallery.services import images, jobs
+from gallery.filters import GalleryFilter
+from gallery.forms import CommentForm, EditForm, ReviewForm, initial_from_query
+from gallery.models import Image, JobKind
+from gallery.services import images, jobs, review
 
 # --- Images -----------------------------------------------------------------------------------
+
+
+def in_lightbox(request: WorkspaceRequest) -> bool:
+    """The gallery asked for the image inside its lightbox (`hx-target="#lightbox"`)."""
+    return bool(request.htmx) and request.htmx.target == "lightbox"
+
+
+def filter_of(request: WorkspaceRequest) -> GalleryFilter:
+    """The gallery filter the image was opened from (its page keeps it in the query string)."""
+    image_filter, _ = GalleryFilter.from_query(request.GET)
+    return image_filter
+
+
+def detail_url(slug: str, image_id: int, image_filter: GalleryFilter) -> str:
+    query = image_filter.query_string()
+    return reverse("gallery:image_detail", args=[slug, image_id]) + (f"?{query}" if query else "")
+
+
+def review_context(
+    request: WorkspaceRequest, image: Image, form: ReviewForm | None = None
+) -> dict[str, object]:
+    return {
+        "image": image,
+        "filter_query": filter_of(request).query_string(),
+        "review_form": form or ReviewForm(),
+        "history": selectors.image_review_history(image=image),
+    }
+
+
+def comments_context(
+    request: WorkspaceRequest,
+    membership: Membership,
+    image: Image,
+    form: CommentForm | None = None,
+) -> dict[str, object]:
+    comments = selectors.image_comments(image=image)
+    return {
+        "image": image,
+        "filter_query": filter_of(request).query_string(),
+        "comment_form": form or CommentForm(),
+        "comments": comments,
+        "deletable_comments": {
+            c.pk for c in comments if review.comment_can_delete(comment=c, membership=membership)
+        },
+    }
+
+
+def detail_context(
+    request: WorkspaceRequest,
+    membership: Membership,
+    image: Image,
+    *,
+    edit_form: EditForm | None = None,
+    review_form: ReviewForm | None = None,
+    comment_form: CommentForm | None = None,
+) -> dict[str, object]:
+    """Everything the image's page and lightbox show, in a fixed number of queries."""
+    image_filter = filter_of(request)
+    before, after = selectors.image_neighbours(
+        image=image, user=request.user, image_filter=image_filter
+    )
+    return {
+        "form": edit_form,
+        "image_filter": image_filter,
+        "filter_query": image_filter.query_string(),
+        "before": before,
+        "after": after,
+        "lineage": selectors.image_lineage(image=image),
+        "parameters": selectors.job_parameters(image.job),
+        "is_favourite": selectors.image_is_favourite(image=image, user=request.user),
+        "can_delete": images.image_can_delete(image=image, membership=membership),
+        "file_missing": image.file_missing,
+        "in_lightbox": in_lightbox(request),
+        **review_context(request, image, review_form),
+        **comments_context(request, membership, image, comment_form),
+    }
+
+
+def render_detail(
+    request: WorkspaceRequest, membership: Membership, image: Image, **forms: Any
+) -> HttpResponse:
+    """The image's page, or its lightbox for the gallery; 422 when a form on it has errors."""
+    context = detail_context(request, membership, image, **forms)
+    invalid = any(form is not None and form.errors for form in forms.values())
+    if in_lightbox(request):
+        return render(request, "gallery/image_detail.html#lightbox", context)
+    return render(request, "gallery/image_detail.html", context, status=422 if invalid else 200)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def image_detail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpResponse:
-    """The image, its lineage and the edit form (POST queues an edit)."""
+    """The image, its facts, lineage, review and comments, and the edit form (POST queues an
+    edit). Asked for by the gallery's lightbox, the same without the page around it."""
     membership = get_membership(request, slug)
     image = get_image(membership, image_id)
-    models = selectors.catalog_for(workspace=membership.workspace, kind=JobKind.EDIT)
     form = None
-    if membership.can_write:
+    if membership.can_write and not in_lightbox(request):
         form = EditForm(
             request.POST or None,
-            models=models,
+            models=selectors.catalog_for(workspace=membership.workspace, kind=JobKind.EDIT),
             credential=credential_for_workspace(workspace=membership.workspace),
             initial=initial_from_query(request.GET),
         )
@@ -60,16 +150,7 @@ def image_detail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
                         request, "Edit queued. The new image appears here when it is done."
                     )
                 return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
-    context = {
-        "image": image,
-        "form": form,
-        "children": list(image.children.visible().order_by("-created_at")[:12]),
-        "can_delete": images.image_can_delete(image=image, membership=membership),
-        "file_missing": image.file_missing,
-    }
-    return render(
-        request, "gallery/image_detail.html", context, status=422 if form and form.errors else 200
-    )
+    return render_detail(request, membership, image, edit_form=form)
 
 
 @login_required
