@@ -22,7 +22,7 @@ def get_job(membership: Membership, job_id: int) -> Job:
 def get_image(membership: Membership, image_id: int) -> Image:
     image = (
         Image.objects.visible()
-        .select_related("author", "parent", "job")
+        .select_related("workspace", "author", "parent", "job")
         .filter(pk=image_id, workspace=membership.workspace)
         .first()
     )

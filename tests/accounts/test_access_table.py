@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AuditEvent, ConnectionCheck, Membership, ProviderCredential, Workspace
-from gallery.models import Image, Job
+from gallery.models import Comment, Favourite, Image, Job, ReviewEvent
 
 # Patterns with arguments that are not workspace-scoped (auth's own one-time link).
 PUBLIC_PATTERNS = {"password_reset_confirm"}
@@ -54,7 +54,16 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
         Job.objects.create(workspace=ws, prompt="p", model_id="m", idempotency_key="t").pk
     ),
     "image_id": lambda ws: Image.objects.create(workspace=ws, prompt="p").pk,
+    # A comment on the image just made for the same URL (arguments are made in URL order), by
+    # nobody in the cast: only an admin could delete it.
+    "comment_id": lambda ws: (
+        Comment.objects.create(image=Image.objects.filter(workspace=ws).latest("pk"), body="c").pk
+    ),
 }
+
+# What a viewer may POST (besides reading everything): comment and favourite. Every other route
+# refuses a viewer's POST outright.
+VIEWER_POST_ROUTES = {"gallery:comment_add", "gallery:comment_delete", "gallery:image_favourite"}
 
 
 def _url(route: Route, workspace: Workspace, *, slug: str | None = None) -> str:
@@ -79,6 +88,9 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "connection_checks": ConnectionCheck.objects.count(),
         "jobs": list(Job.objects.order_by("pk").values()),
         "images": list(Image.objects.order_by("pk").values()),
+        "review_events": ReviewEvent.objects.count(),
+        "comments": list(Comment.objects.order_by("pk").values()),
+        "favourites": Favourite.objects.count(),
     }
 
 
@@ -157,12 +169,31 @@ def test_it_keeps_a_plain_member_out_of_admin_routes(route, cast, member_client)
     assert _snapshot(cast) == before
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_it_knows_every_route_a_viewer_may_post_to():
+    assert {route.name for route in ROUTES} >= VIEWER_POST_ROUTES
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.name not in VIEWER_POST_ROUTES], ids=lambda r: r.name
+)
 def test_it_never_lets_a_viewer_post(route, cast, viewer_client):
     url = _url(route, cast)
     before = _snapshot(cast)
     status = viewer_client.post(url, HOSTILE_FORM).status_code
     assert status in (403, 405), f"viewer POST {url} answered {status}"
+    assert _snapshot(cast) == before
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.name in VIEWER_POST_ROUTES], ids=lambda r: r.name
+)
+def test_it_lets_a_viewer_post_only_what_the_route_is_for(route, cast, viewer_client):
+    """A viewer reaches these, but a form meant for another route changes nothing, and someone
+    else's comment stays (the positive cases: tests/gallery/test_image_review.py)."""
+    url = _url(route, cast)
+    before = _snapshot(cast)
+    status = viewer_client.post(url, HOSTILE_FORM).status_code
+    assert status in (400, 403, 422), f"viewer POST {url} answered {status}"
     assert _snapshot(cast) == before
 
 

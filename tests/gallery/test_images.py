@@ -26,7 +26,11 @@ def image(submit) -> Image:
 
 def test_members_see_download_and_open_the_image(member_client, studio, image):
     detail = member_client.get(reverse("gallery:image_detail", args=[studio.slug, image.pk]))
-    assert image.prompt in detail.content.decode()
+    html = detail.content.decode()
+    assert image.prompt in html
+    original = reverse("gallery:image_file", args=[studio.slug, image.pk])
+    assert f'<a class="zoom" href="{original}" data-zoom' in html  # 100 % without JavaScript
+    assert f'href="{original}?download=1">Download original</a>' in html
     response = member_client.get(
         reverse("gallery:image_file", args=[studio.slug, image.pk]), {"download": "1"}
     )
