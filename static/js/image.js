@@ -119,5 +119,13 @@
     }
   });
 
+  // A review or comment refused for a missing text: put the cursor where the text goes.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const id = event.detail.target && event.detail.target.id;
+    if (id !== "review" && id !== "comments") return;
+    const invalid = document.querySelector(`#${id} .field-invalid textarea`);
+    if (invalid) invalid.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", () => reveal(document));
 })();
