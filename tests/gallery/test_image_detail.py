@@ -97,7 +97,9 @@ def test_a_viewer_gets_no_edit_reuse_or_delete(viewer_client, images):
 def test_the_lineage_walks_up_to_the_original_and_down_to_the_edits(
     member_client, workspace, member
 ):
-    original = Image.objects.create(workspace=workspace, author=member, prompt="original")
+    original = Image.objects.create(
+        workspace=workspace, author=member, prompt="original", thumbnail="t.png"
+    )
     first = Image.objects.create(workspace=workspace, parent=original, prompt="first edit")
     second = Image.objects.create(workspace=workspace, parent=first, prompt="second edit")
     child = Image.objects.create(workspace=workspace, parent=second, prompt="third edit")
