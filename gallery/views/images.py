@@ -80,6 +80,7 @@ def detail_context(
     edit_form: EditForm | None = None,
     review_form: ReviewForm | None = None,
     comment_form: CommentForm | None = None,
+    confirm_delete: bool = False,
 ) -> dict[str, object]:
     """Everything the image's page and lightbox show, in a fixed number of queries."""
     image_filter = filter_of(request)
@@ -98,16 +99,22 @@ def detail_context(
         "can_delete": images.image_can_delete(image=image, membership=membership),
         "file_missing": image.file_missing,
         "in_lightbox": in_lightbox(request),
+        "confirm_delete": confirm_delete,
         **review_context(request, image, review_form),
         **comments_context(request, membership, image, comment_form),
     }
 
 
 def render_detail(
-    request: WorkspaceRequest, membership: Membership, image: Image, **forms: Any
+    request: WorkspaceRequest,
+    membership: Membership,
+    image: Image,
+    *,
+    confirm_delete: bool = False,
+    **forms: Any,
 ) -> HttpResponse:
     """The image's page, or its lightbox for the gallery; 422 when a form on it has errors."""
-    context = detail_context(request, membership, image, **forms)
+    context = detail_context(request, membership, image, confirm_delete=confirm_delete, **forms)
     invalid = any(form is not None and form.errors for form in forms.values())
     if in_lightbox(request):
         return render(request, "gallery/image_detail.html#lightbox", context)
@@ -158,11 +165,19 @@ def image_detail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
 def image_delete(request: WorkspaceRequest, slug: str, image_id: int) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     image = get_image(membership, image_id)
+    if not request.POST.get("confirmed"):
+        # Only a form without JavaScript gets here unconfirmed (htmx asks first, then sends
+        # `confirmed`): the image's page asks the question instead.
+        if not images.image_can_delete(image=image, membership=membership):
+            raise PermissionDenied
+        return render_detail(request, membership, image, confirm_delete=True)
     images.image_delete(image=image, membership=membership)
     messages.success(request, "Image deleted.")
+    query = filter_of(request).query_string()  # back to the gallery it was opened from
+    gallery = reverse("gallery:home", args=[slug]) + (f"?{query}" if query else "")
     if request.htmx:
-        return HttpResponseClientRedirect(reverse("gallery:home", args=[slug]))
-    return redirect("gallery:home", slug=slug)
+        return HttpResponseClientRedirect(gallery)
+    return redirect(gallery)
 
 
 def _serve(field_file: FieldFile, *, download_name: str | None = None) -> FileResponse:

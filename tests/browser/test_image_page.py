@@ -14,6 +14,7 @@ from PIL import Image as Picture
 from playwright.sync_api import expect
 
 from gallery.models import Comment, Favourite, Image, Job, ReviewState
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_foundation import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -211,3 +212,44 @@ def test_the_lightbox_opens_moves_and_gives_the_focus_back(
     expect(page.locator("dialog.lightbox")).to_have_count(0)
     dialog_link = f"/images/{gallery[2].pk}/"
     assert page.evaluate("document.activeElement.getAttribute('href')").endswith(dialog_link)
+
+
+def test_without_javascript_everything_still_works_through_links_and_forms(
+    browser, live_server, workspace, member, gallery
+):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        image = gallery[2]
+        log_in(page, member.email)
+        page.goto(f"/w/{workspace.slug}/images/{image.pk}/?review=unreviewed")
+        expect(page.get_by_role("button", name="Copy prompt")).to_be_hidden()
+        expect(page.get_by_role("button", name="Actual size (100 %)")).to_be_hidden()
+        expect(page.locator("a.zoom")).to_have_attribute(
+            "href", f"/w/{workspace.slug}/images/{image.pk}/file/"
+        )
+
+        page.locator("#review").get_by_role("button", name="Needs changes").click()
+        expect(page.locator("#review .field-invalid")).to_contain_text("Say what needs to change")
+        page.get_by_label("Reason or note").fill("Warmer light, please")
+        page.locator("#review").get_by_role("button", name="Needs changes").click()
+        expect(page).to_have_url(re.compile(rf"/images/{image.pk}/\?review=unreviewed$"))
+        expect(page.locator("#review [data-review-state]")).to_have_text("Needs changes")
+
+        page.get_by_role("textbox", name="Comment").fill("On it")
+        page.get_by_role("button", name="Add comment").click()
+        expect(page.locator("#comments .comment-body")).to_have_text("On it")
+        page.get_by_role("button", name="Favourite").click()
+        expect(page.get_by_role("button", name="Favourite")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+
+        page.get_by_role("button", name="Delete image").click()
+        expect(page.locator("#confirm-delete")).to_contain_text("It cannot be undone.")
+        page.screenshot(path=str(SCREENSHOTS / "image-detail-no-js-delete.png"), full_page=True)
+        page.get_by_role("button", name="Delete for good").click()
+        expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/\?review=unreviewed$"))
+        image.refresh_from_db()
+        assert image.deleted_at is not None
+    finally:
+        context.close()

@@ -69,6 +69,8 @@ def test_deleting_an_image_queues_its_deletion_at_the_provider(
     run_until_done(submit())
     image = Image.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        member_client.post(reverse("gallery:image_delete", args=[studio.slug, image.pk]))
+        member_client.post(
+            reverse("gallery:image_delete", args=[studio.slug, image.pk]), {"confirmed": "1"}
+        )
     assert names(sent_tasks) == ["gallery.tasks.delete_at_provider"]
     assert sent_tasks[0].args == (image.pk,)

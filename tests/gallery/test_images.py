@@ -46,8 +46,21 @@ def test_outsiders_get_nothing_not_even_the_file(outsider_client, studio, image)
         assert outsider_client.get(reverse(name, args=[studio.slug, image.pk])).status_code == 404
 
 
+def test_without_javascript_deleting_asks_first_on_the_image_page(member_client, studio, image):
+    url = reverse("gallery:image_delete", args=[studio.slug, image.pk])
+    response = member_client.post(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "It cannot be undone." in html
+    assert 'name="confirmed" value="1"' in html
+    image.refresh_from_db()
+    assert image.deleted_at is None
+
+
 def test_the_author_deletes_here_and_at_the_provider(member_client, studio, image, sandbox):
-    response = member_client.post(reverse("gallery:image_delete", args=[studio.slug, image.pk]))
+    response = member_client.post(
+        reverse("gallery:image_delete", args=[studio.slug, image.pk]), {"confirmed": "1"}
+    )
     assert response["Location"] == reverse("gallery:home", args=[studio.slug])
     image.refresh_from_db()
     assert image.deleted_at is not None
@@ -74,13 +87,22 @@ def test_a_transient_provider_failure_is_left_for_the_task_to_retry(studio, imag
         image_delete_at_provider(image_id=image.pk)
 
 
+def test_deleting_from_a_filtered_gallery_returns_to_it(member_client, studio, image):
+    url = reverse("gallery:image_delete", args=[studio.slug, image.pk])
+    response = member_client.post(f"{url}?review=unreviewed", {"confirmed": "1"})
+    assert (
+        response["Location"] == reverse("gallery:home", args=[studio.slug]) + "?review=unreviewed"
+    )
+
+
 def test_another_member_may_not_delete_but_an_admin_may(client_for, studio, image, owner):
     other = MembershipFactory(workspace=studio, role=Role.MEMBER).user
     url = reverse("gallery:image_delete", args=[studio.slug, image.pk])
     assert client_for(other).post(url).status_code == 403
+    assert client_for(other).post(url, {"confirmed": "1"}).status_code == 403
     image.refresh_from_db()
     assert image.deleted_at is None
-    client_for(owner).post(url)
+    client_for(owner).post(url, {"confirmed": "1"})
     image.refresh_from_db()
     assert image.deleted_at is not None
 

@@ -24,7 +24,9 @@ def test_a_done_job_whose_image_was_deleted_says_so(member_client, studio, submi
     job = submit()
     run_until_done(job)
     image = job.images.get()
-    member_client.post(reverse("gallery:image_delete", args=[studio.slug, image.pk]))
+    member_client.post(
+        reverse("gallery:image_delete", args=[studio.slug, image.pk]), {"confirmed": "1"}
+    )
 
     html = card(member_client, studio, job)
 
@@ -37,7 +39,9 @@ def test_a_job_with_one_of_two_images_deleted_counts_it(member_client, studio, s
     job = submit(n=2)
     run_until_done(job)
     first = job.images.order_by("id").first()
-    member_client.post(reverse("gallery:image_delete", args=[studio.slug, first.pk]))
+    member_client.post(
+        reverse("gallery:image_delete", args=[studio.slug, first.pk]), {"confirmed": "1"}
+    )
 
     html = card(member_client, studio, job)
 
