@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -89,7 +87,6 @@ def detail_context(
     )
     return {
         "form": edit_form,
-        "image_filter": image_filter,
         "filter_query": image_filter.query_string(),
         "before": before,
         "after": after,
@@ -110,12 +107,23 @@ def render_detail(
     membership: Membership,
     image: Image,
     *,
+    edit_form: EditForm | None = None,
+    review_form: ReviewForm | None = None,
+    comment_form: CommentForm | None = None,
     confirm_delete: bool = False,
-    **forms: Any,
 ) -> HttpResponse:
     """The image's page, or its lightbox for the gallery; 422 when a form on it has errors."""
-    context = detail_context(request, membership, image, confirm_delete=confirm_delete, **forms)
-    invalid = any(form is not None and form.errors for form in forms.values())
+    forms = (edit_form, review_form, comment_form)
+    context = detail_context(
+        request,
+        membership,
+        image,
+        edit_form=edit_form,
+        review_form=review_form,
+        comment_form=comment_form,
+        confirm_delete=confirm_delete,
+    )
+    invalid = any(form is not None and form.errors for form in forms)
     if in_lightbox(request):
         return render(request, "gallery/image_detail.html#lightbox", context)
     return render(request, "gallery/image_detail.html", context, status=422 if invalid else 200)
