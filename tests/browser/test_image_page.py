@@ -144,6 +144,8 @@ def test_a_member_reviews_comments_favourites_and_moves_on(
     page.goto(f"/w/{workspace.slug}/images/{edit.pk}/")
     expect(page.locator("#review [data-review-state]")).to_have_text("Rejected")
     screenshot("image-detail-phone")
+    page.emulate_media(color_scheme="dark")
+    screenshot("image-detail-phone-dark")
 
 
 def test_arrows_keep_the_filter_and_skip_what_it_leaves_out(page, workspace, member, gallery):
