@@ -34,11 +34,15 @@ class WorkspaceRequest(SignedInRequest):
     workspace: Workspace
 
 
-def get_membership(request: WorkspaceRequest, slug: str, *, role: str = Role.VIEWER) -> Membership:
+def get_membership(
+    request: WorkspaceRequest, slug: str, *, role: str = Role.VIEWER, viewer_post: bool = False
+) -> Membership:
     """The signed-in user's membership of workspace `slug`, with at least `role`.
 
     Viewers are read-only everywhere: any POST needs at least the member role, so a view that
-    forgets to ask for it is still safe.
+    forgets to ask for it is still safe. `viewer_post=True` opens a POST to viewers for the few
+    things they may do (favourites, a ZIP of what they can see); the view (or its service) then
+    refuses every other action itself.
     """
     if not request.user.is_authenticated:
         raise Http404
@@ -52,9 +56,8 @@ def get_membership(request: WorkspaceRequest, slug: str, *, role: str = Role.VIE
     # Set before the role check: the 403 page keeps the workspace's header and navigation.
     request.membership = membership
     request.workspace = membership.workspace
-    if request.method not in ("GET", "HEAD", "OPTIONS") and Role.rank(role) < Role.rank(
-        Role.MEMBER
-    ):
+    posting = request.method not in ("GET", "HEAD", "OPTIONS")
+    if posting and not viewer_post and Role.rank(role) < Role.rank(Role.MEMBER):
         role = Role.MEMBER
     if not membership.has_role(role):
         raise PermissionDenied(

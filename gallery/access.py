@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from accounts.models import Membership
-from gallery.models import Image, Job
+from gallery.models import Collection, Image, Job
 
 
 def get_job(membership: Membership, job_id: int) -> Job:
@@ -29,3 +29,10 @@ def get_image(membership: Membership, image_id: int) -> Image:
     if image is None:
         raise Http404("No such image")
     return image
+
+
+def get_collection(membership: Membership, collection_id: int) -> Collection:
+    collection = Collection.objects.filter(pk=collection_id, workspace=membership.workspace).first()
+    if collection is None:
+        raise Http404("No such collection")
+    return collection

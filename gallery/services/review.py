@@ -15,14 +15,9 @@ from gallery.models import NOTE_REQUIRED, Comment, Favourite, Image, ReviewEvent
 COMMENT_MAX_LENGTH = 2000
 
 
-def image_review(
-    *, image: Image, membership: Membership, to_state: str, note: str = ""
-) -> ReviewEvent | None:
-    """Move `image` to `to_state` and record who, when, from, to and why.
-
-    Rejecting and asking for changes need a note (the reason). Returns None when the image is
-    already in that state with nothing to add (a double click records nothing).
-    """
+def review_check(*, membership: Membership, to_state: str, note: str = "") -> str:
+    """The rules of every review, of one image or of many at once: a member, a real state, a
+    note where one is required. Returns the note, stripped."""
     if not membership.can_write:
         raise PermissionDenied("Viewers can look, favourite and comment, but not review.")
     if to_state not in ReviewState.values:
@@ -31,6 +26,18 @@ def image_review(
     if to_state in NOTE_REQUIRED and not note:
         label = ReviewState(to_state).label.lower()
         raise ValidationError(f"Say why the image is {label}: the author will read it.")
+    return note
+
+
+def image_review(
+    *, image: Image, membership: Membership, to_state: str, note: str = ""
+) -> ReviewEvent | None:
+    """Move `image` to `to_state` and record who, when, from, to and why.
+
+    Rejecting and asking for changes need a note (the reason). Returns None when the image is
+    already in that state with nothing to add (a double click records nothing).
+    """
+    note = review_check(membership=membership, to_state=to_state, note=note)
     with transaction.atomic():
         # Locked, so two reviewers at once each record the state they actually changed from.
         current = (
