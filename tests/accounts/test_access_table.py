@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AuditEvent, ConnectionCheck, Membership, ProviderCredential, Workspace
-from gallery.models import Image, Job
+from gallery.models import Collection, CollectionItem, Favourite, Image, Job, ReviewEvent
 
 # Patterns with arguments that are not workspace-scoped (auth's own one-time link).
 PUBLIC_PATTERNS = {"password_reset_confirm"}
@@ -54,6 +54,9 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
         Job.objects.create(workspace=ws, prompt="p", model_id="m", idempotency_key="t").pk
     ),
     "image_id": lambda ws: Image.objects.create(workspace=ws, prompt="p").pk,
+    "collection_id": lambda ws: (
+        Collection.objects.create(workspace=ws, name=f"Board {Collection.objects.count()}").pk
+    ),
 }
 
 
@@ -79,6 +82,10 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "connection_checks": ConnectionCheck.objects.count(),
         "jobs": list(Job.objects.order_by("pk").values()),
         "images": list(Image.objects.order_by("pk").values()),
+        "collections": list(Collection.objects.order_by("pk").values()),
+        "collection_items": list(CollectionItem.objects.order_by("pk").values()),
+        "favourites": Favourite.objects.count(),
+        "review_events": ReviewEvent.objects.count(),
     }
 
 
