@@ -18,6 +18,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 
 from accounts.models import User, Workspace
 from gallery.filters import GalleryFilter
@@ -226,6 +227,7 @@ def collection_list(*, workspace: Workspace) -> list[Collection]:
         Collection.objects.filter(workspace=workspace)
         .select_related("created_by")
         .annotate(image_count=Count("items", filter=visible))
+        .order_by(Lower("name"), "id")  # Meta.ordering does not apply to a GROUP BY query
         .prefetch_related(Prefetch("items", queryset=covers[:COVER_COUNT], to_attr="cover_items"))
     )
 
