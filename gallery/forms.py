@@ -206,7 +206,7 @@ class EditForm(JobForm):
 class CollectionForm(forms.Form):
     """Create or rename: the service checks the name (unique per workspace, ignoring case)."""
 
-    name = forms.CharField(label="Name", max_length=100, strip=True)
+    name = forms.CharField(label="New collection", max_length=100, strip=True)
 
 
 class ImageCollectionForm(forms.Form):

@@ -57,14 +57,18 @@
     if (event.target.closest("[data-queue-help]")) showHelp();
   });
 
-  // After htmx swaps in the next image: focus stays in the queue (on a field with an error, if
-  // the note was missing), so the keys keep working and a screen reader stays in place.
-  document.addEventListener("htmx:afterSettle", (event) => {
+  // After htmx swaps in the next image, focus goes to the queue (or to a note field with an
+  // error): the keys keep working and a screen reader stays in place. htmx itself would put it
+  // back into the note field just sent (same id), where the next key would be typed. The swaps
+  // settle at once (settle:0ms), so no key pressed in between lands in a stale form.
+  function refocus(event) {
     const item = queue();
     if (!item || !event.detail.target || event.detail.target.id !== "queue-item") return;
     const invalid = item.querySelector("[aria-invalid='true']");
     (invalid || item).focus();
-  });
+  }
+  document.addEventListener("htmx:afterSwap", refocus);
+  document.addEventListener("htmx:afterSettle", refocus);
 
   document.addEventListener("close", (event) => {
     if (event.target.id === "queue-help" && queue()) queue().focus();
