@@ -49,6 +49,9 @@ def images_bulk(request: WorkspaceRequest, slug: str) -> HttpResponseBase:
             workspace=membership.workspace, user=request.user, image_ids=data["image"]
         )
     if action == "download":
+        if not images.exclude(file="").exists():
+            messages.error(request, "None of the selected images has a file to download yet.")
+            return redirect(back)
         return _zip_response(membership, images)
     try:
         message = _apply(membership, action, images, data)

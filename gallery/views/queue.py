@@ -9,6 +9,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Membership, Role
@@ -130,12 +131,14 @@ def review_queue_act(request: WorkspaceRequest, slug: str, image_id: int) -> Htt
     if status:
         status = f"{status} — {item.left} left" if item.left else f"{status} — all done"
         context["status"] = status
+    query = queue_query(image_filter)
+    url = reverse("gallery:review_queue", args=[slug])
+    url = f"{url}?{query}&at={at}" if at else f"{url}?{query}"
     if request.htmx:
-        return render(request, f"{PAGE}#queue-item", context)
+        # The address follows the image shown, so a reload or a shared link lands on it.
+        return push_url(render(request, f"{PAGE}#queue-item", context), url)
     if note_errors:
         messages.error(request, next(iter(note_errors.values())))
     elif status:
         messages.success(request, status)
-    query = queue_query(image_filter)
-    url = reverse("gallery:review_queue", args=[slug])
-    return redirect(f"{url}?{query}&at={at}" if at else f"{url}?{query}")
+    return redirect(url)

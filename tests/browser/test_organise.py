@@ -174,7 +174,7 @@ def gallery_with_tiles(settings, tmp_path):
 
 
 def test_a_member_ticks_a_range_collects_it_and_downloads_two_as_a_zip(
-    page, workspace, member, four, gallery_with_tiles
+    page, screenshot, workspace, member, four, gallery_with_tiles
 ):
     board = Collection.objects.create(workspace=workspace, name="Spring campaign")
     log_in(page, member.email)
@@ -208,3 +208,23 @@ def test_a_member_ticks_a_range_collects_it_and_downloads_two_as_a_zip(
     boxes.nth(1).check()
     page.get_by_role("button", name="Select all on this page").click()
     expect(page.locator("#bulk-count")).to_have_text("4 selected")
+    screenshot("bulk-bar")
+    page.set_viewport_size(PHONE)
+    page.get_by_role("button", name="Dismiss").click()
+    screenshot("bulk-bar-phone")
+
+
+def test_select_all_in_the_filter_reaches_beyond_the_page(
+    page, workspace, member, owner, gallery_with_tiles
+):
+    for n in range(50):  # more than a page of 48
+        picture(workspace, author=owner, prompt=f"tile {n}", colour=COLOURS[n % 5])
+    log_in(page, member.email)
+    page.locator(".tile-select").first.click()
+    page.get_by_role("button", name="Select all on this page").click()
+    expect(page.locator("#bulk-count")).to_have_text("48 selected")
+    page.get_by_role("button", name="Select all 50 images in this filter").click()
+    expect(page.locator("#bulk-count")).to_have_text("All 50 images in this filter selected")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#toasts")).to_contain_text("Approved 50 images.")
+    assert not Image.objects.exclude(review_state=ReviewState.APPROVED).exists()

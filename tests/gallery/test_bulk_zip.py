@@ -90,3 +90,11 @@ def test_a_large_selection_never_sits_in_memory(workspace, member, tmp_path):
     with zipfile.ZipFile(out) as archive:
         assert len(archive.namelist()) == 31
         assert archive.testzip() is None
+
+
+def test_a_selection_without_files_is_said_not_zipped(member_client, workspace, outsider):
+    pending = Image.objects.create(workspace=workspace, prompt="still being fetched")
+    foreign = picture(outsider.memberships.get().workspace, prompt="elsewhere")
+    response = download(member_client, workspace, [pending, foreign])
+    assert response.status_code == 302
+    assert not response.streaming

@@ -56,13 +56,15 @@ def test_approving_advances_to_the_next_image_and_records_it_via_the_service(
 def test_with_htmx_the_next_image_replaces_the_current_one_and_the_status_is_announced(
     member_client, workspace, three
 ):
-    html = act(member_client, workspace, three[2], "approve", htmx=True).content.decode()
+    response = act(member_client, workspace, three[2], "approve", htmx=True)
+    html = response.content.decode()
     assert html.lstrip().startswith('<section id="queue-item"')
     assert "image 1" in html
     assert "image 2" not in html
     assert 'id="queue-status"' in html
-    assert 'hx-swap-oob="true"' in html
+    assert 'hx-swap-oob="innerHTML"' in html
     assert "Approved — 2 left" in html
+    assert response["HX-Push-Url"].endswith(f"?review=unreviewed&at={three[1].pk}")
 
 
 def test_rejecting_needs_a_reason_shown_next_to_its_field(member_client, workspace, three):
