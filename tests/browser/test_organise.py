@@ -3,6 +3,7 @@ gallery's bulk bar (range selection, add to a collection, download as a ZIP)."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -228,3 +229,51 @@ def test_select_all_in_the_filter_reaches_beyond_the_page(
     page.get_by_role("button", name="Approve").click()
     expect(page.locator("#toasts")).to_contain_text("Approved 50 images.")
     assert not Image.objects.exclude(review_state=ReviewState.APPROVED).exists()
+
+
+@pytest.fixture
+def image_page_with_collections(settings, tmp_path):
+    """Until the image page includes its collections panel (the detail view's branch), the real
+    page with the include added where the sidebar's first card ends."""
+    real = Path(get_template("gallery/image_detail.html").origin.name).read_text()
+    if "image_collections.html" in real:
+        return
+    folder = tmp_path / "detail-templates" / "gallery"
+    folder.mkdir(parents=True)
+    marker = "    {% if form %}"
+    assert marker in real
+    with_panel = real.replace(
+        marker, '    {% include "gallery/image_collections.html" %}\n' + marker, 1
+    )
+    (folder / "image_detail.html").write_text(with_panel)
+    dirs = [tmp_path / "detail-templates", *settings.TEMPLATES[0]["DIRS"]]
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": dirs}]
+
+
+def test_a_member_puts_an_image_into_collections_from_its_page(
+    page, screenshot, workspace, member, four, image_page_with_collections
+):
+    Collection.objects.create(workspace=workspace, name="Logo ideas")
+    image = four[0]
+    log_in(page, member.email)
+    page.goto(f"/w/{workspace.slug}/images/{image.pk}/")
+    panel = page.locator("#collections")
+    expect(panel).to_contain_text("In no collection yet.")
+
+    panel.get_by_label("Add to a collection").select_option(label="Logo ideas")
+    panel.get_by_role("button", name="Add", exact=True).click()
+    expect(panel.locator(".chip")).to_have_text([re.compile(r"^\s*Logo ideas\s*\u00d7")])
+
+    panel.get_by_label("New collection").fill("logo IDEAS")
+    panel.get_by_role("button", name="Create and add").click()
+    expect(panel.locator("#new-collection-error")).to_contain_text("already a collection called")
+    panel.get_by_label("New collection").fill("Moodboard")
+    panel.get_by_role("button", name="Create and add").click()
+    expect(panel.locator(".chip")).to_have_count(2)
+    screenshot("image-collections")
+
+    panel.get_by_role("button", name="Take out of Logo ideas").click()
+    expect(panel.locator(".chip")).to_have_text([re.compile(r"^\s*Moodboard\s*\u00d7")])
+    assert list(image.collections.values_list("name", flat=True)) == ["Moodboard"]
+    page.set_viewport_size(PHONE)
+    screenshot("image-collections-phone")
