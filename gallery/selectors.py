@@ -232,9 +232,9 @@ def collection_list(*, workspace: Workspace) -> list[Collection]:
     )
 
 
-def collection_choices(*, workspace: Workspace) -> list[Collection]:
-    """Names and ids only: for "add to collection" pickers."""
-    return list(Collection.objects.filter(workspace=workspace).only("id", "name", "workspace_id"))
+def collection_choices(*, workspace: Workspace) -> QuerySet[Collection]:
+    """Names and ids only, by name: for "add to collection" pickers."""
+    return Collection.objects.filter(workspace=workspace).only("id", "name", "workspace_id")
 
 
 def image_collection_split(*, image: Image) -> tuple[list[Collection], list[Collection]]:

@@ -209,7 +209,12 @@ def _manifest_row(image: Image) -> tuple[str, ...]:
     )
 
 
+# A cell starting with one of these is a formula to a spreadsheet: a prompt like "=HYPERLINK(…)"
+# would run when someone opens the manifest. A leading apostrophe keeps it text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_line(values: tuple[str, ...]) -> bytes:
     line = io.StringIO()
-    csv.writer(line).writerow(values)
+    csv.writer(line).writerow(["'" + v if v.startswith(_FORMULA_STARTS) else v for v in values])
     return line.getvalue().encode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import template
+from django.db.models import QuerySet
 
 from accounts.models import Workspace
 from gallery import selectors
@@ -27,6 +28,7 @@ def image_collections(image: Image) -> ImageCollections:
 
 
 @register.simple_tag
-def collection_choices(workspace: Workspace) -> list[Collection]:
-    """`{% collection_choices workspace as collections %}`: every collection, by name."""
+def collection_choices(workspace: Workspace) -> QuerySet[Collection]:
+    """`{% collection_choices workspace as collections %}`: every collection, by name. Lazy: the
+    gallery page pays its query only where the picker is shown (not to viewers)."""
     return selectors.collection_choices(workspace=workspace)

@@ -39,10 +39,18 @@ def _page_context(
 
 
 def _panel_or_page(
-    request: WorkspaceRequest, membership: Membership, *, failed: bool = False, **forms: object
+    request: WorkspaceRequest,
+    membership: Membership,
+    *,
+    failed: bool = False,
+    create_form: CollectionForm | None = None,
+    renaming: Collection | None = None,
+    rename_form: CollectionForm | None = None,
 ) -> HttpResponse:
     """The panel for htmx (200 even with errors: htmx 2 does not swap a 4xx), else the page."""
-    context = _page_context(membership, **forms)  # type: ignore[arg-type]
+    context = _page_context(
+        membership, create_form=create_form, renaming=renaming, rename_form=rename_form
+    )
     if request.htmx:
         return render(request, f"{PAGE}#collections-panel", context)
     return render(request, PAGE, context, status=422 if failed else 200)

@@ -98,3 +98,10 @@ def test_a_selection_without_files_is_said_not_zipped(member_client, workspace, 
     response = download(member_client, workspace, [pending, foreign])
     assert response.status_code == 302
     assert not response.streaming
+
+
+def test_a_prompt_that_looks_like_a_formula_stays_text_in_the_manifest(workspace, member):
+    picture(workspace, author=member, prompt='=HYPERLINK("https://evil.example","open")')
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(images_zip(images=Image.objects.all()))))
+    row = next(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+    assert row["prompt"] == '\'=HYPERLINK("https://evil.example","open")'
