@@ -286,6 +286,7 @@ def review_queue_item(
         image = images.order_by(*order).first()
     if image is None:
         return QueueItem(None, None, None, 0)
+    image.workspace = workspace  # known: no query for it
     previous, following = image_neighbours(image=image, user=user, image_filter=image_filter)
     return QueueItem(image, previous, following, images.count())
 

@@ -144,3 +144,35 @@ def test_the_filter_count_is_asked_only_by_the_bar(member_client, workspace, min
     url = reverse("gallery:images_bulk_count", args=[workspace.slug])
     assert member_client.get(url, {"author": "me"}).json() == {"count": 3}
     assert member_client.get(url).json() == {"count": 4}
+
+
+def render_bar(workspace, user, query: str = "") -> str:
+    """The bar as the gallery page includes it (that page is another branch's work)."""
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from accounts.access import get_membership
+    from gallery.filters import GalleryFilter
+
+    request = RequestFactory().get(reverse("gallery:home", args=[workspace.slug]) + "?" + query)
+    request.user = user
+    request.htmx = False
+    get_membership(request, workspace.slug)
+    image_filter, _ = GalleryFilter.from_query(QueryDict(query))
+    return render_to_string("gallery/bulk_bar.html", {"filter": image_filter}, request=request)
+
+
+def test_the_bar_posts_the_selection_with_the_filter_and_the_way_back(workspace, member, viewer):
+    Collection.objects.create(workspace=workspace, name="Spring campaign")
+    html = render_bar(workspace, member, "review=approved&author=me")
+    assert f'action="{reverse("gallery:images_bulk", args=[workspace.slug])}"' in html
+    assert 'name="filter" value="author=me&amp;review=approved"' in html
+    assert 'name="next" value="/w/studio/?review=approved&amp;author=me"' in html
+    assert all(f'value="{action}"' in html for action in ("approve", "reject", "collect", "delete"))
+    assert "Spring campaign" in html
+    # A viewer is offered what a viewer may do.
+    html = render_bar(workspace, viewer)
+    assert 'value="favourite"' in html
+    assert 'value="download"' in html
+    assert not any(f'value="{a}"' in html for a in ("approve", "reject", "collect", "delete"))

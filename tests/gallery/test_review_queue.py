@@ -123,3 +123,16 @@ def test_viewers_do_not_review(viewer_client, workspace, three):
     assert viewer_client.get(queue_url(workspace)).status_code == 403
     assert act(viewer_client, workspace, three[0], "approve").status_code == 403
     assert not ReviewEvent.objects.exists()
+
+
+def test_the_queue_page_costs_the_same_few_queries_however_long_the_queue(
+    member_client, workspace, owner, django_assert_max_num_queries
+):
+    for n in range(3):
+        picture(workspace, author=owner, prompt=f"short {n}")
+    with django_assert_max_num_queries(11) as short:
+        member_client.get(queue_url(workspace))
+    for n in range(20):
+        picture(workspace, author=owner, prompt=f"long {n}")
+    with django_assert_max_num_queries(len(short.captured_queries)):
+        member_client.get(queue_url(workspace))
