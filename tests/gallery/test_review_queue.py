@@ -73,6 +73,9 @@ def test_rejecting_needs_a_reason_shown_next_to_its_field(member_client, workspa
     assert "Say why the image is rejected" in html
     assert "image 2" in html  # still the same image
     assert not ReviewEvent.objects.exists()
+    # Without JavaScript: back to the same image, saying why.
+    plain = act(member_client, workspace, three[2], "reject", note="")
+    assert plain["Location"].endswith(f"at={three[2].pk}")
     act(member_client, workspace, three[2], "reject", note="Too dark")
     event = ReviewEvent.objects.get()
     assert (event.to_state, event.note) == (ReviewState.REJECTED, "Too dark")
