@@ -97,11 +97,15 @@
     if (form.id !== "bulk-form" || !form.classList.contains("is-enhanced")) return;
     const action = event.submitter && event.submitter.value;
     const note = form.querySelector("#bulk-note");
+    const noteError = form.querySelector("#bulk-note-error");
     if (action === "reject" && note && !note.value.trim()) {
+      // Said next to the field, not with setCustomValidity: that would block every other action
+      // of the form until the field changed.
       event.preventDefault();
-      note.setCustomValidity("Say why the images are rejected: their authors will read it.");
-      note.reportValidity();
-      note.addEventListener("input", () => note.setCustomValidity(""), { once: true });
+      noteError.hidden = false;
+      note.setAttribute("aria-invalid", "true");
+      note.focus();
+      note.addEventListener("input", () => { noteError.hidden = true; note.removeAttribute("aria-invalid"); }, { once: true });
       return;
     }
     const ticked = boxes().filter((box) => box.checked).length;

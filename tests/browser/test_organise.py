@@ -210,6 +210,18 @@ def test_a_member_ticks_a_range_collects_it_and_downloads_two_as_a_zip(
     page.get_by_role("button", name="Select all on this page").click()
     expect(page.locator("#bulk-count")).to_have_text("4 selected")
     screenshot("bulk-bar")
+
+    # Reject asks for the reason before anything is sent; Delete asks first, too.
+    page.get_by_role("button", name="Reject").click()
+    expect(page.get_by_label("Reason for rejecting")).to_be_focused()
+    expect(page.locator("#bulk-note-error")).to_have_text("Say why: the authors will read it.")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    with page.expect_event("dialog") as asked:
+        page.get_by_role("button", name="Delete").click()
+    assert asked.value.message == "Delete 4 images? Only those you may delete are deleted."
+    expect(page.locator("#bulk-count")).to_have_text("4 selected")  # still here, nothing sent
+    assert not ReviewEvent.objects.exists()
+    assert Image.objects.visible().count() == 4
     page.set_viewport_size(PHONE)
     page.get_by_role("button", name="Dismiss").click()
     screenshot("bulk-bar-phone")
