@@ -56,6 +56,8 @@
   document.addEventListener("click", (event) => {
     if (event.target.closest("[data-queue-help]")) showHelp();
   });
+  // The keys (and so their list) need this script: the button shows only with it.
+  document.querySelectorAll("[data-queue-help]").forEach((button) => { button.hidden = false; });
 
   // After htmx swaps in the next image, focus goes to the queue (or to a note field with an
   // error): the keys keep working and a screen reader stays in place. htmx itself would put it
