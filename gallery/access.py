@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from accounts.models import Membership
-from gallery.models import Comment, Image, Job
+from gallery.models import Collection, Comment, Image, Job
 
 
 def get_job(membership: Membership, job_id: int) -> Job:
@@ -38,3 +38,10 @@ def get_comment(image: Image, comment_id: int) -> Comment:
     if comment is None:
         raise Http404("No such comment")
     return comment
+
+
+def get_collection(membership: Membership, collection_id: int) -> Collection:
+    collection = Collection.objects.filter(pk=collection_id, workspace=membership.workspace).first()
+    if collection is None:
+        raise Http404("No such collection")
+    return collection

@@ -237,3 +237,78 @@ class FavouriteForm(forms.Form):
     favourite = forms.TypedChoiceField(
         choices=[("1", "Favourite"), ("0", "Not a favourite")], coerce=lambda value: value == "1"
     )
+
+
+# --- Collections, bulk actions, the review queue ----------------------------------------------
+
+
+class CollectionForm(forms.Form):
+    """Create or rename: the service checks the name (unique per workspace, ignoring case)."""
+
+    name = forms.CharField(label="New collection", max_length=100, strip=True)
+
+
+class ImageCollectionForm(forms.Form):
+    """On an image's page: add it to a collection (or to a new one), or take it out of one."""
+
+    action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove"), ("new", "New")])
+    collection = forms.IntegerField(required=False, min_value=1, label="Collection")
+    name = forms.CharField(required=False, max_length=100, label="New collection")
+
+
+BULK_ACTIONS = {
+    "approve": "Approve",
+    "reject": "Reject",
+    "favourite": "Favourite",
+    "collect": "Add to collection",
+    "uncollect": "Remove from collection",
+    "delete": "Delete",
+    "download": "Download ZIP",
+}
+# What a viewer may do with a selection: mark favourites and take a copy of what they can see.
+VIEWER_BULK_ACTIONS = frozenset({"favourite", "download"})
+
+
+class IdListField(forms.Field):
+    """Repeated `name=<id>` values as a list of ints; anything that is not a whole number is
+    dropped (whose ids they are is the selection's business, not the form's)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        return [int(v) for v in value or [] if str(v).isdigit()][:10_000]
+
+
+class BulkForm(forms.Form):
+    """The gallery's bulk bar. The selection is the ticked `image` ids, or with `scope=filter`
+    every image of the gallery filter in `filter` (its query string)."""
+
+    action = forms.ChoiceField(choices=list(BULK_ACTIONS.items()))
+    image = IdListField(required=False)
+    scope = forms.ChoiceField(required=False, choices=[("", "Ticked"), ("filter", "Filter")])
+    filter = forms.CharField(required=False, max_length=2000)
+    note = forms.CharField(required=False, max_length=2000, label="Reason")
+    collection = forms.IntegerField(required=False, min_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        action = cleaned.get("action")
+        if action in ("collect", "uncollect") and not cleaned.get("collection"):
+            self.add_error("collection", "Pick a collection.")
+        if not cleaned.get("image") and cleaned.get("scope") != "filter":
+            self.add_error(None, "Select some images first.")
+        return cleaned
+
+
+QUEUE_ACTIONS = {
+    "approve": "approved",
+    "reject": "rejected",
+    "needs_changes": "needs_changes",
+    "favourite": "",
+}
+
+
+class QueueActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(name, name) for name in QUEUE_ACTIONS])
+    note = forms.CharField(required=False, max_length=2000)
+    filter = forms.CharField(required=False, max_length=2000)

@@ -8,7 +8,9 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    Exists,
     IntegerField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -16,12 +18,15 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 
 from accounts.models import User, Workspace
 from gallery.filters import GalleryFilter
 from gallery.models import (
     CatalogModel,
     CatalogStatus,
+    Collection,
+    CollectionItem,
     Comment,
     Favourite,
     HistorySync,
@@ -279,3 +284,98 @@ def job_parameters(job: Job | None) -> list[tuple[str, str]]:
         for name, value in params.items()
         if value not in (None, "", [], {})
     ]
+
+
+# --- Collections, selections and the review queue ---------------------------------------------
+
+COVER_COUNT = 4
+
+
+def collection_list(*, workspace: Workspace) -> list[Collection]:
+    """The workspace's collections by name, each with `image_count` and up to four
+    `cover_items` (the latest added, with their images): three queries however many there are."""
+    covers = (
+        CollectionItem.objects.filter(image__deleted_at__isnull=True)
+        .select_related("image")
+        .order_by("-added_at", "-id")
+    )
+    visible = Q(items__image__deleted_at__isnull=True)
+    return list(
+        Collection.objects.filter(workspace=workspace)
+        .select_related("created_by")
+        .annotate(image_count=Count("items", filter=visible))
+        .order_by(Lower("name"), "id")  # Meta.ordering does not apply to a GROUP BY query
+        .prefetch_related(Prefetch("items", queryset=covers[:COVER_COUNT], to_attr="cover_items"))
+    )
+
+
+def collection_choices(*, workspace: Workspace) -> QuerySet[Collection]:
+    """Names and ids only, by name: for "add to collection" pickers."""
+    return Collection.objects.filter(workspace=workspace).only("id", "name", "workspace_id")
+
+
+def image_collection_split(*, image: Image) -> tuple[list[Collection], list[Collection]]:
+    """The collections of the image's workspace that hold `image`, and those that do not."""
+    holding = CollectionItem.objects.filter(image=image, collection=OuterRef("pk"))
+    choices = Collection.objects.filter(workspace_id=image.workspace_id).annotate(
+        holds=Exists(holding)
+    )
+    inside: list[Collection] = []
+    outside: list[Collection] = []
+    for collection in choices.only("id", "name", "workspace_id"):
+        (inside if collection.holds else outside).append(collection)
+    return inside, outside
+
+
+def image_selection(
+    *,
+    workspace: Workspace,
+    user: User,
+    image_ids: list[int] | None = None,
+    image_filter: GalleryFilter | None = None,
+) -> QuerySet[Image]:
+    """What a bulk action applies to, newest first: every image of `image_filter`, or the ticked
+    `image_ids` that are visible images of this workspace (any other id simply falls away)."""
+    if image_filter is not None:
+        images = image_filter.images(workspace=workspace, user=user)
+    else:
+        images = Image.objects.visible().filter(workspace=workspace, pk__in=image_ids or [])
+    return images.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    image: Image | None
+    previous: Image | None
+    next: Image | None
+    left: int
+
+
+def review_queue_item(
+    *, workspace: Workspace, user: User, image_filter: GalleryFilter, at: int | None = None
+) -> QueueItem:
+    """The review queue at image `at` (or its first image): the image with prompt, author and
+    `is_favourite`, its neighbours in the filter's order and how many images the filter holds."""
+    images = image_filter.images(workspace=workspace, user=user).select_related("author")
+    order = ("-created_at", "-id") if image_filter.newest_first else ("created_at", "id")
+    image = images.filter(pk=at).first() if at else None
+    if image is None:
+        image = images.order_by(*order).first()
+    if image is None:
+        return QueueItem(None, None, None, 0)
+    image.workspace = workspace  # known: no query for it
+    previous, following = image_neighbours(image=image, user=user, image_filter=image_filter)
+    return QueueItem(image, previous, following, images.count())
+
+
+def review_queue_next(
+    *, workspace: Workspace, user: User, image_filter: GalleryFilter, after: Image
+) -> Image | None:
+    """The image to show once `after` is judged: the one after it in the filter's order (which
+    `after` may have just left), else the first still waiting, else none."""
+    _, following = image_neighbours(image=after, user=user, image_filter=image_filter)
+    if following is not None:
+        return following
+    order = ("-created_at", "-id") if image_filter.newest_first else ("created_at", "id")
+    images = image_filter.images(workspace=workspace, user=user).exclude(pk=after.pk)
+    return images.order_by(*order).first()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from gallery.views import browse, generate, images, review, usage
+from gallery.views import browse, bulk, collections, generate, images, queue, review, usage
 
 app_name = "gallery"
 
@@ -27,6 +27,27 @@ urlpatterns = [
         review.comment_delete,
         name="comment_delete",
     ),
+    path(
+        "images/<int:image_id>/collections/",
+        collections.image_collections,
+        name="image_collections",
+    ),
+    path("images/bulk/", bulk.images_bulk, name="images_bulk"),
+    path("images/bulk/count/", bulk.images_bulk_count, name="images_bulk_count"),
+    path("collections/", collections.collection_list, name="collections"),
+    path("collections/new/", collections.collection_create, name="collection_create"),
+    path(
+        "collections/<int:collection_id>/rename/",
+        collections.collection_rename,
+        name="collection_rename",
+    ),
+    path(
+        "collections/<int:collection_id>/delete/",
+        collections.collection_delete,
+        name="collection_delete",
+    ),
+    path("review/", queue.review_queue, name="review_queue"),
+    path("review/<int:image_id>/", queue.review_queue_act, name="review_queue_act"),
     path("usage/", usage.usage_page, name="usage"),
     path("usage/refresh-quota/", usage.quota_refresh_now, name="quota_refresh"),
     path("usage/meter/", usage.quota_meter, name="quota_meter"),

@@ -21,6 +21,19 @@ NOTE_MISSING = {
 }
 
 
+def review_check(*, membership: Membership, to_state: str, note: str = "") -> str:
+    """The rules of every review, of one image or of many at once: a member, a real state, a
+    note where one is required. Returns the note, stripped."""
+    if not membership.can_write:
+        raise PermissionDenied("Viewers can look, favourite and comment, but not review.")
+    if to_state not in ReviewState.values:
+        raise ValidationError(f"“{to_state}” is not a review state.")
+    note = note.strip()
+    if to_state in NOTE_REQUIRED and not note:
+        raise ValidationError(NOTE_MISSING[ReviewState(to_state)], code="note_required")
+    return note
+
+
 def image_review(
     *, image: Image, membership: Membership, to_state: str, note: str = ""
 ) -> ReviewEvent | None:
@@ -29,13 +42,7 @@ def image_review(
     Rejecting and asking for changes need a note (the reason). Returns None when the image is
     already in that state with nothing to add (a double click records nothing).
     """
-    if not membership.can_write:
-        raise PermissionDenied("Viewers can look, favourite and comment, but not review.")
-    if to_state not in ReviewState.values:
-        raise ValidationError(f"“{to_state}” is not a review state.")
-    note = note.strip()
-    if to_state in NOTE_REQUIRED and not note:
-        raise ValidationError(NOTE_MISSING[ReviewState(to_state)], code="note_required")
+    note = review_check(membership=membership, to_state=to_state, note=note)
     with transaction.atomic():
         # Locked, so two reviewers at once each record the state they actually changed from.
         current = (

@@ -13,7 +13,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AuditEvent, ConnectionCheck, Membership, ProviderCredential, Workspace
-from gallery.models import Comment, Favourite, Image, Job, ReviewEvent
+from gallery.models import (
+    Collection,
+    CollectionItem,
+    Comment,
+    Favourite,
+    Image,
+    Job,
+    ReviewEvent,
+)
 
 # Patterns with arguments that are not workspace-scoped (auth's own one-time link).
 PUBLIC_PATTERNS = {"password_reset_confirm"}
@@ -59,11 +67,19 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
     "comment_id": lambda ws: (
         Comment.objects.create(image=Image.objects.filter(workspace=ws).latest("pk"), body="c").pk
     ),
+    "collection_id": lambda ws: (
+        Collection.objects.create(workspace=ws, name=f"Board {Collection.objects.count()}").pk
+    ),
 }
 
-# What a viewer may POST (besides reading everything): comment and favourite. Every other route
-# refuses a viewer's POST outright.
-VIEWER_POST_ROUTES = {"gallery:comment_add", "gallery:comment_delete", "gallery:image_favourite"}
+# What a viewer may POST (besides reading everything): comment, favourite, download a selection.
+# Every other route refuses a viewer's POST outright.
+VIEWER_POST_ROUTES = {
+    "gallery:comment_add",
+    "gallery:comment_delete",
+    "gallery:image_favourite",
+    "gallery:images_bulk",  # favourite or download a selection; every other action refused
+}
 
 
 def _url(route: Route, workspace: Workspace, *, slug: str | None = None) -> str:
@@ -91,6 +107,8 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "review_events": ReviewEvent.objects.count(),
         "comments": list(Comment.objects.order_by("pk").values()),
         "favourites": Favourite.objects.count(),
+        "collections": list(Collection.objects.order_by("pk").values()),
+        "collection_items": list(CollectionItem.objects.order_by("pk").values()),
     }
 
 

@@ -179,8 +179,9 @@ def test_the_page_costs_the_same_queries_however_much_it_shows(
 ):
     image = images[2]
     # Session, user, membership, image, edit models, credential, neighbours (2), lineage (2),
-    # favourite, history, comments; the header's workspaces, quota, credential, model names.
-    with django_assert_num_queries(17) as bare:
+    # favourite, history, comments, collections; the header's workspaces, quota, credential,
+    # model names.
+    with django_assert_num_queries(18) as bare:
         member_client.get(_detail(image, "review=unreviewed"))
     parent = image
     for i in range(4):

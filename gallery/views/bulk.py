@@ -1,0 +1,136 @@
+"""The gallery's bulk bar: one action on the ticked images, or on every image of the filter."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import JsonResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import WorkspaceRequest, get_membership
+from accounts.models import Membership
+from gallery import selectors
+from gallery.access import get_collection
+from gallery.filters import GalleryFilter
+from gallery.forms import VIEWER_BULK_ACTIONS, BulkForm
+from gallery.models import Image, ReviewState
+from gallery.services import bulk
+
+
+@login_required
+@require_POST
+def images_bulk(request: WorkspaceRequest, slug: str) -> HttpResponseBase:
+    # Viewers may post here for favourites and downloads; every other action needs a member.
+    membership = get_membership(request, slug, viewers_may_post=True)
+    action = request.POST.get("action", "")
+    if action not in VIEWER_BULK_ACTIONS and not membership.can_write:
+        raise PermissionDenied("Viewers can favourite and download, but not change images.")
+    form = BulkForm(request.POST)
+    back = _back_url(request, slug)
+    if not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        messages.error(request, " ".join(errors))
+        return redirect(back)
+    data = form.cleaned_data
+    if data["scope"] == "filter":
+        image_filter, _ = GalleryFilter.from_query(QueryDict(data["filter"]))
+        images = selectors.image_selection(
+            workspace=membership.workspace, user=request.user, image_filter=image_filter
+        )
+    else:
+        images = selectors.image_selection(
+            workspace=membership.workspace, user=request.user, image_ids=data["image"]
+        )
+    if action == "download":
+        if not images.exclude(file="").exists():
+            messages.error(request, "None of the selected images has a file to download yet.")
+            return redirect(back)
+        return _zip_response(membership, images)
+    try:
+        message = _apply(membership, action, images, data)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, message)
+    return redirect(back)
+
+
+def _apply(
+    membership: Membership, action: str, images: QuerySet[Image], data: dict[str, object]
+) -> str:
+    """Run one bulk action; what happened, in a sentence."""
+    if action in ("approve", "reject"):
+        to_state = ReviewState.APPROVED if action == "approve" else ReviewState.REJECTED
+        result = bulk.bulk_review(
+            images=images, membership=membership, to_state=to_state, note=str(data["note"])
+        )
+        verb = "Approved" if action == "approve" else "Rejected"
+        return _sentence(verb, result, already=f"already {to_state.label.lower()}")
+    if action == "favourite":
+        result = bulk.bulk_favourite(images=images, membership=membership)
+        return _sentence("Added to your favourites:", result, already="already favourites")
+    if action in ("collect", "uncollect"):
+        assert isinstance(data["collection"], int)
+        collection = get_collection(membership, data["collection"])
+        if action == "collect":
+            result = bulk.bulk_collect(images=images, membership=membership, collection=collection)
+            return _sentence(f"Added to “{collection.name}”:", result, already="already in it")
+        result = bulk.bulk_uncollect(images=images, membership=membership, collection=collection)
+        return _sentence(f"Taken out of “{collection.name}”:", result, already="not in it")
+    result = bulk.bulk_delete(images=images, membership=membership)
+    return _sentence(
+        "Deleted", result, already="skipped: only their authors or an admin may delete them"
+    )
+
+
+def _images(count: int) -> str:
+    return f"{count} image{'' if count == 1 else 's'}"
+
+
+def _sentence(verb: str, result: bulk.BulkResult, *, already: str) -> str:
+    """ "Approved 12 images (3 already approved)." """
+    text = f"{verb} {_images(result.done)}"
+    if result.skipped:
+        text += f" ({result.skipped} {already})"
+    return text + "."
+
+
+def _back_url(request: WorkspaceRequest, slug: str) -> str:
+    """Where the bar was: its `next`, if it is a page of this site; else the filtered gallery."""
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    image_filter, _ = GalleryFilter.from_query(QueryDict(request.POST.get("filter", "")))
+    query = image_filter.query_string()
+    return reverse("gallery:home", args=[slug]) + (f"?{query}" if query else "")
+
+
+def _zip_response(membership: Membership, images: QuerySet[Image]) -> StreamingHttpResponse:
+    day = timezone.localdate().isoformat()
+    name = f"darkroom-{membership.workspace.slug}-{day}.zip"
+    response = StreamingHttpResponse(bulk.images_zip(images=images), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def images_bulk_count(request: WorkspaceRequest, slug: str) -> JsonResponse:
+    """How many images the gallery filter in the query string holds: asked by the bulk bar only
+    when someone has ticked a whole page, so the gallery page itself never counts."""
+    membership = get_membership(request, slug)
+    image_filter, _ = GalleryFilter.from_query(request.GET)
+    images = selectors.image_selection(
+        workspace=membership.workspace, user=request.user, image_filter=image_filter
+    )
+    return JsonResponse({"count": images.count()})
