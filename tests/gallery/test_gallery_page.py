@@ -317,3 +317,46 @@ def test_outsiders_get_404(outsider_client, workspace, known):
     url = reverse("gallery:home", args=[workspace.slug])
     assert outsider_client.get(url, {"q": "fox"}).status_code == 404
     assert outsider_client.get(url, {"q": "fox"}, **HX_RESULTS).status_code == 404
+
+
+def test_search_is_full_text_on_postgresql_and_words_on_sqlite(member_client, workspace, known):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("gallery:home", args=[workspace.slug])
+    with CaptureQueriesContext(connection) as queries:
+        response = member_client.get(url, {"q": "foxes"})
+    (page_query,) = [q["sql"] for q in queries.captured_queries if "LIMIT 49" in q["sql"]]
+    if connection.vendor == "postgresql":
+        # The GIN index's expression, and English stems: "foxes" finds "fox".
+        assert "to_tsvector('english'::regconfig" in page_query
+        assert "websearch_to_tsquery" in page_query
+        assert [i.prompt for i in response.context["page"].images] == [
+            known[name].prompt for name in ("edit", "cub", "fox")
+        ]
+    else:
+        assert "LIKE" in page_query
+        assert response.context["page"].images == []
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "css_class"),
+    [(1024, 1024, "ar-0"), (1920, 1080, "ar-29"), (1080, 1920, "ar-n29"), (None, None, "ar-0"),
+     (10000, 100, "ar-60"), (100, 10000, "ar-n60")],
+)  # fmt: skip
+def test_a_tile_class_holds_its_ratio_within_one_percent(width, height, css_class):
+    from gallery.templatetags.grid_tags import RATIO_STEP, aspect_class, ratio_step
+
+    assert aspect_class(Image(width=width, height=height)) == css_class
+    if width and abs(ratio_step(width, height)) < 60:
+        shown_ratio = RATIO_STEP ** ratio_step(width, height)
+        assert abs(shown_ratio / (width / height) - 1) <= 0.01
+
+
+def test_the_stylesheet_has_every_ratio_class():
+    from django.contrib.staticfiles import finders
+
+    from gallery.templatetags.grid_tags import ratio_css
+
+    with open(finders.find("css/app.css"), encoding="utf-8") as css:
+        assert ratio_css() in css.read()
