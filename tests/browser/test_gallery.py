@@ -106,12 +106,24 @@ def test_a_member_filters_scrolls_and_goes_back(page, screenshot, workspace, mem
     page.get_by_role("link", name="Remove the filter “fox”").click()
     expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/$"))
     expect(page.locator(".chip")).to_have_count(0)
+    page.wait_for_load_state()  # htmx listens from DOMContentLoaded on
 
     # Nothing matches: said so, with a way out.
     page.get_by_role("searchbox", name="Search prompts").fill("zebra")
     expect(page.get_by_role("heading", name="No images match these filters")).to_be_visible()
+    screenshot("gallery-no-match")
     page.get_by_role("link", name="Clear filters").click()
     expect(tiles).to_have_count(48)
+
+    # A date range that ends before it starts: said next to the field; the rest still applies.
+    page.goto(f"/w/{workspace.slug}/?q=fox&since=2099-05-02&until=2099-05-01")
+    expect(page.locator("#error-until")).to_have_text("The end date is before the start date.")
+    expect(tiles).to_have_count(0)  # "from 2 May 2099" still applies
+    page.get_by_label("From").fill("")
+    expect(tiles).to_have_count(15)
+    expect(page.locator("#error-until")).to_be_empty()
+    expect(page.get_by_label("To")).to_have_css("border-color", "rgb(222, 220, 214)")  # not red
+    screenshot("gallery-date-error")
 
 
 def test_two_columns_on_a_phone(page, screenshot, workspace, member, gallery):
