@@ -245,6 +245,10 @@ def test_the_scroll_sentinel_gets_just_the_next_tiles_and_the_next_sentinel(
     assert "<html" not in more
     assert 'id="results"' not in more
     assert 'id="filter-bar"' not in more
+    # Without JavaScript, the next page is a whole page, with a way back to the first.
+    page_two = member_client.get(next_url).content.decode()
+    assert f'<a href="{url}?q=study">← Back to the first page</a>' in page_two
+    assert page_two.count('class="tile ') == 48
 
 
 def test_a_filter_change_gets_the_results_and_the_canonical_address(
