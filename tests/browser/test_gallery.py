@@ -117,11 +117,11 @@ def test_a_member_filters_scrolls_and_goes_back(page, screenshot, workspace, mem
 
     # A date range that ends before it starts: said next to the field; the rest still applies.
     page.goto(f"/w/{workspace.slug}/?q=fox&since=2099-05-02&until=2099-05-01")
-    expect(page.locator("#error-until")).to_have_text("The end date is before the start date.")
+    expect(page.locator("#id_until_error")).to_have_text("The end date is before the start date.")
     expect(tiles).to_have_count(0)  # "from 2 May 2099" still applies
     page.get_by_label("From").fill("")
     expect(tiles).to_have_count(15)
-    expect(page.locator("#error-until")).to_be_empty()
+    expect(page.locator("#id_until_error")).to_be_empty()
     expect(page.get_by_label("To")).to_have_css("border-color", "rgb(222, 220, 214)")  # not red
     screenshot("gallery-date-error")
 

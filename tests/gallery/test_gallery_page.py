@@ -121,9 +121,10 @@ def test_bad_values_are_ignored_and_their_errors_shown_by_their_fields(
     assert response.status_code == 200
     assert shown(response) == [known[n].prompt for n in ("edit", "cub", "fox")]  # q still applies
     html = response.content.decode()
-    assert re.search(r'id="error-since"[^>]*>Enter a valid date\.<', html)
-    assert re.search(r'id="error-author"[^>]*>Pick a member, or &quot;me&quot;\.<', html)
-    assert re.search(r'id="error-review"[^>]*>Select a valid choice', html)
+    assert re.search(r'id="id_since_error"[^>]*>Enter a valid date\.<', html)
+    assert re.search(r'id="id_author_error"[^>]*>Pick a member, or &quot;me&quot;\.<', html)
+    assert re.search(r'id="id_review_error"[^>]*>Select a valid choice', html)
+    assert 'aria-invalid="true" aria-describedby="id_since_error"' in html  # read with the field
     until_first = member_client.get(
         reverse("gallery:home", args=[workspace.slug]),
         {"since": "2026-05-02", "until": "2026-05-01"},
@@ -261,7 +262,7 @@ def test_a_filter_change_gets_the_results_and_the_canonical_address(
     assert html.lstrip().startswith('<section id="results"')
     assert 'id="filter-bar"' not in html
     assert response["HX-Push-Url"] == f"{url}?q=fox"
-    assert '<p class="error filter-error" id="error-since" hx-swap-oob="true">Enter a valid' in html
+    assert 'id="id_since_error" hx-swap-oob="true">Enter a valid date.' in html
     assert "HX-Request" in response["Vary"]
 
 
