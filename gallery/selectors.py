@@ -194,7 +194,7 @@ def filter_choices(*, workspace: Workspace) -> FilterChoices:
         if model_id:
             models.setdefault(model_id, model_id)
     members = [
-        (key, f"{a} {b}".strip() or c.split("@")[0])
+        (key, User(first_name=a, last_name=b, email=c).display_name)
         for kind, key, a, b, c in fetched
         if kind == "member"
     ]
