@@ -136,3 +136,19 @@ def test_two_columns_on_a_phone(page, screenshot, workspace, member, gallery):
     assert first["width"] > 150
     load_every_image(page)
     screenshot("gallery-phone")
+
+
+def test_selection_boxes_show_on_hover_and_stay_once_one_is_ticked(
+    page, screenshot, workspace, member, gallery
+):
+    log_in(page, member.email)
+    page.goto(f"/w/{workspace.slug}/")
+    first, second = page.locator(".tile").nth(0), page.locator(".tile").nth(1)
+    expect(second.locator(".tile-select")).to_have_css("opacity", "0")
+    first.hover()
+    expect(first.locator(".tile-select")).to_have_css("opacity", "1")
+    first.get_by_role("checkbox").check()
+    page.mouse.move(0, 0)
+    expect(second.locator(".tile-select")).to_have_css("opacity", "1")  # every box, now
+    page.emulate_media(color_scheme="dark")
+    screenshot("gallery-selecting-dark")
