@@ -88,7 +88,7 @@ def test_a_member_filters_scrolls_and_goes_back(page, screenshot, workspace, mem
     expect(page.locator(".chip")).to_have_count(1)
     expect(page.locator(".chip")).to_contain_text("“fox”")
 
-    page.get_by_label("Author").select_option(label="Me")
+    page.get_by_label("Author", exact=True).select_option(label="Me")
     expect(page).to_have_url(re.compile(r"\?q=fox&author=me$"))
     for tile in tiles.all():
         expect(tile.locator(".tile-author")).to_have_text("You")
@@ -99,7 +99,7 @@ def test_a_member_filters_scrolls_and_goes_back(page, screenshot, workspace, mem
     page.go_back()
     expect(page).to_have_url(re.compile(r"\?q=fox$"))
     expect(tiles).to_have_count(15)
-    expect(page.get_by_label("Author")).to_have_value("")
+    expect(page.get_by_label("Author", exact=True)).to_have_value("")
     expect(page.get_by_role("searchbox", name="Search prompts")).to_have_value("fox")
 
     # The remove button of a chip drops its filter.
@@ -119,10 +119,11 @@ def test_a_member_filters_scrolls_and_goes_back(page, screenshot, workspace, mem
     page.goto(f"/w/{workspace.slug}/?q=fox&since=2099-05-02&until=2099-05-01")
     expect(page.locator("#id_until_error")).to_have_text("The end date is before the start date.")
     expect(tiles).to_have_count(0)  # "from 2 May 2099" still applies
-    page.get_by_label("From").fill("")
+    page.get_by_label("From", exact=True).fill("")
     expect(tiles).to_have_count(15)
     expect(page.locator("#id_until_error")).to_be_empty()
-    expect(page.get_by_label("To")).to_have_css("border-color", "rgb(222, 220, 214)")  # not red
+    until = page.get_by_label("To", exact=True)
+    expect(until).to_have_css("border-color", "rgb(222, 220, 214)")  # the usual border, not red
     screenshot("gallery-date-error")
 
 
