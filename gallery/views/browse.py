@@ -47,9 +47,13 @@ def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
         return render(request, "gallery/home.html#grid-page", context)
     choices = selectors.filter_choices(workspace=workspace)
     form.offer(choices, user=request.user)
+    chips = image_filter.chips(choices)
+    filters_set = len(chips) - bool(image_filter.q)  # besides the search box
     context |= {
         "form": form,
-        "chips": image_filter.chips(choices),
+        "chips": chips,
+        "filters_set": filters_set,
+        "filters_open": filters_set > 0 or not image_filter.newest_first or bool(form.errors),
         "show_provider": len(choices.providers) > 1 or bool(image_filter.provider),
         "choices": choices,
         "model_names": choices.model_names,

@@ -131,12 +131,20 @@ def test_two_columns_on_a_phone(page, screenshot, workspace, member, gallery):
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, member.email)
     page.goto(f"/w/{workspace.slug}/")
+    # The filters fold away under one button, so the images start on the first screen.
+    expect(page.get_by_label("Author", exact=True)).to_be_hidden()
+    assert page.locator(".tile").first.bounding_box()["y"] < 600
     first, second, third = (page.locator(".tile").nth(i).bounding_box() for i in range(3))
     assert first["y"] == second["y"]  # side by side
     assert third["y"] > first["y"]  # and the third below
     assert first["width"] > 150
     load_every_image(page)
     screenshot("gallery-phone")
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Author", exact=True).select_option(label="Me")
+    expect(page).to_have_url(re.compile(r"\?author=me$"))
+    expect(page.get_by_text("Filters (1)", exact=True)).to_be_visible()
+    screenshot("gallery-phone-filters")
 
 
 def test_selection_boxes_show_on_hover_and_stay_once_one_is_ticked(
