@@ -264,6 +264,17 @@ def test_a_filter_change_gets_the_results_and_the_canonical_address(
     assert response["HX-Push-Url"] == f"{url}?q=fox"
     assert 'id="id_since_error" hx-swap-oob="true">Enter a valid date.' in html
     assert "HX-Request" in response["Vary"]
+    assert '<span id="filters-set" hx-swap-oob="true"></span>' in html  # the search is no fold
+    more = member_client.get(url, {"q": "fox", "model": "flux-dev"}, **HX_RESULTS)
+    assert '<span id="filters-set" hx-swap-oob="true"> (1)</span>' in more.content.decode()
+
+
+def test_the_filters_fold_is_open_while_any_filter_is_set(member_client, workspace, known):
+    url = reverse("gallery:home", args=[workspace.slug])
+    assert '<details class="filter-more">' in member_client.get(url, {"q": "fox"}).content.decode()
+    for query in ({"review": "approved"}, {"sort": "oldest"}, {"since": "nope"}):
+        html = member_client.get(url, query).content.decode()
+        assert '<details class="filter-more" open>' in html
 
 
 def test_going_back_in_history_gets_the_whole_page(member_client, workspace, known):
