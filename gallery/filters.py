@@ -234,6 +234,37 @@ class GalleryFilter:
         return images
 
 
+@dataclass(frozen=True)
+class FilterBar:
+    """The filter bar of a page: its form, offering the workspace's options, and the filter's
+    active parts as chips."""
+
+    form: GalleryFilterForm
+    chips: list[Chip]
+    set_count: int  # filters set besides the search box (they fold away on a phone)
+    is_open: bool  # the fold: open while any of them is set, or wrong
+    show_provider: bool  # only where images came from more than one provider
+
+    @classmethod
+    def build(
+        cls,
+        image_filter: GalleryFilter,
+        form: GalleryFilterForm,
+        choices: FilterChoices,
+        user: User,
+    ) -> FilterBar:
+        form.offer(choices, user=user)
+        chips = image_filter.chips(choices)
+        set_count = len(chips) - bool(image_filter.q)
+        return cls(
+            form=form,
+            chips=chips,
+            set_count=set_count,
+            is_open=set_count > 0 or not image_filter.newest_first or bool(form.errors),
+            show_provider=len(choices.providers) > 1 or bool(image_filter.provider),
+        )
+
+
 def _query_value(value: object) -> object:
     if value is True:
         return "1"

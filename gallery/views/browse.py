@@ -15,7 +15,7 @@ from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Membership, Role
 from accounts.services import user_remember_workspace
 from gallery import selectors
-from gallery.filters import GalleryFilter
+from gallery.filters import FilterBar, GalleryFilter
 from gallery.models import HistorySync
 from gallery.services import sync
 from gallery.services.quota import quota_refresh_request
@@ -46,15 +46,11 @@ def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
     if partial and request.htmx.target != "results":  # the scroll sentinel: the next tiles
         return render(request, "gallery/home.html#grid-page", context)
     choices = selectors.filter_choices(workspace=workspace)
-    form.offer(choices, user=request.user)
-    chips = image_filter.chips(choices)
-    filters_set = len(chips) - bool(image_filter.q)  # besides the search box
+    bar = FilterBar.build(image_filter, form, choices, request.user)
+    # `choices` too for the bulk bar's "add to collection".
     context |= {
-        "form": form,
-        "chips": chips,
-        "filters_set": filters_set,
-        "filters_open": filters_set > 0 or not image_filter.newest_first or bool(form.errors),
-        "show_provider": len(choices.providers) > 1 or bool(image_filter.provider),
+        "bar": bar,
+        "form": bar.form,
         "choices": choices,
         "model_names": choices.model_names,
     }
