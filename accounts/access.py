@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role, User, Workspace
+from accounts.selectors import membership_list_for_user
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -32,6 +33,7 @@ class WorkspaceRequest(SignedInRequest):
 
     membership: Membership
     workspace: Workspace
+    my_memberships: list[Membership]
 
 
 def get_membership(
@@ -45,14 +47,18 @@ def get_membership(
     """
     if not request.user.is_authenticated:
         raise Http404
-    membership = (
-        Membership.objects.select_related("workspace", "user")
-        .filter(workspace__slug=slug, user=request.user)
-        .first()
+    # One query for the page's membership, its workspace's credential and the header's workspace
+    # switcher (every membership of the user), rather than one for each.
+    memberships = list(
+        membership_list_for_user(user=request.user).select_related("workspace__credential")
     )
+    membership = next((m for m in memberships if m.workspace.slug == slug), None)
     if membership is None:
         raise Http404("No such workspace")
+    for each in memberships:
+        each.user = request.user
     # Set before the role check: the 403 page keeps the workspace's header and navigation.
+    request.my_memberships = memberships
     request.membership = membership
     request.workspace = membership.workspace
     writes = request.method not in ("GET", "HEAD", "OPTIONS")

@@ -15,8 +15,12 @@ def workspaces(request: HttpRequest) -> dict[str, object]:
     """
     if not request.user.is_authenticated:
         return {}
-    # Lazy: evaluated only by templates that render the switcher.
-    context: dict[str, object] = {"my_memberships": membership_list_for_user(user=request.user)}
+    # `get_membership` already read them (one query for both); elsewhere a lazy queryset,
+    # evaluated only by templates that render the switcher.
+    my_memberships = getattr(request, "my_memberships", None)
+    if my_memberships is None:
+        my_memberships = membership_list_for_user(user=request.user)
+    context: dict[str, object] = {"my_memberships": my_memberships}
     membership = getattr(request, "membership", None)  # only on a WorkspaceRequest
     if membership is not None:
         context |= {"workspace": membership.workspace, "membership": membership}

@@ -29,14 +29,23 @@ class GalleryFilterForm(forms.Form):
     """The filter bar. Invalid values are dropped (the rest of the filter still applies) and the
     form keeps their errors to show next to the field."""
 
-    q = forms.CharField(required=False, max_length=200, label="Search prompts")
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search prompts",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search prompts…"}),
+    )
     provider = forms.ChoiceField(
         required=False, choices=[("", "Any provider"), *ProviderKind.choices]
     )
     model = forms.CharField(required=False, max_length=200)
     author = forms.CharField(required=False, max_length=20, help_text='A member\'s id, or "me".')
-    since = forms.DateField(required=False, label="From")
-    until = forms.DateField(required=False, label="To")
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput({"type": "date"}, "%Y-%m-%d")
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput({"type": "date"}, "%Y-%m-%d")
+    )
     review = forms.ChoiceField(
         required=False, choices=[("", "Any review state"), *ReviewState.choices]
     )
@@ -51,6 +60,22 @@ class GalleryFilterForm(forms.Form):
         required=False, choices=[(NEWEST, "Newest first"), (OLDEST, "Oldest first")]
     )
 
+    def offer(self, choices: FilterChoices, *, user: User) -> None:
+        """Show model, author and collection as lists of what this workspace has (a value from
+        the query string that is not among them stays selectable, so the form shows it)."""
+        others = [(key, name) for key, name in choices.members if key != str(user.pk)]
+        lists = {
+            "model": [("", "Any model"), *choices.models],
+            "author": [("", "Anyone"), ("me", "Me"), *others],
+            "collection": [("", "Any collection"), *choices.collections],
+        }
+        for name, options in lists.items():
+            value = str(self[name].value() or "")
+            if value and value not in {key for key, _ in options}:
+                options.append((value, value))
+            self.fields[name].widget = forms.Select(choices=options)
+        self.fields["author"].help_text = ""  # the list says it: no id to type
+
     def clean_author(self) -> str:
         author = self.cleaned_data["author"].strip()
         if author and author != "me" and not author.isdigit():
@@ -63,6 +88,28 @@ class GalleryFilterForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", "The end date is before the start date.")
         return cleaned
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter bar offers in a workspace, each as (value, label)."""
+
+    models: list[tuple[str, str]]
+    members: list[tuple[str, str]]
+    collections: list[tuple[str, str]]
+    providers: list[str]  # provider kinds that made images here
+
+    @property
+    def model_names(self) -> dict[str, str]:
+        return dict(self.models)
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One active filter, and the query string without it."""
+
+    label: str
+    without: str
 
 
 @dataclass(frozen=True)
@@ -114,6 +161,42 @@ class GalleryFilter:
         }
         return urlencode(params)
 
+    def chips(self, choices: FilterChoices) -> list[Chip]:
+        """The active filters in words, each with the link that removes it."""
+        names = {
+            "model": choices.model_names,
+            "author": {"me": "Me", **dict(choices.members)},
+            "collection": dict(choices.collections),
+            "provider": dict(ProviderKind.choices),
+            "review": dict(ReviewState.choices),
+            "source": dict(ImageSource.choices),
+        }
+        chips = []
+        if self.q:
+            chips.append(Chip(f"“{self.q}”", self.query_string(q="")))
+        for field, prefix in (
+            ("model", "Model"),
+            ("author", "By"),
+            ("provider", "Provider"),
+            ("review", ""),
+            ("collection", "In"),
+            ("source", "From"),
+        ):
+            value = str(getattr(self, field) or "")
+            if value:
+                label = names[field].get(value, value)
+                chips.append(Chip(f"{prefix} {label}".strip(), self.query_string(**{field: ""})))
+        if self.since:
+            chips.append(Chip(f"Since {self.since:%-d %b %Y}", self.query_string(since=None)))
+        if self.until:
+            chips.append(Chip(f"Until {self.until:%-d %b %Y}", self.query_string(until=None)))
+        if self.favourites:
+            chips.append(Chip("My favourites", self.query_string(favourites=False)))
+        if self.edited:
+            label = "Edits only" if self.edited == EDITED else "Originals only"
+            chips.append(Chip(label, self.query_string(edited="")))
+        return chips
+
     def images(self, *, workspace: Workspace, user: User) -> QuerySet[Image]:
         """The workspace's visible images this filter lets through, unordered, each with
         `is_favourite` for `user` (a subquery, not a query per image)."""
@@ -149,6 +232,37 @@ class GalleryFilter:
         if self.edited:
             images = images.filter(parent__isnull=self.edited == ORIGINAL)
         return images
+
+
+@dataclass(frozen=True)
+class FilterBar:
+    """The filter bar of a page: its form, offering the workspace's options, and the filter's
+    active parts as chips."""
+
+    form: GalleryFilterForm
+    chips: list[Chip]
+    set_count: int  # filters set besides the search box (they fold away on a phone)
+    is_open: bool  # the fold: open while any of them is set, or wrong
+    show_provider: bool  # only where images came from more than one provider
+
+    @classmethod
+    def build(
+        cls,
+        image_filter: GalleryFilter,
+        form: GalleryFilterForm,
+        choices: FilterChoices,
+        user: User,
+    ) -> FilterBar:
+        form.offer(choices, user=user)
+        chips = image_filter.chips(choices)
+        set_count = len(chips) - bool(image_filter.q)
+        return cls(
+            form=form,
+            chips=chips,
+            set_count=set_count,
+            is_open=set_count > 0 or not image_filter.newest_first or bool(form.errors),
+            show_provider=len(choices.providers) > 1 or bool(image_filter.provider),
+        )
 
 
 def _query_value(value: object) -> object:

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import template
-from django.db.models import QuerySet
 
-from accounts.models import Workspace
 from gallery import selectors
 from gallery.models import Collection, Image
 
@@ -25,10 +23,3 @@ class ImageCollections:
 def image_collections(image: Image) -> ImageCollections:
     """`{% image_collections image as panel %}`: `panel.inside`, `panel.outside`."""
     return ImageCollections(*selectors.image_collection_split(image=image))
-
-
-@register.simple_tag
-def collection_choices(workspace: Workspace) -> QuerySet[Collection]:
-    """`{% collection_choices workspace as collections %}`: every collection, by name. Lazy: the
-    gallery page pays its query only where the picker is shown (not to viewers)."""
-    return selectors.collection_choices(workspace=workspace)

@@ -111,9 +111,9 @@
   });
 
   document.addEventListener("htmx:afterSwap", (event) => {
-    reveal(event.detail.target);
+    reveal(document); // an outerHTML swap leaves event.detail.target outside the page
     const box = document.getElementById("lightbox");
-    if (box && (event.detail.target === box || box.contains(event.detail.target))) {
+    if (box && event.detail.target && box.contains(event.detail.target)) {
       const dialog = box.querySelector("dialog.lightbox");
       if (dialog) arm(dialog);
     }

@@ -169,29 +169,11 @@ def _viewport_shot(page, name: str) -> None:
 
 
 def test_the_lightbox_opens_moves_and_gives_the_focus_back(page, workspace, member, gallery):
-    """The gallery's own tiles (another part of issue 12) will carry the hx-get; until they do,
-    the test gives a tile the same attributes and a #lightbox to open in."""
+    """A tile opens the image in a modal dialog over the gallery."""
     log_in(page, member.email)
     page.goto(f"/w/{workspace.slug}/")
-    tile = page.locator(f'a.tile[href$="/images/{gallery[2].pk}/"]')
+    tile = page.locator(f'a.tile-link[href$="/images/{gallery[2].pk}/"]')
     expect(tile).to_be_visible()
-    page.evaluate(
-        """(pk) => {
-            const main = document.getElementById("main");
-            if (!document.getElementById("lightbox")) {
-                const box = document.createElement("div");
-                box.id = "lightbox";
-                main.append(box);
-            }
-            for (const tile of document.querySelectorAll("a.tile")) {
-                tile.setAttribute("hx-get", tile.getAttribute("href"));
-                tile.setAttribute("hx-target", "#lightbox");
-                tile.setAttribute("hx-swap", "innerHTML");
-                htmx.process(tile);
-            }
-        }""",
-        gallery[2].pk,
-    )
     tile.focus()
     page.keyboard.press("Enter")
     dialog = page.locator("dialog.lightbox")

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import zipfile
-from pathlib import Path
 
 import pytest
-from django.template.loader import get_template
 from playwright.sync_api import expect
 
 from gallery.models import Collection, Favourite, Image, ReviewEvent, ReviewState
@@ -148,34 +146,8 @@ def test_a_member_keeps_collections(page, screenshot, workspace, member, four):
     assert Image.objects.visible().count() == 4  # the images stay
 
 
-BULK_HOME = """{% extends "base.html" %}{% load gallery_tags %}
-{% block content %}
-<div class="page-head"><h1>{{ workspace.name }}</h1></div>
-<div class="grid">{% for image in page.images %}<div class="tile">
-<input type="checkbox" name="image" value="{{ image.pk }}" form="bulk-form" class="tile-select"
- aria-label="Select {{ image.prompt|truncatechars:8 }}">
-<img src="{% thumbnail_url image %}" alt="" width="200" height="200"></div>{% endfor %}</div>
-{% include "gallery/bulk_bar.html" %}
-{% endblock %}
-"""
-
-
-@pytest.fixture
-def gallery_with_tiles(settings, tmp_path):
-    """Until the gallery's own tile checkboxes land (issue 12, another branch), a stand-in home
-    page that follows their contract: `.tile-select` boxes in `form="bulk-form"`, and the bar."""
-    if "bulk_bar.html" in Path(get_template("gallery/home.html").origin.name).read_text():
-        return
-    folder = tmp_path / "templates" / "gallery"
-    folder.mkdir(parents=True)
-    (folder / "home.html").write_text(BULK_HOME)
-    settings.TEMPLATES = [
-        {**settings.TEMPLATES[0], "DIRS": [tmp_path / "templates", *settings.TEMPLATES[0]["DIRS"]]}
-    ]
-
-
 def test_a_member_ticks_a_range_collects_it_and_downloads_two_as_a_zip(
-    page, screenshot, workspace, member, four, gallery_with_tiles
+    page, screenshot, workspace, member, four
 ):
     board = Collection.objects.create(workspace=workspace, name="Spring campaign")
     log_in(page, member.email)
@@ -189,7 +161,7 @@ def test_a_member_ticks_a_range_collects_it_and_downloads_two_as_a_zip(
     expect(page.locator("#bulk-count")).to_have_text("3 selected")
     expect(boxes.nth(1)).to_be_checked()
 
-    page.get_by_label("Collection", exact=True).select_option(label="Spring campaign")
+    page.get_by_label("Collection for the selected images").select_option(label="Spring campaign")
     page.get_by_role("button", name="Add to it").click()
     expect(page.locator("#toasts")).to_contain_text("Added to “Spring campaign”: 3 images.")
     assert set(board.images.all()) == {four[3], four[2], four[1]}  # newest first on the page
@@ -227,9 +199,7 @@ def test_a_member_ticks_a_range_collects_it_and_downloads_two_as_a_zip(
     screenshot("bulk-bar-phone")
 
 
-def test_select_all_in_the_filter_reaches_beyond_the_page(
-    page, workspace, member, owner, gallery_with_tiles
-):
+def test_select_all_in_the_filter_reaches_beyond_the_page(page, workspace, member, owner):
     for n in range(50):  # more than a page of 48
         picture(workspace, author=owner, prompt=f"tile {n}", colour=COLOURS[n % 5])
     log_in(page, member.email)
@@ -243,27 +213,8 @@ def test_select_all_in_the_filter_reaches_beyond_the_page(
     assert not Image.objects.exclude(review_state=ReviewState.APPROVED).exists()
 
 
-@pytest.fixture
-def image_page_with_collections(settings, tmp_path):
-    """Until the image page includes its collections panel (the detail view's branch), the real
-    page with the include added where the sidebar's first card ends."""
-    real = Path(get_template("gallery/image_detail.html").origin.name).read_text()
-    if "image_collections.html" in real:
-        return
-    folder = tmp_path / "detail-templates" / "gallery"
-    folder.mkdir(parents=True)
-    marker = "    {% if form %}"
-    assert marker in real
-    with_panel = real.replace(
-        marker, '    {% include "gallery/image_collections.html" %}\n' + marker, 1
-    )
-    (folder / "image_detail.html").write_text(with_panel)
-    dirs = [tmp_path / "detail-templates", *settings.TEMPLATES[0]["DIRS"]]
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": dirs}]
-
-
 def test_a_member_puts_an_image_into_collections_from_its_page(
-    page, screenshot, workspace, member, four, image_page_with_collections
+    page, screenshot, workspace, member, four
 ):
     Collection.objects.create(workspace=workspace, name="Logo ideas")
     image = four[0]

@@ -147,12 +147,13 @@ def test_the_filter_count_is_asked_only_by_the_bar(member_client, workspace, min
 
 
 def render_bar(workspace, user, query: str = "") -> str:
-    """The bar as the gallery page includes it (that page is another branch's work)."""
+    """The bar as the gallery page includes it."""
     from django.http import QueryDict
     from django.template.loader import render_to_string
     from django.test import RequestFactory
 
     from accounts.access import get_membership
+    from gallery import selectors
     from gallery.filters import GalleryFilter
 
     request = RequestFactory().get(reverse("gallery:home", args=[workspace.slug]) + "?" + query)
@@ -160,7 +161,8 @@ def render_bar(workspace, user, query: str = "") -> str:
     request.htmx = False
     get_membership(request, workspace.slug)
     image_filter, _ = GalleryFilter.from_query(QueryDict(query))
-    return render_to_string("gallery/bulk_bar.html", {"filter": image_filter}, request=request)
+    context = {"filter": image_filter, "choices": selectors.filter_choices(workspace=workspace)}
+    return render_to_string("gallery/bulk_bar.html", context, request=request)
 
 
 def test_the_bar_posts_the_selection_with_the_filter_and_the_way_back(workspace, member, viewer):

@@ -185,7 +185,7 @@ def test_sync_now_queues_a_full_sync_and_the_panel_polls_until_done(member_clien
     assert "12 images made elsewhere" in html
     assert "last run: 12 new, 0 updated, 0 removed" in html
     home = member_client.get(reverse("gallery:home", args=[studio.slug])).content.decode()
-    assert home.count('class="tile"') == 12
+    assert home.count('class="tile ') == 12
     assert "Fetching from the provider" in home  # files arrive in the background
 
 
