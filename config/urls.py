@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from accounts.forms import LoginForm
+from gallery.views import images as image_views
 
 auth_patterns = [
     path(
@@ -38,6 +39,8 @@ urlpatterns = [
     path("account/", include(auth_patterns)),
     path("workspaces/new/", account_views.workspace_create, name="workspace_create"),
     path("w/<slug:slug>/", include("gallery.urls")),
+    # Outside any workspace: the signed token is the whole permission (gallery.thumbnails).
+    path("t/<str:token>/", image_views.thumbnail, name="thumbnail"),
     path("w/<slug:slug>/settings/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from gallery.models import Image, Job
+from gallery.thumbnails import thumbnail_expiry, thumbnail_token
 
 register = template.Library()
 
@@ -23,6 +24,15 @@ def can_be_cancelled_by(job: Job, membership: Membership | None) -> bool:
 
 @register.simple_tag(takes_context=True)
 def thumbnail_url(context: template.Context, image: Image) -> str:
-    """Where a page of the current workspace shows `image`'s thumbnail:
-    `<img src="{% thumbnail_url image %}">` (no query per image)."""
-    return reverse("gallery:image_thumbnail", args=[context["workspace"].slug, image.pk])
+    """Where a member's page shows `image`'s thumbnail: `<img src="{% thumbnail_url image %}">`.
+
+    A signed URL that expires (gallery.thumbnails), served without a query; only pages behind
+    `get_membership` render this tag. An image without a thumbnail yet gets the checked URL,
+    which answers 404 until there is one."""
+    if not image.thumbnail:
+        return reverse("gallery:image_thumbnail", args=[context["workspace"].slug, image.pk])
+    # One expiry per render: every tile of a page carries the same one.
+    expires = context.render_context.get("thumbnail_expires")
+    if not isinstance(expires, int):
+        expires = context.render_context["thumbnail_expires"] = thumbnail_expiry()
+    return reverse("thumbnail", args=[thumbnail_token(image, expires=expires)])

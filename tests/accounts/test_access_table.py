@@ -15,8 +15,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import AuditEvent, ConnectionCheck, Membership, ProviderCredential, Workspace
 from gallery.models import Image, Job
 
-# Patterns with arguments that are not workspace-scoped (auth's own one-time link).
-PUBLIC_PATTERNS = {"password_reset_confirm"}
+# Patterns with arguments that are not workspace-scoped: auth's own one-time link, and signed
+# thumbnail URLs, where the token is the permission (tests/gallery/test_thumbnail_urls.py).
+PUBLIC_PATTERNS = {"password_reset_confirm", "thumbnail"}
 SKIPPED_NAMESPACES = {"admin"}  # staff-only Django admin: its own permission system
 
 

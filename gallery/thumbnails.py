@@ -1,0 +1,69 @@
+"""Signed, expiring thumbnail URLs: a capability handed out when a member's page renders.
+
+A page of 48 tiles would otherwise cost 48 requests that each load the session, the user and the
+membership. Instead the page signs each thumbnail's storage path (with the workspace and an
+expiry) and `/t/<token>/` serves the file after checking only the signature and the clock: no
+database query. Whoever holds the URL can fetch that one thumbnail until it expires, signed in
+or not (README, "Security"). Originals keep the full membership check.
+
+Expiries are rounded up to a window boundary, so every page rendered within one window hands out
+the same URL for a thumbnail and the browser's cache keeps working; a URL is valid for between
+one and two windows.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from dataclasses import dataclass
+
+from django.core import signing
+
+from gallery.models import Image
+
+SALT = "gallery.thumbnail-url"
+WINDOW_SECONDS = 3600
+# What every thumbnail's storage name looks like: `images/<workspace id>/<file>` (models.images).
+_FOLDER = "images"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a valid token lets its holder fetch, and until when (Unix seconds)."""
+
+    path: str
+    expires: int
+
+
+def thumbnail_expiry(now: float | None = None) -> int:
+    """The expiry of URLs issued at `now`: the end of the next window."""
+    now = time.time() if now is None else now
+    return (int(now) // WINDOW_SECONDS + 2) * WINDOW_SECONDS
+
+
+def thumbnail_token(image: Image, *, expires: int) -> str:
+    """The token for `image`'s thumbnail (which must have one), valid until `expires`."""
+    payload = [image.workspace_id, image.thumbnail.name, expires]
+    return signing.Signer(salt=SALT).sign_object(payload, compress=False)
+
+
+def thumbnail_grant(token: str, *, now: float | None = None) -> Grant | None:
+    """The file a token grants, or None for a token that was tampered with, has expired or names
+    anything but a thumbnail in its own workspace's folder."""
+    try:
+        workspace_id, path, expires = signing.Signer(salt=SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    now = time.time() if now is None else now
+    if not isinstance(expires, int) or expires <= now:
+        return None
+    if not isinstance(workspace_id, int) or not isinstance(path, str):
+        return None
+    # Only the server signs, so this holds for every token it made; checked anyway so that a
+    # leaked key or a bug elsewhere cannot turn the fast path into a reader of any file.
+    folder = f"{_FOLDER}/{workspace_id}/"
+    if not path.startswith(folder) or posixpath.normpath(path) != path or "\\" in path:
+        return None
+    if "/" in path.removeprefix(folder) or "\x00" in path:
+        return None
+    return Grant(path, expires)
