@@ -22,6 +22,8 @@ from django.core import signing
 from gallery.models import Image
 
 SALT = "gallery.thumbnail-url"
+# Where they are served: `/t/<token>/` (config.urls, gallery.middleware).
+URL_PREFIX = "t/"
 WINDOW_SECONDS = 3600
 # What every thumbnail's storage name looks like: `images/<workspace id>/<file>` (models.images).
 _FOLDER = "images"

@@ -31,8 +31,14 @@ def thumbnail_url(context: template.Context, image: Image) -> str:
     which answers 404 until there is one."""
     if not image.thumbnail:
         return reverse("gallery:image_thumbnail", args=[context["workspace"].slug, image.pk])
-    # One expiry per render: every tile of a page carries the same one.
-    expires = context.render_context.get("thumbnail_expires")
-    if not isinstance(expires, int):
-        expires = context.render_context["thumbnail_expires"] = thumbnail_expiry()
-    return reverse("thumbnail", args=[thumbnail_token(image, expires=expires)])
+    # Once per render, not per tile: reverse() costs ~40 µs, 2 ms on a page of 48.
+    issued = context.render_context.get("thumbnail_url_parts")
+    if not isinstance(issued, tuple):
+        before, _, after = reverse("thumbnail", args=["-"]).rpartition("-")
+        issued = context.render_context["thumbnail_url_parts"] = (
+            before,
+            after,
+            thumbnail_expiry(),
+        )
+    before, after, expires = issued
+    return f"{before}{thumbnail_token(image, expires=expires)}{after}"

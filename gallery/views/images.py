@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -113,16 +113,17 @@ def image_file(request: WorkspaceRequest, slug: str, image_id: int) -> FileRespo
 
 
 @require_GET
-def thumbnail(request: HttpRequest, token: str) -> FileResponse:
+def thumbnail(request: HttpRequest, token: str) -> HttpResponse | FileResponse:
     """A thumbnail by its signed URL (gallery.thumbnails): the signature and the clock are the
-    whole check, so this touches neither the session nor the database."""
+    whole check, so this touches neither the session nor the database. Refusals are a bare 404:
+    the site's 404 page would load the session to draw its header, for an `<img>` nobody sees."""
     grant = thumbnail_grant(token)
     if grant is None:
-        raise Http404("No such thumbnail")
+        return HttpResponseNotFound("No such thumbnail", content_type="text/plain")
     try:
         opened = default_storage.open(grant.path, "rb")
     except FileNotFoundError:  # the image was deleted, and its files with it
-        raise Http404("No such thumbnail") from None
+        return HttpResponseNotFound("No such thumbnail", content_type="text/plain")
     response = FileResponse(opened)
     max_age = max(grant.expires - int(time.time()), 0)
     response["Cache-Control"] = f"private, max-age={max_age}, immutable"

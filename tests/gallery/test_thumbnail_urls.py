@@ -176,3 +176,12 @@ def test_originals_still_need_membership(client, outsider_client, workspace, ima
     url = reverse("gallery:image_file", args=[workspace.slug, image.pk])
     assert outsider_client.get(url).status_code == 404
     assert client.get(url).status_code == 302  # to the login page
+
+
+def test_the_fast_path_answers_before_sessions_and_auth(member_client, image):
+    url = reverse("thumbnail", args=[thumbnail_token(image, expires=thumbnail_expiry())])
+    response = member_client.get(url)
+    assert "Cookie" not in response.get("Vary", "")  # the session was never looked at
+    assert response["X-Content-Type-Options"] == "nosniff"  # the security middleware ran
+    assert member_client.post(url).status_code == 405
+    assert member_client.get(f"{url}extra/").status_code == 404
