@@ -1,0 +1,559 @@
+"""The gallery at 100,000 images (issue 12), on SQLite and on PostgreSQL.
+
+Each database gets a fresh copy (a temp SQLite file; `darkroom_bench` on the local PostgreSQL,
+created and dropped), seeded with `bulk_create`. A signed-in member then asks for gallery pages
+through Django's test Client, each timed against a bare Django view of the same 48 rows (a plain
+queryset, a trivial template, no login) in the same run; then 48 thumbnails through the signed
+fast path against whitenoise serving 48 static files of the same size.
+
+    uv run python -m tests.bench gallery [--quick] [--db sqlite|postgresql]
+
+`--quick` seeds 20,000 images and times fewer rounds. Each database runs in its own child
+process, because Django's settings are read once per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import random
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.bench.report import table
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+    from django.test import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = 48
+DEEP_PAGE = 1_000
+POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgres://postgres@127.0.0.1:5432")
+POSTGRES_DB = "darkroom_bench"
+SEARCH = "lighthouse"
+SUBJECTS = [
+    "lighthouse", "fox", "city skyline", "forest path", "portrait", "robot", "teapot", "harbour",
+    "mountain lake", "bicycle", "cathedral", "desert road",
+]  # fmt: skip
+STYLES = ["at dusk", "in watercolour", "as a linocut", "in fog", "at noon", "in neon light"]
+MODELS = ["nano-banana-2", "flux-pro", "seedream-4"]
+# Most images are never reviewed; of those that are, most get approved.
+REVIEW_WEIGHTS = {"unreviewed": 60, "approved": 25, "rejected": 10, "needs_changes": 5}
+
+
+def _progress(message: str) -> None:
+    print(f"gallery bench: {message}", file=sys.stderr, flush=True)
+
+
+# --- The parent: one child process per database ---------------------------------------------
+
+
+def main(argv: Sequence[str] = ()) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench gallery")
+    parser.add_argument("--quick", action="store_true", help="20,000 images, fewer rounds")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where page 1's time goes (cProfile)"
+    )
+    parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    images = 20_000 if args.quick else 100_000
+    rounds = 7 if args.quick else 15
+    if args.child:
+        _child(args.child, images=images, rounds=rounds, profile=args.profile)
+        return
+    print(f"\n### Gallery at {images:,} images\n")
+    print(
+        f"`python -m tests.bench gallery{' --quick' if args.quick else ''}`, "
+        f"{os.cpu_count()} CPUs; medians of {rounds} rounds through Django's test Client "
+        "(DEBUG off), a signed-in member; *bare* is a plain view rendering the same rows from a "
+        "plain queryset with a trivial template, no login, in the same run.\n",
+        flush=True,
+    )
+    for db in args.db or ["sqlite", "postgresql"]:
+        command = [sys.executable, "-m", "tests.bench.gallery", "--child", db]
+        options = [*(["--quick"] if args.quick else []), *(["--profile"] if args.profile else [])]
+        done = subprocess.run([*command, *options], cwd=ROOT, check=False)
+        if done.returncode:
+            raise SystemExit(f"gallery bench on {db} failed ({done.returncode})")
+
+
+# --- The child: one database ----------------------------------------------------------------
+
+
+def _child(db: str, *, images: int, rounds: int, profile: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="darkroom-gallery-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        if db == "postgresql":
+            _recreate_postgres()
+            url = f"{POSTGRES_SERVER}/{POSTGRES_DB}"
+        else:
+            url = f"sqlite:///{tmp}/bench.sqlite3"
+        try:
+            _setup_django(tmp, url)
+            _run(db, images=images, rounds=rounds, static_root=tmp / "staticfiles", profile=profile)
+        finally:
+            if db == "postgresql":
+                from django.db import connections
+
+                connections.close_all()
+                _drop_postgres()
+
+
+def _admin_sql(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _recreate_postgres() -> None:
+    _drop_postgres()
+    _admin_sql(f"CREATE DATABASE {POSTGRES_DB}")
+
+
+def _drop_postgres() -> None:
+    _admin_sql(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+
+
+def _setup_django(tmp: Path, database_url: str) -> None:
+    """Production-like settings (DEBUG off, cached templates), nothing from a developer's .env."""
+    from cryptography.fernet import Fernet
+
+    os.environ.update(
+        {
+            "ENV_FILE": "",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "CREDENTIAL_KEYS": Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": "testserver",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "VAR_DIR": str(tmp),
+            "MEDIA_ROOT": str(tmp / "media"),
+            "STATIC_ROOT": str(tmp / "staticfiles"),
+            "STATIC_STORAGE": "simple",
+            "DATABASE_URL": database_url,
+            "CACHE_URL": "locmem://",
+            "CELERY_BROKER_URL": "memory://",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+# --- Seeding --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    workspace_id: int
+    slug: str
+    member_id: int
+    author_ids: list[int]
+    seconds: float
+
+
+def _seed(count: int) -> Seeded:
+    from django.db import connection
+
+    from accounts.models import Role
+    from gallery.models import Image, QuotaSnapshot
+    from tests.factories import MembershipFactory, WorkspaceFactory
+
+    started = time.perf_counter()
+    workspace = WorkspaceFactory(name="Bench", slug="bench")
+    authors = [
+        MembershipFactory(workspace=workspace, role=Role.MEMBER).user for _ in range(4)
+    ]  # the first one is the member who browses
+    # Without a quota report the first page view would ask the provider for one.
+    QuotaSnapshot.objects.create(workspace=workspace, kind="credits", monthly_available=100)
+    rng = random.Random(12)
+    states = list(REVIEW_WEIGHTS)
+    weights = list(REVIEW_WEIGHTS.values())
+    # One image every ~5 minutes on average, ending now; a few share an instant (a job's batch).
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5 * count)
+    created_at = Image._meta.get_field("created_at")
+    created_at.auto_now_add = False  # type: ignore[attr-defined]  # keep the seeded times
+    try:
+        for start in range(0, count, 5_000):
+            batch = []
+            for i in range(start, min(start + 5_000, count)):
+                if rng.random() > 0.1:
+                    moment += dt.timedelta(seconds=rng.randint(1, 600))
+                subject, style = rng.choice(SUBJECTS), rng.choice(STYLES)
+                batch.append(
+                    Image(
+                        workspace=workspace,
+                        author=authors[i % len(authors)],
+                        source="history" if i % 5 == 0 else "job",
+                        provider="sandbox",
+                        prompt=f"a {subject} {style}, picture {i}",
+                        model_id=MODELS[i % len(MODELS)],
+                        provider_image_id=f"img-{i}",
+                        file=f"images/{workspace.pk}/{i}.png",
+                        thumbnail=f"images/{workspace.pk}/{i}.thumb.webp",
+                        width=1024,
+                        height=768 if i % 3 else 1024,
+                        format="png",
+                        bytes=1_500_000,
+                        created_at=moment,
+                        review_state=rng.choices(states, weights)[0],
+                    )
+                )
+            Image.objects.bulk_create(batch)
+    finally:
+        created_at.auto_now_add = True  # type: ignore[attr-defined]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE gallery_image")
+    return Seeded(
+        workspace.pk,
+        workspace.slug,
+        authors[0].pk,
+        [a.pk for a in authors],
+        time.perf_counter() - started,
+    )
+
+
+def _thumbnail_bytes() -> bytes:
+    """A thumbnail like the real ones: 384 px wide, noisy enough to weigh ~20 kB in WebP."""
+    from PIL import Image as PILImage
+
+    rng = random.Random(5)
+    picture = PILImage.frombytes(
+        "RGB", (96, 72), bytes(rng.randrange(256) for _ in range(96 * 72 * 3))
+    )
+    out = io.BytesIO()
+    picture.resize((384, 288)).save(out, "WEBP", quality=80)
+    return out.getvalue()
+
+
+# --- The bare view: the same rows, no login, a trivial template -------------------------------
+
+_BARE = None
+
+
+def bare_page(request: HttpRequest, slug: str) -> HttpResponse:
+    from django.db.models.expressions import RawSQL
+    from django.db.models.fields import BooleanField
+    from django.http import HttpResponse
+    from django.template import engines
+
+    from gallery.filters import prompt_matches
+    from gallery.models import Image
+
+    global _BARE
+    if _BARE is None:
+        _BARE = engines["django"].from_string(
+            "<!doctype html><title>bare</title><ul>{% for image in images %}<li>"
+            '<img src="/media/{{ image.thumbnail.name }}" alt="{{ image.prompt }}" '
+            'width="{{ image.width }}" height="{{ image.height }}">{{ image.prompt }} '
+            "{{ image.created_at }}</li>{% endfor %}</ul>"
+        )
+    images = Image.objects.filter(workspace__slug=slug, deleted_at__isnull=True)
+    if request.GET.get("review"):
+        images = images.filter(review_state=request.GET["review"])
+    if request.GET.get("author"):
+        images = images.filter(author_id=int(request.GET["author"]))
+    if request.GET.get("q"):
+        images = images.filter(prompt_matches(request.GET["q"]))
+    if request.GET.get("after"):
+        micros, _, pk = request.GET["after"].partition("-")
+        created = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(micros))
+        from django.db import connection
+
+        images = images.filter(
+            RawSQL(
+                '("gallery_image"."created_at", "gallery_image"."id") < (%s, %s)',
+                (connection.ops.adapt_datetimefield_value(created), int(pk)),
+                output_field=BooleanField(),
+            )
+        )
+    rows = list(images.order_by("-created_at", "-id")[:PAGE])
+    return HttpResponse(_BARE.render({"images": rows}))
+
+
+def _urlpatterns() -> list[object]:
+    from django.urls import path
+
+    from config.urls import urlpatterns
+
+    return [path("bare/<slug:slug>/", bare_page, name="bare"), *urlpatterns]
+
+
+urlpatterns: list[object] = []  # filled in by _run (ROOT_URLCONF points here then)
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    app_ms: float
+    bare_ms: float
+    app_queries: int
+    bare_queries: int
+    rows: int
+
+    @property
+    def ratio(self) -> float:
+        return self.app_ms / self.bare_ms
+
+
+def _get(client: Client, url: str, params: dict[str, str]) -> bytes:
+    response = client.get(url, params)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} {params}: {response.status_code}")
+    if response.streaming:
+        return b"".join(response.streaming_content)  # type: ignore[arg-type]
+    return response.content
+
+
+def _queries(fn: Callable[[], object]) -> tuple[int, list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
+
+
+def _median_ms(fn: Callable[[], object], rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def _compare(
+    name: str,
+    member: Client,
+    anonymous: Client,
+    slug: str,
+    params: dict[str, str],
+    rounds: int,
+) -> tuple[Timing, list[str]]:
+    from django.urls import reverse
+
+    app_url, bare_url = reverse("gallery:home", args=[slug]), f"/bare/{slug}/"
+    html = _get(member, app_url, params).decode()
+    bare_html = _get(anonymous, bare_url, params).decode()
+    rows = html.count('class="tile"')
+    if rows != bare_html.count("<li>"):
+        raise RuntimeError(f"{name}: the gallery shows {rows} rows, the bare view another number")
+    app_queries, sql = _queries(lambda: _get(member, app_url, params))
+    bare_queries, _ = _queries(lambda: _get(anonymous, bare_url, params))
+    # Interleaved rounds, so that a burst of load from elsewhere hits both alike.
+    app, bare = [], []
+    for _ in range(rounds):
+        app.append(_median_ms(lambda: _get(member, app_url, params), 1))
+        bare.append(_median_ms(lambda: _get(anonymous, bare_url, params), 1))
+    timing = Timing(
+        name,
+        statistics.median(app),
+        statistics.median(bare),
+        app_queries,
+        bare_queries,
+        rows,
+    )
+    return timing, sql
+
+
+def _explain(sql: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) {sql}")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def _page_query(sql: list[str]) -> str:
+    (query,) = [q for q in sql if f"LIMIT {PAGE + 1}" in q]
+    return query
+
+
+def _thumbnails(
+    member: Client, anonymous: Client, page_html: str, static_names: list[str], rounds: int
+) -> list[tuple[str, float, int]]:
+    from django.urls import reverse
+
+    signed = re.findall(r'src="(/t/[^"]+)"', page_html)
+    if len(signed) != PAGE:
+        raise RuntimeError(f"page 1 shows {len(signed)} signed thumbnail URLs, not {PAGE}")
+    checked = [
+        reverse("gallery:image_thumbnail", args=["bench", int(pk)])
+        for pk in re.findall(r'href="/w/bench/images/(\d+)/"', page_html)
+    ]
+    static = [f"/static/{name}" for name in static_names]
+
+    def fetch_all(client: Client, urls: list[str]) -> Callable[[], None]:
+        def fetch() -> None:
+            for url in urls:
+                _get(client, url, {})
+
+        return fetch
+
+    results = []
+    for name, client, urls in (
+        ("whitenoise, 48 static files", anonymous, static),
+        ("signed URLs (the fast path)", member, signed),
+        ("membership-checked URLs (before)", member, checked),
+    ):
+        fetch_all(client, urls)()  # warm up
+        queries, _ = _queries(fetch_all(client, urls))
+        results.append((name, _median_ms(fetch_all(client, urls), rounds), queries))
+    return results
+
+
+def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool) -> None:
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    from accounts.models import User
+    from gallery.models import Image
+    from gallery.selectors import image_cursor
+
+    _progress(f"{db}: seeding {images:,} images")
+    seeded = _seed(images)
+    _progress(f"{db}: seeded in {seeded.seconds:.1f} s; measuring")
+    # 48 thumbnails for page 1, and 48 static files of the same bytes for whitenoise to serve
+    # (it lists STATIC_ROOT when the first request builds the middleware, so before that).
+    thumb = _thumbnail_bytes()
+    newest = Image.objects.filter(workspace_id=seeded.workspace_id).order_by("-created_at", "-id")
+    for name in newest.values_list("thumbnail", flat=True)[:PAGE]:
+        default_storage.save(name, io.BytesIO(thumb))
+    static_names = [f"bench/{i}.webp" for i in range(PAGE)]
+    for name in static_names:
+        (static_root / name).parent.mkdir(parents=True, exist_ok=True)
+        (static_root / name).write_bytes(thumb)
+    # Where the deep page starts: after the last row of the page before, read directly (one
+    # OFFSET). Page 1,000 at 100,000 images; the last full page of a --quick run.
+    deep = min(DEEP_PAGE, images // PAGE)
+    cursor = image_cursor(newest[(deep - 1) * PAGE - 1])
+
+    urlpatterns[:] = _urlpatterns()
+    member, anonymous = Client(), Client()
+    member.force_login(User.objects.get(pk=seeded.member_id))
+    author = str(seeded.author_ids[1])
+    cases = [
+        ("page 1", {}),
+        (f"page {deep:,} (after {(deep - 1) * PAGE:,} rows)", {"after": cursor}),
+        ("filtered: approved, one author", {"review": "approved", "author": author}),
+        (f"searched: q={SEARCH}", {"q": SEARCH}),
+    ]
+    timings: list[Timing] = []
+    page_one_sql: list[str] = []
+    plans: list[tuple[str, str]] = []
+    with override_settings(ROOT_URLCONF=__name__):
+        for name, params in cases:
+            _progress(f"{db}: {name}")
+            timing, sql = _compare(name, member, anonymous, seeded.slug, params, rounds)
+            timings.append(timing)
+            if not plans:
+                page_one_sql = sql
+            plans.append((name, _explain(_page_query(sql))))
+        page_html = _get(member, f"/w/{seeded.slug}/", {}).decode()
+        if profile:
+            _profile(lambda: _get(member, f"/w/{seeded.slug}/", {}), rounds)
+        _progress(f"{db}: thumbnails")
+        thumbs = _thumbnails(member, anonymous, page_html, static_names, rounds)
+
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    version = connection.cursor().connection.server_version if db == "postgresql" else None
+    label = f"PostgreSQL {version // 10000}" if version else f"SQLite {_sqlite_version()}"
+    print(
+        table(
+            f"{label}, {images:,} images",
+            f"seeded with bulk_create in {seeded.seconds:.1f} s ({engine}); targets: "
+            "≤ 1.5x the bare view, ≤ 6 queries.",
+            ["page", "rows", "gallery ms", "bare ms", "ratio", "queries (bare)"],
+            [
+                [
+                    t.name,
+                    t.rows,
+                    f"{t.app_ms:.1f}",
+                    f"{t.bare_ms:.1f}",
+                    f"{t.ratio:.2f}x",
+                    f"{t.app_queries} ({t.bare_queries})",
+                ]
+                for t in timings
+            ],
+        ),
+        end="\n\n",
+    )
+    base = thumbs[0][1]
+    print(
+        table(
+            "48 thumbnails",
+            "fetched one after another by the signed-in member (whitenoise: anonymous); "
+            "total ms for all 48, target ≤ 2x whitenoise.",
+            ["served by", "total ms", "ratio", "queries"],
+            [
+                [name, f"{total:.1f}", f"{total / base:.2f}x", queries]
+                for name, total, queries in thumbs
+            ],
+        ),
+        end="\n\n",
+    )
+    print(f"The {timings[0].app_queries} queries of page 1:\n")
+    print("\n".join(f"{i}. `{_shorten(q)}`" for i, q in enumerate(page_one_sql, 1)), end="\n\n")
+    for name, plan in plans:
+        print(f"Plan of the page query, {name} ({label}):\n\n```\n{plan}\n```\n")
+    sys.stdout.flush()
+
+
+def _profile(fn: Callable[[], object], rounds: int) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(rounds):
+        fn()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+    print(f"Profile of {rounds} requests for page 1:\n\n```\n{out.getvalue()}\n```\n")
+
+
+def _shorten(sql: str, width: int = 110) -> str:
+    sql = re.sub(r"^SELECT .+? FROM ", "SELECT … FROM ", sql)
+    return sql if len(sql) <= width else sql[: width - 1] + "…"
+
+
+def _sqlite_version() -> str:
+    import sqlite3
+
+    return sqlite3.sqlite_version
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
