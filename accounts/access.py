@@ -42,8 +42,9 @@ def get_membership(request: WorkspaceRequest, slug: str, *, role: str = Role.VIE
     """
     if not request.user.is_authenticated:
         raise Http404
+    # The credential comes along: most workspace pages show its kind or ask its capabilities.
     membership = (
-        Membership.objects.select_related("workspace", "user")
+        Membership.objects.select_related("workspace__credential", "user")
         .filter(workspace__slug=slug, user=request.user)
         .first()
     )

@@ -12,6 +12,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -185,8 +186,15 @@ def sync_status(*, workspace: Workspace) -> SyncStatus:
 
     has_history = workspace.credential.capabilities.has_history
     runs = HistorySync.objects.filter(workspace=workspace)
-    latest = runs.first()
-    last_success = runs.filter(state=HistorySync.State.OK).first()
+    # The latest run and the latest successful one (often the same row), in one query.
+    latest_ok = runs.filter(state=HistorySync.State.OK)
+    both = list(
+        runs.filter(
+            Q(pk=Subquery(runs.values("pk")[:1])) | Q(pk=Subquery(latest_ok.values("pk")[:1]))
+        )
+    )
+    latest = both[0] if both else None
+    last_success = next((run for run in both if run.state == HistorySync.State.OK), None)
     next_run_at = None
     if has_history:
         interval = dt.timedelta(minutes=settings.HISTORY_SYNC_MINUTES)

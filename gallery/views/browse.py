@@ -35,9 +35,14 @@ def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
     if request.htmx and request.GET.get("after"):  # "Show more": just the next tiles
         return render(request, "gallery/home.html#grid-page", {"page": page})
     user_remember_workspace(user=request.user, workspace=membership.workspace)
-    if selectors.quota_latest(workspace=membership.workspace) is None:
+    quota = selectors.quota_latest(workspace=membership.workspace)
+    if quota is None:
         quota_refresh_request(workspace=membership.workspace)  # the meter's first report
-    context = {"page": page, "sync": selectors.sync_status(workspace=membership.workspace)}
+    context = {
+        "page": page,
+        "sync": selectors.sync_status(workspace=membership.workspace),
+        "quota": quota,  # read once: the header's meter needs it too
+    }
     return render(request, "gallery/home.html", context)
 
 
