@@ -487,7 +487,7 @@ def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool)
         thumbs = _thumbnails(member, anonymous, page_html, static_names, rounds)
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    version = connection.cursor().connection.server_version if db == "postgresql" else None
+    version = connection.pg_version if db == "postgresql" else None  # type: ignore[attr-defined]
     label = f"PostgreSQL {version // 10000}" if version else f"SQLite {_sqlite_version()}"
     print(
         table(
@@ -545,7 +545,13 @@ def _profile(fn: Callable[[], object], rounds: int) -> None:
 
 
 def _shorten(sql: str, width: int = 110) -> str:
-    sql = re.sub(r"^SELECT .+? FROM ", "SELECT … FROM ", sql)
+    """`SELECT … FROM <the rest>`, cut at `width`: which table, and which conditions."""
+    depth = 0
+    for i, char in enumerate(sql):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and sql.startswith(" FROM ", i):
+            sql = f"SELECT …{sql[i:]}"
+            break
     return sql if len(sql) <= width else sql[: width - 1] + "…"
 
 
