@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role, User, Workspace
+from accounts.selectors import membership_list_for_user
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -32,6 +33,7 @@ class WorkspaceRequest(SignedInRequest):
 
     membership: Membership
     workspace: Workspace
+    my_memberships: list[Membership]
 
 
 def get_membership(request: WorkspaceRequest, slug: str, *, role: str = Role.VIEWER) -> Membership:
@@ -42,14 +44,16 @@ def get_membership(request: WorkspaceRequest, slug: str, *, role: str = Role.VIE
     """
     if not request.user.is_authenticated:
         raise Http404
-    # The credential comes along: most workspace pages show its kind or ask its capabilities.
-    membership = (
-        Membership.objects.select_related("workspace__credential", "user")
-        .filter(workspace__slug=slug, user=request.user)
-        .first()
+    # All of the user's memberships in one query: every page's header lists them (the workspace
+    # switcher), so reading just this one would cost a second query. The credential comes along:
+    # most workspace pages show its kind or ask its capabilities.
+    memberships = list(
+        membership_list_for_user(user=request.user).select_related("workspace__credential", "user")
     )
+    membership = next((m for m in memberships if m.workspace.slug == slug), None)
     if membership is None:
         raise Http404("No such workspace")
+    request.my_memberships = memberships
     # Set before the role check: the 403 page keeps the workspace's header and navigation.
     request.membership = membership
     request.workspace = membership.workspace

@@ -15,8 +15,12 @@ def workspaces(request: HttpRequest) -> dict[str, object]:
     """
     if not request.user.is_authenticated:
         return {}
-    # Lazy: evaluated only by templates that render the switcher.
-    context: dict[str, object] = {"my_memberships": membership_list_for_user(user=request.user)}
+    # On a workspace's page `get_membership` has read them already; elsewhere a lazy queryset,
+    # evaluated only by templates that render the switcher.
+    memberships = getattr(request, "my_memberships", None)
+    if memberships is None:
+        memberships = membership_list_for_user(user=request.user)
+    context: dict[str, object] = {"my_memberships": memberships}
     membership = getattr(request, "membership", None)  # only on a WorkspaceRequest
     if membership is not None:
         context |= {"workspace": membership.workspace, "membership": membership}
