@@ -77,7 +77,8 @@ def main(argv: Sequence[str] = ()) -> None:
     print(f"\n### Gallery at {images:,} images\n")
     print(
         f"`python -m tests.bench gallery{' --quick' if args.quick else ''}`, "
-        f"{os.cpu_count()} CPUs; medians of {rounds} rounds through Django's test Client "
+        f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the start); "
+        f"medians of {rounds} interleaved rounds through Django's test Client "
         "(DEBUG off), a signed-in member; *bare* is a plain view rendering the same rows from a "
         "plain queryset with a trivial template, no login, in the same run.\n",
         flush=True,
@@ -432,16 +433,24 @@ def _thumbnails(
 
         return fetch
 
-    results = []
-    for name, client, urls in (
-        ("whitenoise, 48 static files", anonymous, static),
-        ("signed URLs (the fast path)", member, signed),
-        ("membership-checked URLs (before)", member, checked),
-    ):
-        fetch_all(client, urls)()  # warm up
-        queries, _ = _queries(fetch_all(client, urls))
-        results.append((name, _median_ms(fetch_all(client, urls), rounds), queries))
-    return results
+    cases = [
+        ("whitenoise, 48 static files", fetch_all(anonymous, static)),
+        ("signed URLs (the fast path)", fetch_all(member, signed)),
+        ("membership-checked URLs (before)", fetch_all(member, checked)),
+    ]
+    queries = []
+    for _, fetch in cases:
+        fetch()  # warm up
+        queries.append(_queries(fetch)[0])
+    # Interleaved rounds, as for the pages.
+    samples: list[list[float]] = [[] for _ in cases]
+    for _ in range(rounds):
+        for i, (_, fetch) in enumerate(cases):
+            samples[i].append(_median_ms(fetch, 1))
+    return [
+        (name, statistics.median(times), count)
+        for (name, _), times, count in zip(cases, samples, queries, strict=True)
+    ]
 
 
 def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool) -> None:
