@@ -503,6 +503,13 @@ def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool)
                 page_one_sql = sql
             plans.append((name, _explain(_page_query(sql))))
         page_html = _get(member, f"/w/{seeded.slug}/", {}).decode()
+        split = [
+            (name, _breakdown(lambda c=client, u=url: _get(c, u, {}), rounds))  # type: ignore[misc]
+            for name, client, url in (
+                ("gallery", member, f"/w/{seeded.slug}/"),
+                ("bare", anonymous, f"/bare/{seeded.slug}/"),
+            )
+        ]
         if profile:
             _profile(lambda: _get(member, f"/w/{seeded.slug}/", {}), rounds)
         _progress(f"{db}: thumbnails")
@@ -546,11 +553,65 @@ def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool)
         ),
         end="\n\n",
     )
+    print(
+        table(
+            "Where page 1's time goes",
+            "medians; SQL is the database's time through the driver, rendering is the "
+            "template's own time (queries it runs counted under SQL), the rest is the test "
+            "Client, middleware, session, the view's Python and building the queries.",
+            ["view", "total ms", "SQL ms", "rendering ms", "the rest ms"],
+            [[name, *(f"{part:.1f}" for part in parts)] for name, parts in split],
+        ),
+        end="\n\n",
+    )
     print(f"The {timings[0].app_queries} queries of page 1:\n")
     print("\n".join(f"{i}. `{_shorten(q)}`" for i, q in enumerate(page_one_sql, 1)), end="\n\n")
     for name, plan in plans:
         print(f"Plan of the page query, {name} ({label}):\n\n```\n{plan}\n```\n")
     sys.stdout.flush()
+
+
+def _breakdown(fn: Callable[[], object], rounds: int) -> tuple[float, float, float, float]:
+    """Median ms of the total, SQL, template rendering without its SQL, and everything else."""
+    from django.db import connection
+    from django.template.backends.django import Template
+
+    spent = {"sql": 0.0, "render": 0.0}
+
+    def timed_sql(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent["sql"] += time.perf_counter() - started
+
+    original = Template.render
+
+    def timed_render(self, context=None, request=None):  # type: ignore[no-untyped-def]
+        started, sql_before = time.perf_counter(), spent["sql"]
+        try:
+            return original(self, context, request)
+        finally:
+            sql_inside = spent["sql"] - sql_before
+            spent["render"] += time.perf_counter() - started - sql_inside
+
+    rows = []
+    Template.render = timed_render  # type: ignore[method-assign]
+    try:
+        with connection.execute_wrapper(timed_sql):
+            for _ in range(rounds):
+                spent.update(sql=0.0, render=0.0)
+                started = time.perf_counter()
+                fn()
+                total = time.perf_counter() - started
+                rest = total - spent["sql"] - spent["render"]
+                rows.append((total, spent["sql"], spent["render"], rest))
+    finally:
+        Template.render = original  # type: ignore[method-assign]
+    total, sql, render, rest = (
+        statistics.median(column) * 1000 for column in zip(*rows, strict=True)
+    )
+    return total, sql, render, rest
 
 
 def _profile(fn: Callable[[], object], rounds: int) -> None:
@@ -563,7 +624,8 @@ def _profile(fn: Callable[[], object], rounds: int) -> None:
         fn()
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(70)
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(r"wt-bench/(accounts|gallery|config)/|sessions|auth/|middleware|signing", 60)
     print(f"Profile of {rounds} requests for page 1:\n\n```\n{out.getvalue()}\n```\n")
 
 
