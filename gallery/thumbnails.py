@@ -27,6 +27,7 @@ URL_PREFIX = "t/"
 WINDOW_SECONDS = 3600
 # What every thumbnail's storage name looks like: `images/<workspace id>/<file>` (models.images).
 _FOLDER = "images"
+_SUFFIX = ".thumb.webp"  # gallery.ingest.store_image
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def thumbnail_token(image: Image, *, expires: int) -> str:
 
 def thumbnail_grant(token: str, *, now: float | None = None) -> Grant | None:
     """The file a token grants, or None for a token that was tampered with, has expired or names
-    anything but a thumbnail in its own workspace's folder."""
+    anything but a thumbnail (`images/<workspace id>/<name>.thumb.webp`) of its own workspace."""
     try:
         workspace_id, path, expires = signing.Signer(salt=SALT).unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError):
@@ -67,5 +68,7 @@ def thumbnail_grant(token: str, *, now: float | None = None) -> Grant | None:
     if not path.startswith(folder) or posixpath.normpath(path) != path or "\\" in path:
         return None
     if "/" in path.removeprefix(folder) or "\x00" in path:
+        return None
+    if not path.endswith(_SUFFIX):  # an original (gallery.ingest names both), never served here
         return None
     return Grant(path, expires)

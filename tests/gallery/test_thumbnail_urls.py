@@ -131,6 +131,7 @@ def test_each_url_opens_its_own_file_only(client, workspace, image):
         "images/{ws}/..\\..\\secret",
         "images/{ws}//a.thumb.webp",
         "media/images/{ws}/a.thumb.webp",
+        "images/{ws}/a.png",  # the original: only through the membership-checked URL
     ],
 )
 def test_it_serves_nothing_outside_the_workspaces_own_folder(client, image, path):
