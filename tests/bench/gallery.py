@@ -308,11 +308,17 @@ def bare_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _urlpatterns() -> list[object]:
+    from django.contrib.auth.decorators import login_required
     from django.urls import path
 
     from config.urls import urlpatterns
 
-    return [path("bare/<slug:slug>/", bare_page, name="bare"), *urlpatterns]
+    return [
+        path("bare/<slug:slug>/", bare_page),
+        # The same, behind the login every gallery page needs: the session and the user.
+        path("bare-signed-in/<slug:slug>/", login_required(bare_page)),
+        *urlpatterns,
+    ]
 
 
 urlpatterns: list[object] = []  # filled in by _run (ROOT_URLCONF points here then)
@@ -532,6 +538,7 @@ def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool)
             (name, _breakdown(lambda c=client, u=url: _get(c, u, {}), rounds))  # type: ignore[misc]
             for name, client, url in (
                 ("gallery", member, f"/w/{seeded.slug}/"),
+                ("bare, signed in", member, f"/bare-signed-in/{seeded.slug}/"),
                 ("bare", anonymous, f"/bare/{seeded.slug}/"),
             )
         ]
