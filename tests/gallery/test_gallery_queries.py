@@ -46,3 +46,26 @@ def test_a_deeper_page_costs_the_same(member_client, gallery, django_assert_num_
     cursor = member_client.get(url).context["page"].next_cursor
     with django_assert_num_queries(GALLERY_QUERIES):
         assert member_client.get(url, {"after": cursor}).status_code == 200
+
+
+@pytest.mark.parametrize("failures_since", [0, 1, 25])
+def test_the_sync_panel_finds_the_latest_run_and_the_last_success(workspace, failures_since):
+    from gallery.models import HistorySync
+    from gallery.selectors import sync_status
+
+    def run(state: str) -> HistorySync:
+        return HistorySync.objects.create(workspace=workspace, mode="full", state=state)
+
+    run(HistorySync.State.OK)
+    success = run(HistorySync.State.OK)
+    failed = [run(HistorySync.State.FAILED) for _ in range(failures_since)]
+    status = sync_status(workspace=workspace)
+    assert status.last_success == success
+    assert status.latest == (failed[-1] if failed else success)
+
+
+def test_the_sync_panel_knows_a_workspace_that_never_synced(workspace):
+    from gallery.selectors import sync_status
+
+    status = sync_status(workspace=workspace)
+    assert (status.latest, status.last_success, status.mirrored) == (None, None, 0)
