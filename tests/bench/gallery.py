@@ -349,8 +349,10 @@ class Timing:
         return self.app_best_ms / self.bare_best_ms
 
 
-def _get(client: Client, url: str, params: dict[str, str]) -> bytes:
-    response = client.get(url, params)
+def _get(
+    client: Client, url: str, params: dict[str, str], headers: dict[str, str] | None = None
+) -> bytes:
+    response = client.get(url, params, headers=headers)
     if response.status_code != 200:
         raise RuntimeError(f"{url} {params}: {response.status_code}")
     if response.streaming:
@@ -383,22 +385,26 @@ def _compare(
     seeded: Seeded,
     params: dict[str, str],
     rounds: int,
+    *,
+    htmx: bool = False,
 ) -> tuple[Timing, list[str]]:
     from django.urls import reverse
 
     app_url = reverse("gallery:home", args=[seeded.slug])
     bare_url = f"/bare/{seeded.workspace_id}/"
-    html = _get(member, app_url, params).decode()
+    # What infinite scroll asks for: just the next tiles, no page around them.
+    headers = {"HX-Request": "true"} if htmx else None
+    html = _get(member, app_url, params, headers).decode()
     bare_html = _get(anonymous, bare_url, params).decode()
     rows = html.count('class="tile"')
     if rows != bare_html.count("<li>"):
         raise RuntimeError(f"{name}: the gallery shows {rows} rows, the bare view another number")
-    app_queries, sql = _queries(lambda: _get(member, app_url, params))
+    app_queries, sql = _queries(lambda: _get(member, app_url, params, headers))
     bare_queries, _ = _queries(lambda: _get(anonymous, bare_url, params))
     # Interleaved rounds, so that a burst of load from elsewhere hits both alike.
     app, bare = [], []
     for _ in range(rounds):
-        app.append(_median_ms(lambda: _get(member, app_url, params), 1))
+        app.append(_median_ms(lambda: _get(member, app_url, params, headers), 1))
         bare.append(_median_ms(lambda: _get(anonymous, bare_url, params), 1))
     timing = Timing(
         name,
@@ -518,19 +524,21 @@ def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool)
     member, anonymous = Client(), Client()
     member.force_login(User.objects.get(pk=seeded.member_id))
     author = str(seeded.author_ids[1])
+    deep_name = f"page {deep:,} (after {(deep - 1) * PAGE:,} rows)"
     cases = [
-        ("page 1", {}),
-        (f"page {deep:,} (after {(deep - 1) * PAGE:,} rows)", {"after": cursor}),
-        ("filtered: approved, one author", {"review": "approved", "author": author}),
-        (f"searched: q={SEARCH}", {"q": SEARCH}),
+        ("page 1", {}, False),
+        (deep_name, {"after": cursor}, False),
+        (f"{deep_name}, htmx: the tiles only", {"after": cursor}, True),
+        ("filtered: approved, one author", {"review": "approved", "author": author}, False),
+        (f"searched: q={SEARCH}", {"q": SEARCH}, False),
     ]
     timings: list[Timing] = []
     page_one_sql: list[str] = []
     plans: list[tuple[str, str]] = []
     with override_settings(ROOT_URLCONF=__name__):
-        for name, params in cases:
+        for name, params, htmx in cases:
             _progress(f"{db}: {name}")
-            timing, sql = _compare(name, member, anonymous, seeded, params, rounds)
+            timing, sql = _compare(name, member, anonymous, seeded, params, rounds, htmx=htmx)
             timings.append(timing)
             if not plans:
                 page_one_sql = sql
