@@ -13,9 +13,9 @@ from gallery.views.images import thumbnail
 class SignedThumbnailMiddleware:
     """Serve `/t/<token>/` right after whitenoise, as whitenoise serves static files: sessions,
     CSRF, auth, messages and the URL resolver have nothing to add to a request whose token is
-    its whole permission, and skipping them halves the time of a page's 48 thumbnails. The
-    security middleware above still sets its headers. Without this middleware the same view
-    answers through the URLconf."""
+    its whole permission, and skipping them takes 40 % off the time of a page's 48 thumbnails
+    (tests/bench/gallery.py). The security middleware above still sets its headers. Without
+    this middleware the same view answers through the URLconf."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response

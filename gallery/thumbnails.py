@@ -4,7 +4,7 @@ A page of 48 tiles would otherwise cost 48 requests that each load the session, 
 membership. Instead the page signs each thumbnail's storage path (with the workspace and an
 expiry) and `/t/<token>/` serves the file after checking only the signature and the clock: no
 database query. Whoever holds the URL can fetch that one thumbnail until it expires, signed in
-or not (README, "Security"). Originals keep the full membership check.
+or not (README, "Using it", roles). Originals keep the full membership check.
 
 Expiries are rounded up to a window boundary, so every page rendered within one window hands out
 the same URL for a thumbnail and the browser's cache keeps working; a URL is valid for between

@@ -156,7 +156,7 @@ def test_an_outsider_never_sees_a_url(outsider_client, workspace, image):
 
 
 def test_a_url_works_signed_out_until_it_expires(member_client, workspace, image):
-    """By design: the URL is a capability (README, Security)."""
+    """By design: the URL is a capability (README, "Using it", roles)."""
     page = member_client.get(reverse("gallery:home", args=[workspace.slug]))
     (url,) = thumbnail_urls(page.content.decode())
     member_client.logout()
