@@ -16,7 +16,9 @@ from __future__ import annotations
 import posixpath
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.conf import settings
 from django.core import signing
 
 from gallery.models import Image
@@ -38,6 +40,16 @@ class Grant:
     expires: int
 
 
+def _signer() -> signing.Signer:
+    """One signer per key: building one costs about as much as signing (48 a page)."""
+    return _signer_for(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@lru_cache(maxsize=4)
+def _signer_for(key: str, fallbacks: tuple[str, ...]) -> signing.Signer:
+    return signing.Signer(key=key, fallback_keys=list(fallbacks), salt=SALT)
+
+
 def thumbnail_expiry(now: float | None = None) -> int:
     """The expiry of URLs issued at `now`: the end of the next window."""
     now = time.time() if now is None else now
@@ -47,14 +59,14 @@ def thumbnail_expiry(now: float | None = None) -> int:
 def thumbnail_token(image: Image, *, expires: int) -> str:
     """The token for `image`'s thumbnail (which must have one), valid until `expires`."""
     payload = [image.workspace_id, image.thumbnail.name, expires]
-    return signing.Signer(salt=SALT).sign_object(payload, compress=False)
+    return _signer().sign_object(payload, compress=False)
 
 
 def thumbnail_grant(token: str, *, now: float | None = None) -> Grant | None:
     """The file a token grants, or None for a token that was tampered with, has expired or names
     anything but a thumbnail (`images/<workspace id>/<name>.thumb.webp`) of its own workspace."""
     try:
-        workspace_id, path, expires = signing.Signer(salt=SALT).unsign_object(token)
+        workspace_id, path, expires = _signer().unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError):
         return None
     now = time.time() if now is None else now

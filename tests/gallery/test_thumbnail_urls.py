@@ -186,3 +186,12 @@ def test_the_fast_path_answers_before_sessions_and_auth(member_client, image):
     assert response["X-Content-Type-Options"] == "nosniff"  # the security middleware ran
     assert member_client.post(url).status_code == 405
     assert member_client.get(f"{url}extra/").status_code == 404
+
+
+def test_a_new_secret_key_voids_the_urls_unless_the_old_one_is_a_fallback(image, settings):
+    token = thumbnail_token(image, expires=thumbnail_expiry())
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-key-" + "x" * 50
+    assert thumbnail_grant(token) is None
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert thumbnail_grant(token) is not None
