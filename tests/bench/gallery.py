@@ -237,7 +237,7 @@ def _run(db: str, *, images: int, rounds: int, static_root: Path, profile: bool)
         if profile:
             profile_page(lambda: fetch(member, f"/w/{seeded.slug}/", {}), rounds)
         _progress(f"{db}: thumbnails")
-        thumbs = thumbnails(member, anonymous, page_html, static_names, rounds)
+        thumbs = thumbnails(member, anonymous, seeded.slug, page_html, static_names, rounds)
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     version = connection.pg_version if db == "postgresql" else None  # type: ignore[attr-defined]

@@ -19,7 +19,8 @@ from gallery.models import Image
 from tests.bench.gallery_seed import PAGE
 
 BARE = engines["django"].from_string(
-    "<!doctype html><title>bare</title><ul>{% for image in images %}<li>"
+    "<!doctype html><title>bare</title><ul>{% for image in images %}"
+    '<li data-image="{{ image.pk }}">'
     '<img src="/media/{{ image.thumbnail.name }}" alt="{{ image.prompt }}" '
     'width="{{ image.width }}" height="{{ image.height }}">{{ image.prompt }} '
     "{{ image.created_at }}</li>{% endfor %}</ul>"
