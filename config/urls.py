@@ -6,6 +6,8 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from accounts.forms import LoginForm
+from gallery.thumbnails import URL_PREFIX as THUMBNAILS
+from gallery.views import images as image_views
 
 auth_patterns = [
     path(
@@ -38,6 +40,9 @@ urlpatterns = [
     path("account/", include(auth_patterns)),
     path("workspaces/new/", account_views.workspace_create, name="workspace_create"),
     path("w/<slug:slug>/", include("gallery.urls")),
+    # Outside any workspace: the signed token is the whole permission (gallery.thumbnails).
+    # gallery.middleware answers these before sessions and auth; this names the route.
+    path(f"{THUMBNAILS}<str:token>/", image_views.thumbnail, name="thumbnail"),
     path("w/<slug:slug>/settings/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -59,7 +59,10 @@ class Image(models.Model):
     checksum = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the original file."
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # No index of its own: every query of images is for one workspace, which the indexes below
+    # start with; a lone created_at index let PostgreSQL page through all workspaces' images
+    # and sort (migration 0009).
+    created_at = models.DateTimeField(auto_now_add=True)
     # When the provider says it made the image (history entries); None for unknown.
     provider_created_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

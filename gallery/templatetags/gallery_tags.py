@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from gallery.models import Image, Job
+from gallery.thumbnails import thumbnail_expiry, thumbnail_token
 
 register = template.Library()
 
@@ -23,6 +24,21 @@ def can_be_cancelled_by(job: Job, membership: Membership | None) -> bool:
 
 @register.simple_tag(takes_context=True)
 def thumbnail_url(context: template.Context, image: Image) -> str:
-    """Where a page of the current workspace shows `image`'s thumbnail:
-    `<img src="{% thumbnail_url image %}">` (no query per image)."""
-    return reverse("gallery:image_thumbnail", args=[context["workspace"].slug, image.pk])
+    """Where a member's page shows `image`'s thumbnail: `<img src="{% thumbnail_url image %}">`.
+
+    A signed URL that expires (gallery.thumbnails), served without a query; only pages behind
+    `get_membership` render this tag. An image without a thumbnail yet gets the checked URL,
+    which answers 404 until there is one."""
+    if not image.thumbnail:
+        return reverse("gallery:image_thumbnail", args=[context["workspace"].slug, image.pk])
+    # Once per render, not per tile: reverse() costs ~40 µs, 2 ms on a page of 48.
+    issued = context.render_context.get("thumbnail_url_parts")
+    if not isinstance(issued, tuple):
+        before, _, after = reverse("thumbnail", args=["-"]).rpartition("-")
+        issued = context.render_context["thumbnail_url_parts"] = (
+            before,
+            after,
+            thumbnail_expiry(),
+        )
+    before, after, expires = issued
+    return f"{before}{thumbnail_token(image, expires=expires)}{after}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,6 +24,7 @@ from gallery.filters import GalleryFilter
 from gallery.forms import CommentForm, EditForm, ReviewForm, initial_from_query
 from gallery.models import Image, JobKind
 from gallery.services import images, jobs, review
+from gallery.thumbnails import thumbnail_grant
 
 # --- Images -----------------------------------------------------------------------------------
 
@@ -210,6 +214,24 @@ def image_file(request: WorkspaceRequest, slug: str, image_id: int) -> FileRespo
     image = get_image(membership, image_id)
     name = f"darkroom-{image.pk}.{image.format or 'png'}" if request.GET.get("download") else None
     return _serve(image.file, download_name=name)
+
+
+@require_GET
+def thumbnail(request: HttpRequest, token: str) -> HttpResponse | FileResponse:
+    """A thumbnail by its signed URL (gallery.thumbnails): the signature and the clock are the
+    whole check, so this touches neither the session nor the database. Refusals are a bare 404:
+    the site's 404 page would load the session to draw its header, for an `<img>` nobody sees."""
+    grant = thumbnail_grant(token)
+    if grant is None:
+        return HttpResponseNotFound("No such thumbnail", content_type="text/plain")
+    try:
+        opened = default_storage.open(grant.path, "rb")
+    except FileNotFoundError:  # the image was deleted, and its files with it
+        return HttpResponseNotFound("No such thumbnail", content_type="text/plain")
+    response = FileResponse(opened)
+    max_age = max(grant.expires - int(time.time()), 0)
+    response["Cache-Control"] = f"private, max-age={max_age}, immutable"
+    return response
 
 
 @login_required

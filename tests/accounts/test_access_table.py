@@ -23,8 +23,9 @@ from gallery.models import (
     ReviewEvent,
 )
 
-# Patterns with arguments that are not workspace-scoped (auth's own one-time link).
-PUBLIC_PATTERNS = {"password_reset_confirm"}
+# Patterns with arguments that are not workspace-scoped: auth's own one-time link, and signed
+# thumbnail URLs, where the token is the permission (tests/gallery/test_thumbnail_urls.py).
+PUBLIC_PATTERNS = {"password_reset_confirm", "thumbnail"}
 SKIPPED_NAMESPACES = {"admin"}  # staff-only Django admin: its own permission system
 
 

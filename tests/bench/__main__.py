@@ -1,13 +1,16 @@
 """`make bench`: timings against a real sandbox over HTTP, printed as markdown tables.
 
 First the provider clients on their own, then the generation pipeline (web tier, broker, Celery
-workers; see `pipeline.py`). Not a test: numbers depend on the machine. README's benchmark
-tables are copied from this output.
+workers; see `pipeline.py`), then the gallery at 100,000 images (`gallery.py`). Not a test:
+numbers depend on the machine. README's benchmark tables are copied from this output.
+
+`python -m tests.bench gallery [--quick]` runs only the gallery bench.
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from providers import GenerateRequest, InMemoryTokenStore, ProviderConfig, build_provider
-from tests.bench import pipeline
+from tests.bench import gallery, pipeline
 from tests.sandbox_fixture import start_sandbox
 
 
@@ -77,10 +80,14 @@ def client_timings() -> None:
     print(f"\nSeeding 10,000 history entries took {seed_s:.2f} s.")
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["gallery"]:
+        gallery.main(argv[1:])
+        return
     client_timings()
     pipeline.main()
+    gallery.main(argv)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -12,10 +12,13 @@ from gallery.models import Image
 
 
 def png_bytes(
-    width: int = 4, height: int = 3, colour: tuple[int, int, int] = (200, 80, 20)
+    width: int = 4,
+    height: int = 3,
+    colour: tuple[int, int, int] = (200, 80, 20),
+    format: str = "PNG",
 ) -> bytes:
     out = io.BytesIO()
-    Pillow.new("RGB", (width, height), colour).save(out, format="PNG")
+    Pillow.new("RGB", (width, height), colour).save(out, format=format)
     return out.getvalue()
 
 
@@ -45,9 +48,10 @@ def picture(
         **fields,
     )
     image.file.save(f"{image.pk}.png", ContentFile(data), save=False)
+    # Named and encoded as gallery.ingest stores thumbnails (the signed fast path serves those).
     image.thumbnail.save(
-        f"{image.pk}-thumb.png",
-        ContentFile(png_bytes(256, 256 * height // width, colour)),
+        f"{image.pk}.thumb.webp",
+        ContentFile(png_bytes(256, 256 * height // width, colour, format="WEBP")),
         save=False,
     )
     image.save(update_fields=["file", "thumbnail"])

@@ -112,8 +112,7 @@ def test_the_lineage_walks_up_to_the_original_and_down_to_the_edits(
     assert lineage.index(chain[0]) < lineage.index(chain[1]) < lineage.index("This image")
     assert f'href="{_detail(child, "review=approved")}"' in lineage
     assert _detail(gone) not in html
-    thumbnail = reverse("gallery:image_thumbnail", args=[workspace.slug, original.pk])
-    assert thumbnail in lineage
+    assert lineage.count('src="/t/') == 1  # the original's signed thumbnail; the rest have none
 
 
 def test_a_deleted_parent_stays_in_the_chain_without_a_link(member_client, workspace):

@@ -80,7 +80,7 @@ def test_the_card_polls_while_active_and_stops_when_done(member_client, studio, 
     card = html[: html.index("</article>")]  # (the header meter comes along: its own trigger)
     assert "hx-trigger" not in card
     assert "Done" in html
-    assert "/thumbnail/" in html
+    assert 'src="/t/' in html  # the thumbnail, by its signed URL
 
 
 def test_a_failed_card_says_why_and_offers_retry(member_client, studio, submit, sandbox):
