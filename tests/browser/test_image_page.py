@@ -22,9 +22,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 COLOURS = ["#1e3a5f", "#c2410c", "#15803d", "#7c3aed"]
 
 
-def _png(width: int, height: int, colour: str) -> bytes:
+def _png(width: int, height: int, colour: str, format: str = "PNG") -> bytes:
     buffer = io.BytesIO()
-    Picture.new("RGB", (width, height), colour).save(buffer, "PNG")
+    Picture.new("RGB", (width, height), colour).save(buffer, format)
     return buffer.getvalue()
 
 
@@ -67,7 +67,8 @@ def gallery(workspace, member):
         )
         data = _png(width, height, COLOURS[i])
         image.file.save(f"{image.pk}.png", ContentFile(data), save=False)
-        image.thumbnail.save(f"{image.pk}-thumb.png", ContentFile(_png(240, 160, COLOURS[i])))
+        thumbnail = _png(240, 160, COLOURS[i], "WEBP")
+        image.thumbnail.save(f"{image.pk}.thumb.webp", ContentFile(thumbnail))  # as ingest does
         Image.objects.filter(pk=image.pk).update(
             created_at=start + dt.timedelta(minutes=i), bytes=len(data)
         )

@@ -16,9 +16,9 @@ from gallery.models import Image
 _COLOURS = ["#c2410c", "#2563eb", "#15803d", "#a16207", "#7c3aed", "#0f766e", "#be123c"]
 
 
-def png(width: int, height: int, colour: str) -> bytes:
+def png(width: int, height: int, colour: str, format: str = "PNG") -> bytes:
     buffer = io.BytesIO()
-    PILImage.new("RGB", (width, height), colour).save(buffer, "PNG")
+    PILImage.new("RGB", (width, height), colour).save(buffer, format)
     return buffer.getvalue()
 
 
@@ -43,8 +43,9 @@ def make_image(
     if thumbnail:
         scale = 256 / max(width, height)
         colour = _COLOURS[image.pk % len(_COLOURS)]
-        data = png(max(1, round(width * scale)), max(1, round(height * scale)), colour)
-        image.thumbnail.save(f"thumb-{image.pk}.png", ContentFile(data))
+        size = max(1, round(width * scale)), max(1, round(height * scale))
+        data = png(*size, colour, format="WEBP")
+        image.thumbnail.save(f"{image.pk}.thumb.webp", ContentFile(data))  # as ingest names it
     return image
 
 
