@@ -376,7 +376,7 @@ def image_is_favourite(*, image: Image, user: User) -> bool:
 
 # How the generate form names the options a job was made with.
 PARAMETER_LABELS = {
-    "n": "Images",
+    "n": "Images in the job",
     "aspect_ratio": "Aspect ratio",
     "size": "Size",
     "output_format": "Format",

@@ -32,9 +32,14 @@ def _clean_name(*, workspace: Workspace, name: str, exclude: Collection | None =
     taken = Collection.objects.filter(workspace=workspace, name__iexact=name)
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
-    if taken.exists():
-        raise ValidationError(f"There is already a collection called “{name}”.")
+    existing = taken.values_list("name", flat=True).first()
+    if existing is not None:
+        raise ValidationError(_name_taken(existing))
     return name
+
+
+def _name_taken(existing: str) -> str:
+    return f"There is already a collection called “{existing}” (names ignore case)."
 
 
 def _save_name(collection: Collection, name: str) -> None:
@@ -43,7 +48,7 @@ def _save_name(collection: Collection, name: str) -> None:
             collection.save()
     except IntegrityError:
         # Someone else took the name between the check and the save (the constraint is the truth).
-        raise ValidationError(f"There is already a collection called “{name}”.") from None
+        raise ValidationError(_name_taken(name)) from None
 
 
 def collection_create(*, membership: Membership, name: str) -> Collection:

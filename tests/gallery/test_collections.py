@@ -42,7 +42,8 @@ def test_names_are_unique_per_workspace_ignoring_case(member_client, workspace, 
     url = reverse("gallery:collection_create", args=[workspace.slug])
     response = member_client.post(url, {"name": "spring CAMPAIGN"})
     assert response.status_code == 422
-    assert "already a collection called" in response.content.decode()
+    # It names the collection that has the name, as it is written.
+    assert "already a collection called “Spring campaign”" in response.content.decode()
     assert Collection.objects.filter(workspace=workspace).count() == 1
     # Another workspace may use the same name.
     elsewhere = WorkspaceFactory()

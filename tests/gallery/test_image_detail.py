@@ -60,7 +60,7 @@ def test_the_page_shows_model_parameters_cost_and_provider_ids(member_client, jo
     html = member_client.get(_detail(image)).content.decode()
     for fact in (
         "<dt>Aspect ratio</dt><dd>16:9</dd>",
-        "<dt>Images</dt><dd>2</dd>",
+        "<dt>Images in the job</dt><dd>2</dd>",
         "<dt>Seed</dt><dd>42</dd>",
         "4 credits",
         "for the job's 2 images",
