@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -116,7 +116,15 @@ def bulk_delete(*, images: QuerySet[Image], membership: Membership) -> BulkResul
 
 # --- Download as a ZIP ------------------------------------------------------------------------
 
-MANIFEST_COLUMNS = ("file", "prompt", "model", "author", "review_state", "created")
+MANIFEST_COLUMNS = (
+    "file",
+    "prompt",
+    "model",
+    "model_name",
+    "author",
+    "review_state",
+    "created",
+)
 READ_SIZE = 64 * 1024
 
 
@@ -159,13 +167,15 @@ def _images_in_order(pks: list[int]) -> Iterator[Image]:
         yield from (found[pk] for pk in batch if pk in found)
 
 
-def images_zip(*, images: QuerySet[Image]) -> Iterator[bytes]:
+def images_zip(
+    *, images: QuerySet[Image], model_names: Mapping[str, str] | None = None
+) -> Iterator[bytes]:
     """The images' originals and a `manifest.csv` as a ZIP, yielded in pieces as it is written.
 
     Stored, not compressed (PNG, JPEG and WebP are compressed already); each original is read
     from storage in chunks, so memory stays flat however large the selection. Images without
     a file (still being fetched, or missing from storage) are left out of the archive and of
-    the manifest.
+    the manifest. `model_names` (catalog id → name) label the models as the pages do.
     """
     pks = _pks(images)  # fixed now: the manifest describes exactly the files written
     written: set[int] = set()
@@ -192,17 +202,18 @@ def images_zip(*, images: QuerySet[Image]) -> Iterator[bytes]:
         with archive.open("manifest.csv", mode="w") as entry:
             entry.write(_csv_line(MANIFEST_COLUMNS))
             for image in _images_in_order([pk for pk in pks if pk in written]):
-                entry.write(_csv_line(_manifest_row(image)))
+                entry.write(_csv_line(_manifest_row(image, model_names or {})))
                 yield from pipe.drain()
     yield from pipe.drain()
 
 
-def _manifest_row(image: Image) -> tuple[str, ...]:
+def _manifest_row(image: Image, model_names: Mapping[str, str]) -> tuple[str, ...]:
     author = image.author.display_name if image.author else image.get_source_display()
     return (
         zip_entry_name(image),
         image.prompt,
         image.model_id,
+        model_names.get(image.model_id, image.model_id),
         author,
         image.review_state,
         timezone.localtime(image.created_at).isoformat(timespec="seconds"),

@@ -117,7 +117,9 @@ def _back_url(request: WorkspaceRequest, slug: str) -> str:
 def _zip_response(membership: Membership, images: QuerySet[Image]) -> StreamingHttpResponse:
     day = timezone.localdate().isoformat()
     name = f"darkroom-{membership.workspace.slug}-{day}.zip"
-    response = StreamingHttpResponse(bulk.images_zip(images=images), content_type="application/zip")
+    names = selectors.catalog_names(workspace=membership.workspace)
+    archive = bulk.images_zip(images=images, model_names=names)
+    response = StreamingHttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"
     return response

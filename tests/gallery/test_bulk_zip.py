@@ -11,7 +11,7 @@ import zipfile
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery.models import Image, ReviewState
+from gallery.models import CatalogModel, Image, ReviewState
 from gallery.services.bulk import images_zip
 from tests.gallery.pictures import picture
 
@@ -32,6 +32,13 @@ def test_the_zip_holds_each_original_and_a_manifest_that_matches_the_database(
         model_id="flux-pro",
         review_state=ReviewState.APPROVED,
     )
+    CatalogModel.objects.create(
+        workspace=workspace,
+        provider_model_id="flux-pro",
+        name="FLUX Pro",
+        refreshed_at=timezone.now(),
+    )
+    names = {"flux-pro": "FLUX Pro", "nano-banana-2": "nano-banana-2"}  # the catalog's, or the id
     pending = Image.objects.create(workspace=workspace, prompt="still being fetched")
     foreign = picture(outsider.memberships.get().workspace, prompt="elsewhere")
 
@@ -58,6 +65,7 @@ def test_the_zip_holds_each_original_and_a_manifest_that_matches_the_database(
             "file": f"{image.pk}-{slug}.png",
             "prompt": image.prompt,
             "model": image.model_id,
+            "model_name": names.get(image.model_id, image.model_id),
             "author": image.author.display_name,
             "review_state": image.review_state,
             "created": timezone.localtime(image.created_at).isoformat(timespec="seconds"),
