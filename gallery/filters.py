@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import ProviderKind, User, Workspace
+from gallery.form_rendering import RENDERER
 from gallery.models import CollectionItem, Favourite, Image, ImageSource, ReviewState
 
 NEWEST, OLDEST = "newest", "oldest"
@@ -28,6 +29,9 @@ EDITED, ORIGINAL = "edited", "original"
 class GalleryFilterForm(forms.Form):
     """The filter bar. Invalid values are dropped (the rest of the filter still applies) and the
     form keeps their errors to show next to the field."""
+
+    # Rendered on every gallery page: its widgets are written in Python, not by ~40 templates.
+    default_renderer = RENDERER
 
     q = forms.CharField(
         required=False,
