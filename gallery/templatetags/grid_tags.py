@@ -126,8 +126,9 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
             author = "Provider history"
         elif image.author_id == user_pk:
             author = "You"
-        elif image.author:
-            author = escape(image.author.display_name)
+        elif image.author_id:
+            # selectors.image_page reads the name with the row (no query per tile).
+            author = escape(image.author_name)  # type: ignore[attr-defined]
         else:
             author = "A former member"
         parts.append(
