@@ -8,13 +8,13 @@ and an image is cropped by at most 1 %.
 
 from __future__ import annotations
 
+import html
 import math
 import unicodedata
 from collections.abc import Iterable
 
 from django import template
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
@@ -60,6 +60,13 @@ def ratio_css() -> str:
 # ~1,800 variable lookups, 48 `{% url %}`s and 48 `truncatechars` (≈7 ms of a ≈15 ms page). The
 # markup is the template's, byte for byte apart from blank lines; every value goes through
 # `escape()`.
+
+
+def escape(value: object) -> str:
+    """django.utils.html.escape's output (it is `html.escape(str(value))`), without its lazy-string
+    wrapper, which cost a third of building the tiles (~300 calls a page)."""
+    return html.escape(str(value))
+
 
 _TILE = (
     '<article class="tile {aspect}" data-image="{pk}">\n'
