@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.forms.renderers import BaseRenderer, get_default_renderer
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+
+from gallery.fast_html import conditional_escape
 
 _WIDGETS = "django/forms/widgets/"
 # Widgets whose template is just `{% include "django/forms/widgets/input.html" %}`.
