@@ -79,6 +79,8 @@ _TILE = (
     "  </a>\n"
     "</article>\n"
 )
+# get_review_state_display()'s labels: Django rebuilds this dict on every call.
+_REVIEW_LABELS = dict(ReviewState.choices)
 _FAVOURITE = (
     '      <span class="tile-fav" title="In your favourites"><span aria-hidden="true">♥</span>'
     '<span class="visually-hidden">Favourite</span></span>\n'
@@ -121,7 +123,7 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
         if image.review_state != ReviewState.UNREVIEWED:
             marks += (
                 f'      <span class="badge tile-review review-{escape(image.review_state)}">'
-                f"{escape(image.get_review_state_display())}</span>\n"
+                f"{escape(_REVIEW_LABELS.get(image.review_state, image.review_state))}</span>\n"
             )
         if image.source == ImageSource.HISTORY:
             author = "Provider history"
