@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator
+from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
+from django.utils.translation import pgettext
 
 from gallery.fast_html import escape
 from gallery.models import Image, ImageSource, ReviewState
@@ -87,11 +88,24 @@ _FAVOURITE = (
 )
 
 
-def truncate_chars(text: str, length: int) -> str:
-    """`text|truncatechars:length`. Most captions are short enough to skip the Truncator (and
-    its translated ellipsis): within `length` code points it returns the NFC text unchanged."""
+def truncation_text() -> str:
+    """The translated ellipsis Django's Truncator uses (django.utils.text.add_truncation_text),
+    looked up once a page rather than twice a tile."""
+    return pgettext("String to return when truncating text", "%(truncated_text)s…")
+
+
+def truncate_chars(text: str, length: int, ellipsis: str | None = None) -> str:
+    """`text|truncatechars:length`, without the Truncator's walk through the text in Python
+    (≈13 µs a long prompt, 48 a page) where it cannot matter: within `length` code points the
+    NFC text is returned unchanged, and text without combining marks (which it does not count)
+    is cut where it would cut it. `ellipsis`: `truncation_text()`, if already looked up."""
     text = unicodedata.normalize("NFC", text)
-    return text if len(text) <= length else Truncator(text).chars(length)
+    if len(text) <= length:
+        return text
+    if any(map(unicodedata.combining, text)):
+        return Truncator(text).chars(length)
+    ellipsis = ellipsis or truncation_text()
+    return add_truncation_text(text[: calculate_truncate_chars_length(length, ellipsis)], ellipsis)
 
 
 @register.simple_tag(takes_context=True)
@@ -106,6 +120,7 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
     query = context.get("filter_query")
     suffix = escape(f"/{tail}?{query}" if query else f"/{tail}")
     user_pk = context["user"].pk
+    ellipsis = truncation_text()
     parts = []
     for image in images:
         pk = image.pk
@@ -138,7 +153,7 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
             _TILE.format(
                 aspect=aspect_class(image),
                 pk=pk,
-                short_prompt=escape(truncate_chars(image.prompt, 40)),
+                short_prompt=escape(truncate_chars(image.prompt, 40, ellipsis)),
                 link=f"{head}/{pk}{suffix}",
                 media=media,
                 marks=marks,
