@@ -90,7 +90,12 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.email.split("@")[0]
+        return self.name_shown(self.first_name, self.last_name, self.email)
+
+    @staticmethod
+    def name_shown(first_name: str, last_name: str, email: str) -> str:
+        """`display_name` from the columns alone (for rows read without a User instance)."""
+        return f"{first_name} {last_name}".strip() or email.split("@")[0]
 
 
 class Workspace(models.Model):

@@ -98,7 +98,8 @@ TEMPLATES = [
                 "accounts.context_processors.workspaces",
                 "gallery.context_processors.gallery",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            # config.url_tag: `{% url %}` with its answers remembered (perf, see there).
+            "builtins": ["template_partials.templatetags.partials", "config.url_tag"],
         },
     },
 ]

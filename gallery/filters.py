@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import ProviderKind, User, Workspace
+from gallery.form_rendering import RENDERER
 from gallery.models import CollectionItem, Favourite, Image, ImageSource, ReviewState
 
 NEWEST, OLDEST = "newest", "oldest"
@@ -28,6 +29,9 @@ EDITED, ORIGINAL = "edited", "original"
 class GalleryFilterForm(forms.Form):
     """The filter bar. Invalid values are dropped (the rest of the filter still applies) and the
     form keeps their errors to show next to the field."""
+
+    # Rendered on every gallery page: its widgets are written in Python, not by ~40 templates.
+    default_renderer = RENDERER
 
     q = forms.CharField(
         required=False,
@@ -201,11 +205,7 @@ class GalleryFilter:
         """The workspace's visible images this filter lets through, unordered, each with
         `is_favourite` for `user` (a subquery, not a query per image)."""
         images = (
-            Image.objects.visible()
-            .filter(workspace=workspace)
-            .annotate(
-                is_favourite=Exists(Favourite.objects.filter(image=OuterRef("pk"), user=user))
-            )
+            Image.objects.visible().filter(workspace=workspace).annotate(is_favourite=_liked(user))
         )
         if self.q:
             images = images.filter(prompt_matches(self.q))
@@ -263,6 +263,17 @@ class FilterBar:
             is_open=set_count > 0 or not image_filter.newest_first or bool(form.errors),
             show_provider=len(choices.providers) > 1 or bool(image_filter.provider),
         )
+
+
+def _liked(user: User) -> RawSQL:
+    """Whether `user` has favourited the image: the SQL of `Exists(Favourite.objects.filter(
+    image=OuterRef("pk"), user=user))`, written out because building and compiling that subquery
+    took ≈0.2 ms of every gallery page."""
+    quote = connection.ops.quote_name
+    favourites, images = quote(Favourite._meta.db_table), quote(Image._meta.db_table)
+    # Quoted table names from the models; the user is a parameter.
+    sql = f"EXISTS (SELECT 1 FROM {favourites} f WHERE f.image_id = {images}.id AND f.user_id = %s)"  # noqa: S608
+    return RawSQL(sql, (user.pk,), output_field=BooleanField())  # noqa: S611
 
 
 def _query_value(value: object) -> object:

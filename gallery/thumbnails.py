@@ -13,6 +13,9 @@ one and two windows.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import posixpath
 import time
 from dataclasses import dataclass
@@ -57,9 +60,23 @@ def thumbnail_expiry(now: float | None = None) -> int:
 
 
 def thumbnail_token(image: Image, *, expires: int) -> str:
-    """The token for `image`'s thumbnail (which must have one), valid until `expires`."""
+    """The token for `image`'s thumbnail (which must have one), valid until `expires`: exactly
+    `_signer().sign_object(payload)` (a test holds them equal), but with the HMAC's key derived
+    once per secret rather than per call, as `salted_hmac` does (48 tokens a page; a third less
+    time)."""
     payload = [image.workspace_id, image.thumbnail.name, expires]
-    return _signer().sign_object(payload, compress=False)
+    value = signing.b64_encode(json.dumps(payload, separators=(",", ":")).encode("latin-1"))
+    mac = _keyed_mac(settings.SECRET_KEY).copy()
+    mac.update(value)
+    return f"{value.decode()}:{signing.b64_encode(mac.digest()).decode()}"
+
+
+@lru_cache(maxsize=4)
+def _keyed_mac(key: str) -> hmac.HMAC:
+    """`Signer(key=key, salt=SALT).signature()`'s HMAC before any message (SHA-256, the key
+    derived from the salt and the secret as django.utils.crypto.salted_hmac derives it)."""
+    derived = hashlib.sha256(f"{SALT}signer".encode() + key.encode()).digest()
+    return hmac.new(derived, digestmod=hashlib.sha256)
 
 
 def thumbnail_grant(token: str, *, now: float | None = None) -> Grant | None:

@@ -9,10 +9,18 @@ and an image is cropped by at most 1 %.
 from __future__ import annotations
 
 import math
+import unicodedata
+from collections.abc import Iterable
 
 from django import template
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
+from django.utils.translation import pgettext
 
-from gallery.models import Image
+from gallery.fast_html import escape
+from gallery.models import Image, ImageSource, ReviewState
+from gallery.templatetags.gallery_tags import issued_thumbnail_url
 
 register = template.Library()
 
@@ -46,3 +54,111 @@ def ratio_css() -> str:
         f".{ratio_class(k)} {{ --r: {RATIO_STEP**k:.4f}; }}"
         for k in range(-MAX_STEPS, MAX_STEPS + 1)
     )
+
+
+# --- The tiles ------------------------------------------------------------------------------
+# A page's 48 tiles are built here in Python, not in the template: as template markup they were
+# ~1,800 variable lookups, 48 `{% url %}`s and 48 `truncatechars` (≈7 ms of a ≈15 ms page). The
+# markup is the template's, byte for byte apart from blank lines; every value goes through
+# `escape()` (gallery.fast_html's: Django's output without its lazy-string wrapper).
+
+
+_TILE = (
+    '<article class="tile {aspect}" data-image="{pk}">\n'
+    '  <input type="checkbox" name="image" value="{pk}" form="bulk-form" class="tile-select"'
+    ' aria-label="Select “{short_prompt}”">\n'
+    '  <a class="tile-link" href="{link}" hx-get="{link}" hx-target="#lightbox"'
+    ' hx-swap="innerHTML">\n'
+    '    <span class="tile-media">\n'
+    "      {media}\n"
+    "{marks}"
+    "    </span>\n"
+    '    <span class="tile-caption">\n'
+    '      <span class="tile-prompt">{prompt}</span>\n'
+    '      <span class="tile-author">{author}</span>\n'
+    "    </span>\n"
+    "  </a>\n"
+    "</article>\n"
+)
+# get_review_state_display()'s labels: Django rebuilds this dict on every call.
+_REVIEW_LABELS = dict(ReviewState.choices)
+_FAVOURITE = (
+    '      <span class="tile-fav" title="In your favourites"><span aria-hidden="true">♥</span>'
+    '<span class="visually-hidden">Favourite</span></span>\n'
+)
+
+
+def truncation_text() -> str:
+    """The translated ellipsis Django's Truncator uses (django.utils.text.add_truncation_text),
+    looked up once a page rather than twice a tile."""
+    return pgettext("String to return when truncating text", "%(truncated_text)s…")
+
+
+def truncate_chars(text: str, length: int, ellipsis: str | None = None) -> str:
+    """`text|truncatechars:length`, without the Truncator's walk through the text in Python
+    (≈13 µs a long prompt, 48 a page) where it cannot matter: within `length` code points the
+    NFC text is returned unchanged, and text without combining marks (which it does not count)
+    is cut where it would cut it. `ellipsis`: `truncation_text()`, if already looked up."""
+    text = unicodedata.normalize("NFC", text)
+    if len(text) <= length:
+        return text
+    if any(map(unicodedata.combining, text)):
+        return Truncator(text).chars(length)
+    ellipsis = ellipsis or truncation_text()
+    return add_truncation_text(text[: calculate_truncate_chars_length(length, ellipsis)], ellipsis)
+
+
+@register.simple_tag(takes_context=True)
+def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeString:
+    """`{% gallery_tiles page.images %}`: the grid's tiles (context: workspace, user,
+    filter_query)."""
+    slug = context["workspace"].slug
+    # One reverse() for all tiles (~40 µs each): the detail URL with the pk cut out.
+    head, cut, tail = reverse("gallery:image_detail", args=[slug, 0]).rpartition("/0/")
+    assert cut, "the detail URL ends in its pk"
+    head = escape(head)
+    query = context.get("filter_query")
+    suffix = escape(f"/{tail}?{query}" if query else f"/{tail}")
+    user_pk = context["user"].pk
+    ellipsis = truncation_text()
+    parts = []
+    for image in images:
+        pk = image.pk
+        if image.thumbnail:
+            media = (
+                f'<img src="{escape(issued_thumbnail_url(context, image))}" alt="" loading="lazy"'
+                f' width="{escape(image.width or 256)}" height="{escape(image.height or 256)}">'
+            )
+        else:
+            pending = (
+                "Could not fetch this image" if image.file_error else "Fetching from the provider…"
+            )
+            media = f'<span class="tile-pending">{pending}</span>'
+        marks = _FAVOURITE if getattr(image, "is_favourite", False) else ""
+        if image.review_state != ReviewState.UNREVIEWED:
+            marks += (
+                f'      <span class="badge tile-review review-{escape(image.review_state)}">'
+                f"{escape(_REVIEW_LABELS.get(image.review_state, image.review_state))}</span>\n"
+            )
+        if image.source == ImageSource.HISTORY:
+            author = "Provider history"
+        elif image.author_id == user_pk:
+            author = "You"
+        elif image.author_id:
+            # selectors.image_page reads the name with the row (no query per tile).
+            author = escape(image.author_name)  # type: ignore[attr-defined]
+        else:
+            author = "A former member"
+        parts.append(
+            _TILE.format(
+                aspect=aspect_class(image),
+                pk=pk,
+                short_prompt=escape(truncate_chars(image.prompt, 40, ellipsis)),
+                link=f"{head}/{pk}{suffix}",
+                media=media,
+                marks=marks,
+                prompt=escape(image.prompt or "(no prompt)"),
+                author=author,
+            )
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - built above from escaped values

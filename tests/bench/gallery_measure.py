@@ -198,6 +198,8 @@ def breakdown(fn: Callable[[], object], rounds: int) -> tuple[float, float, floa
     from django.template.backends.django import Template
 
     spent = {"sql": 0.0, "render": 0.0}
+    # Templates rendered inside a template (a form's widgets) are already in the outer one's time.
+    depth = [0]
 
     def timed_sql(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
@@ -210,11 +212,14 @@ def breakdown(fn: Callable[[], object], rounds: int) -> tuple[float, float, floa
 
     def timed_render(self, context=None, request=None):  # type: ignore[no-untyped-def]
         started, sql_before = time.perf_counter(), spent["sql"]
+        depth[0] += 1
         try:
             return original(self, context, request)
         finally:
-            sql_inside = spent["sql"] - sql_before
-            spent["render"] += time.perf_counter() - started - sql_inside
+            depth[0] -= 1
+            if not depth[0]:
+                sql_inside = spent["sql"] - sql_before
+                spent["render"] += time.perf_counter() - started - sql_inside
 
     rows = []
     Template.render = timed_render  # type: ignore[method-assign]

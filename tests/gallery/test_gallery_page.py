@@ -196,6 +196,27 @@ def test_each_tile_says_what_it_is_and_keeps_the_filter_in_its_link(
     assert "gallery/bulk_bar.html" not in everything  # included, not named
 
 
+def test_a_tile_escapes_the_prompt_and_the_authors_name(member_client, workspace, owner):
+    """The tiles are built in Python (grid_tags.gallery_tiles): every value still escaped."""
+    owner.first_name = '<b>Al</b> "x"'
+    owner.save()
+    prompt = '<script>alert(1)</script> a "quoted" & long prompt that is cut in the label'
+    image = make_image(workspace, owner, prompt, thumbnail=True)
+    html = member_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    tile = html[html.index(f'data-image="{image.pk}"') :]
+    tile = tile[: tile.index("</article>")]
+    assert "<script>" not in tile
+    assert "<b>" not in tile
+    assert (
+        'aria-label="Select “&lt;script&gt;alert(1)&lt;/script&gt; a &quot;quoted&quot; &amp; …”"'
+    ) in tile
+    assert (
+        '<span class="tile-prompt">&lt;script&gt;alert(1)&lt;/script&gt; a &quot;quoted&quot; '
+        "&amp; long prompt that is cut in the label</span>"
+    ) in tile
+    assert "&lt;b&gt;Al&lt;/b&gt; &quot;x&quot;" in tile
+
+
 def test_nothing_matching_is_not_the_same_as_nothing_yet(member_client, workspace, member):
     url = reverse("gallery:home", args=[workspace.slug])
     empty = member_client.get(url).content.decode()
