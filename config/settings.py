@@ -98,8 +98,7 @@ TEMPLATES = [
                 "accounts.context_processors.workspaces",
                 "gallery.context_processors.gallery",
             ],
-            # config.url_tag: `{% url %}` with its answers remembered (perf, see there).
-            "builtins": ["template_partials.templatetags.partials", "config.url_tag"],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]
