@@ -169,7 +169,7 @@ class GalleryFilter:
         """The active filters in words, each with the link that removes it."""
         names = {
             "model": choices.model_names,
-            "author": {"me": "Me", **dict(choices.members)},
+            "author": {"me": "me", **dict(choices.members)},
             "collection": dict(choices.collections),
             "provider": dict(ProviderKind.choices),
             "review": dict(ReviewState.choices),
@@ -244,6 +244,7 @@ class FilterBar:
     set_count: int  # filters set besides the search box (they fold away on a phone)
     is_open: bool  # the fold: open while any of them is set, or wrong
     show_provider: bool  # only where images came from more than one provider
+    collection_name: str  # the collection the gallery shows, named above the results
 
     @classmethod
     def build(
@@ -262,6 +263,7 @@ class FilterBar:
             set_count=set_count,
             is_open=set_count > 0 or not image_filter.newest_first or bool(form.errors),
             show_provider=len(choices.providers) > 1 or bool(image_filter.provider),
+            collection_name=dict(choices.collections).get(str(image_filter.collection or ""), ""),
         )
 
 

@@ -397,3 +397,13 @@ def test_the_stylesheet_has_every_ratio_class():
 
     with open(finders.find("css/app.css"), encoding="utf-8") as css:
         assert ratio_css() in css.read()
+
+
+def test_a_collections_gallery_is_named_above_its_images(member_client, workspace, member):
+    board = Collection.objects.create(workspace=workspace, name="Spring campaign")
+    url = reverse("gallery:home", args=[workspace.slug])
+    html = member_client.get(url, {"collection": board.pk}).content.decode()
+    assert '<h2 class="results-collection">Spring campaign' in html
+    assert "By me" not in html
+    html = member_client.get(url, {"author": "me"}).content.decode()
+    assert "By me" in html  # the chip, in the words of a sentence
