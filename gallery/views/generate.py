@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, Workspace
 from accounts.selectors import credential_for_workspace
 from gallery import selectors
 from gallery.access import get_job
@@ -21,6 +21,26 @@ from gallery.services.catalog import catalog_refresh_request
 from gallery.services.runner import QUOTA_REFRESH_DEBOUNCE_SECONDS
 
 # --- Generate ---------------------------------------------------------------------------------
+
+
+def submit_from_form(
+    request: WorkspaceRequest, form: JobForm, *, workspace: Workspace, job_request: jobs.JobRequest
+) -> Job | None:
+    """Queue the job a valid generate or edit form asks for. None when it is refused: the reason
+    is then on the form. Says so when no worker can be reached (the job waits for one)."""
+    try:
+        job = jobs.job_submit(
+            workspace=workspace,
+            author=request.user,
+            request=job_request,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+        )
+    except jobs.SubmitRefused as exc:
+        form.add_error(None, str(exc))
+        return None
+    if job.error == jobs.WORKERS_UNREACHABLE:
+        messages.warning(request, job.error)
+    return job
 
 
 def _generate_context(membership: Membership, form: JobForm, **extra: object) -> dict[str, object]:
@@ -49,18 +69,8 @@ def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
         initial=initial_from_query(request.GET),
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            job = jobs.job_submit(
-                workspace=workspace,
-                author=request.user,
-                request=form.job_request(),
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            )
-        except jobs.SubmitRefused as exc:
-            form.add_error(None, str(exc))
-        else:
-            if job.error == jobs.WORKERS_UNREACHABLE:
-                messages.warning(request, job.error)
+        job = submit_from_form(request, form, workspace=workspace, job_request=form.job_request())
+        if job is not None:
             if request.htmx:
                 # A fresh form (new idempotency key) keeping the model and options just used.
                 kept = {

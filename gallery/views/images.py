@@ -23,8 +23,9 @@ from gallery.access import get_image
 from gallery.filters import GalleryFilter
 from gallery.forms import CommentForm, EditForm, ReviewForm, initial_from_query
 from gallery.models import Image, JobKind
-from gallery.services import images, jobs, review
+from gallery.services import images, review
 from gallery.thumbnails import thumbnail_grant
+from gallery.views.generate import submit_from_form
 
 # --- Images -----------------------------------------------------------------------------------
 
@@ -152,19 +153,14 @@ def image_detail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
         if form is None:
             raise PermissionDenied
         if form.is_valid():
-            try:
-                job = jobs.job_submit(
-                    workspace=membership.workspace,
-                    author=request.user,
-                    request=form.job_request(parent_image=image),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except jobs.SubmitRefused as exc:
-                form.add_error(None, str(exc))
-            else:
-                if job.error == jobs.WORKERS_UNREACHABLE:
-                    messages.warning(request, job.error)
-                else:
+            job = submit_from_form(
+                request,
+                form,
+                workspace=membership.workspace,
+                job_request=form.job_request(parent_image=image),
+            )
+            if job is not None:
+                if not job.error:
                     messages.success(
                         request, "Edit queued. The new image appears here when it is done."
                     )
