@@ -7,9 +7,10 @@ from django.urls import reverse
 
 from gallery.models import Image, QuotaSnapshot
 
-# Session, user, the user's memberships (the one for this workspace, with its credential, and
-# the switcher's list), the page of images, the quota report, the sync panel's runs.
-GALLERY_QUERIES = 6
+# User (the session comes from the cache), the user's memberships (the one for this workspace,
+# with its credential, and the switcher's list), the page of images, the filter bar's options,
+# the quota report and the sync panel's runs.
+GALLERY_QUERIES = 5
 
 FILTERS = [
     {},
