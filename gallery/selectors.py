@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import connection
@@ -13,7 +12,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -25,6 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from accounts.models import Membership, User, Workspace
+from config.rows import model_columns, model_from_row
 from gallery.filters import FilterChoices, GalleryFilter
 from gallery.models import (
     CatalogModel,
@@ -275,9 +274,6 @@ def _choices_and_status(
     return choices, status
 
 
-M = TypeVar("M", bound=Model)
-
-
 @dataclass(frozen=True)
 class GalleryStatus:
     quota: QuotaSnapshot | None
@@ -294,9 +290,9 @@ def _status_select(workspace: Workspace, *, lead: str = "") -> tuple[str, list[i
     quotas = quote(QuotaSnapshot._meta.db_table)
     syncs = quote(HistorySync._meta.db_table)
     columns = [
-        f"{alias}.{quote(field.column)}"  # type: ignore[arg-type]  # concrete: has a column
+        column
         for alias, model in (("q", QuotaSnapshot), ("s", HistorySync), ("ok", HistorySync))
-        for field in model._meta.concrete_fields
+        for column in model_columns(model, alias)
     ]
     # Each the newest by its model's Meta.ordering; quoted names from the models, values are
     # parameters.
@@ -316,28 +312,10 @@ def _status_select(workspace: Workspace, *, lead: str = "") -> tuple[str, list[i
 
 
 def _status_from_row(workspace: Workspace, row: tuple) -> GalleryStatus:
-    quota, row = _model_from_row(QuotaSnapshot, row)
-    latest, row = _model_from_row(HistorySync, row)
-    last_success, _ = _model_from_row(HistorySync, row)
+    quota, row = model_from_row(QuotaSnapshot, row)
+    latest, row = model_from_row(HistorySync, row)
+    last_success, _ = model_from_row(HistorySync, row)
     return GalleryStatus(quota, _sync_status(workspace, latest=latest, last_success=last_success))
-
-
-def _model_from_row(model: type[M], row: tuple) -> tuple[M | None, tuple]:
-    """The instance in the first columns of `row` (its concrete fields, in order; None for a
-    LEFT JOIN that found nothing), with the database's values converted as the ORM does, and
-    the rest of the row."""
-    fields = model._meta.concrete_fields
-    values, rest = row[: len(fields)], row[len(fields) :]
-    if values[0] is None:
-        return None, rest
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        col = field.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
-            value = convert(value, col, connection)
-        converted.append(value)
-    names = [field.attname for field in fields]
-    return model.from_db(connection.alias, names, converted), rest
 
 
 def quota_latest(*, workspace: Workspace) -> QuotaSnapshot | None:
