@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role, User, Workspace
-from accounts.selectors import membership_list_for_user
+from accounts.selectors import membership_list_for_user_with_credentials
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -49,9 +49,7 @@ def get_membership(
         raise Http404
     # One query for the page's membership, its workspace's credential and the header's workspace
     # switcher (every membership of the user), rather than one for each.
-    memberships = list(
-        membership_list_for_user(user=request.user).select_related("workspace__credential")
-    )
+    memberships = membership_list_for_user_with_credentials(user=request.user)
     membership = next((m for m in memberships if m.workspace.slug == slug), None)
     if membership is None:
         raise Http404("No such workspace")

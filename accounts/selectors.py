@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import (
@@ -10,12 +11,52 @@ from accounts.models import (
     User,
     Workspace,
 )
+from config.rows import model_columns, model_from_row
 
 
 def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name")
     )
+
+
+def membership_list_for_user_with_credentials(*, user: User) -> list[Membership]:
+    """`membership_list_for_user(user=user).select_related("workspace__credential")`, in SQL:
+    every page of a workspace reads it (`accounts.access.get_membership`), and the ORM took
+    ≈0.27 ms of Python to compile it each time for a query the database answers in ≈0.05."""
+    quote = connection.ops.quote_name
+    columns = [
+        *model_columns(Membership, "m"),
+        *model_columns(Workspace, "w"),
+        *model_columns(ProviderCredential, "c"),
+    ]
+    # Quoted names from the models; the user is a parameter.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(Membership._meta.db_table)} m "  # noqa: S608
+        f"INNER JOIN {quote(Workspace._meta.db_table)} w ON w.id = m.workspace_id "
+        f"LEFT JOIN {quote(ProviderCredential._meta.db_table)} c ON c.workspace_id = w.id "
+        "WHERE m.user_id = %s ORDER BY w.name ASC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk])
+        rows = cursor.fetchall()
+    memberships = []
+    workspace_field = Membership._meta.get_field("workspace")
+    credential_field = ProviderCredential._meta.get_field("workspace")
+    for row in rows:
+        membership, rest = model_from_row(Membership, row)
+        workspace, rest = model_from_row(Workspace, rest)
+        credential, _ = model_from_row(ProviderCredential, rest)
+        assert membership is not None  # an inner join: both there
+        assert workspace is not None
+        # As select_related does: none left for `workspace.credential` to ask for (without a
+        # credential it raises RelatedObjectDoesNotExist, as after select_related).
+        workspace_field.set_cached_value(membership, workspace)
+        credential_field.remote_field.set_cached_value(workspace, credential)
+        if credential is not None:
+            credential_field.set_cached_value(credential, workspace)
+        memberships.append(membership)
+    return memberships
 
 
 def membership_list_for_workspace(*, workspace: Workspace) -> QuerySet[Membership]:

@@ -260,6 +260,12 @@ STORAGES = {
 
 # --- Security ---------------------------------------------------------------------------------
 
+# Sessions read from the cache (Redis in production), written through to the database: a page
+# no longer spends a database query (≈0.25 ms a round trip on PostgreSQL) loading its session,
+# and a cache that is emptied or lost only costs a read from the database. (So the cache must be
+# shared by every web process, as Redis and the file cache are: with locmem:// a logout in one
+# process would not reach another's memory.)
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True

@@ -49,6 +49,21 @@ def test_it_logs_out_only_by_post(owner_client):
     assert "_auth_user_id" not in owner_client.session
 
 
+def test_a_session_outlives_an_emptied_cache_and_a_logout_ends_it_in_both(owner_client, workspace):
+    """Sessions are read from the cache and written through to the database (cached_db)."""
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+
+    home = reverse("gallery:home", args=[workspace.slug])
+    key = owner_client.session.session_key
+    cache.clear()  # a restarted Redis: the database still has the session
+    assert owner_client.get(home).status_code == 200
+    owner_client.post(reverse("logout"))
+    assert not Session.objects.filter(session_key=key).exists()
+    cache.clear()
+    assert owner_client.get(home).status_code == 302  # signed out, not back from the database
+
+
 def test_it_changes_the_password(owner_client, owner):
     response = owner_client.post(
         reverse("password_change"),

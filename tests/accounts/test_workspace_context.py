@@ -53,3 +53,40 @@ def test_the_request_carries_the_workspace_and_membership(rf, viewer, workspace)
     request.user = viewer
     membership = get_membership(request, workspace.slug)
     assert (request.workspace, request.membership) == (workspace, membership)
+
+
+def test_the_membership_read_in_sql_is_the_orms(member, workspace, django_assert_num_queries):
+    """`get_membership` reads the user's memberships in hand-written SQL: the same rows, in the
+    same order, with the workspace and its credential (or its absence) as select_related gives."""
+    from accounts.models import ProviderCredential
+    from accounts.selectors import (
+        membership_list_for_user,
+        membership_list_for_user_with_credentials,
+    )
+    from tests.factories import MembershipFactory, WorkspaceFactory
+
+    for name in ("Zebra", "Aardvark"):
+        MembershipFactory(user=member, workspace=WorkspaceFactory(name=name), role="viewer")
+    ProviderCredential.objects.filter(workspace__name="Zebra").delete()
+    orm = list(membership_list_for_user(user=member).select_related("workspace__credential"))
+    with django_assert_num_queries(1):
+        mine = membership_list_for_user_with_credentials(user=member)
+        credentials = [getattr(m.workspace, "credential", None) for m in mine]
+    assert [m.workspace.name for m in mine] == ["Aardvark", workspace.name, "Zebra"]
+    assert mine == orm
+    for raw, expected in zip(mine, orm, strict=True):
+        fields = (raw._meta.concrete_fields, raw.workspace._meta.concrete_fields)
+        for field in fields[0]:
+            assert getattr(raw, field.attname) == getattr(expected, field.attname)
+        for field in fields[1]:
+            assert getattr(raw.workspace, field.attname) == getattr(
+                expected.workspace, field.attname
+            )
+    assert credentials[2] is None  # Zebra's was deleted
+    for credential, expected in zip(credentials[:2], orm[:2], strict=True):
+        assert credential is not None
+        assert credential.workspace is not None
+        for field in credential._meta.concrete_fields:
+            assert getattr(credential, field.attname) == getattr(
+                expected.workspace.credential, field.attname
+            )

@@ -177,10 +177,10 @@ def test_the_page_costs_the_same_queries_however_much_it_shows(
     member_client, workspace, member, viewer, images, django_assert_num_queries
 ):
     image = images[2]
-    # Session, user, memberships (with their workspaces and credentials), image, edit models,
-    # neighbours (2), lineage (2), favourite, history, comments, collections; the header's quota
-    # and credential, model names.
-    with django_assert_num_queries(16) as bare:
+    # User (the session comes from the cache), memberships (with their workspaces and
+    # credentials), image, edit models, neighbours (2), lineage (2), favourite, history, comments,
+    # collections; the header's quota and credential, model names.
+    with django_assert_num_queries(15) as bare:
         member_client.get(_detail(image, "review=unreviewed"))
     parent = image
     for i in range(4):
