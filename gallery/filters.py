@@ -43,7 +43,7 @@ class GalleryFilterForm(forms.Form):
         required=False, choices=[("", "Any provider"), *ProviderKind.choices]
     )
     model = forms.CharField(required=False, max_length=200)
-    author = forms.CharField(required=False, max_length=20, help_text='A member\'s id, or "me".')
+    author = forms.CharField(required=False, max_length=20)  # a member's id, or "me"
     since = forms.DateField(
         required=False, label="From", widget=forms.DateInput({"type": "date"}, "%Y-%m-%d")
     )
@@ -78,7 +78,6 @@ class GalleryFilterForm(forms.Form):
             if value and value not in {key for key, _ in options}:
                 options.append((value, value))
             self.fields[name].widget = forms.Select(choices=options)
-        self.fields["author"].help_text = ""  # the list says it: no id to type
 
     def clean_author(self) -> str:
         author = self.cleaned_data["author"].strip()

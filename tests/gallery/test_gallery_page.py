@@ -408,3 +408,15 @@ def test_a_collections_gallery_is_named_above_its_images(member_client, workspac
     assert "By me" not in html
     html = member_client.get(url, {"author": "me"}).content.decode()
     assert "By me" in html  # the chip, in the words of a sentence
+
+
+def test_every_description_a_field_points_to_is_on_the_page(member_client, workspace):
+    html = member_client.get(
+        reverse("gallery:home", args=[workspace.slug]), {"since": "not a date"}
+    ).content.decode()
+    described = {
+        ref for refs in re.findall(r'aria-describedby="([^"]+)"', html) for ref in refs.split()
+    }
+    assert described  # the bad date's error, at least
+    missing = {ref for ref in described if f'id="{ref}"' not in html}
+    assert not missing
