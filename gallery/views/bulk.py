@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import JsonResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -53,6 +53,10 @@ def images_bulk(request: WorkspaceRequest, slug: str) -> HttpResponseBase:
             messages.error(request, "None of the selected images has a file to download yet.")
             return redirect(back)
         return _zip_response(membership, images)
+    if action == "delete" and not request.POST.get("confirmed"):
+        # Only a form without JavaScript gets here unconfirmed (bulk.js asks first): ask here.
+        context = {"count": images.count(), "fields": _resent_fields(request)}
+        return render(request, "gallery/bulk_delete_confirm.html", context)
     try:
         message = _apply(membership, action, images, data)
     except ValidationError as exc:
@@ -60,6 +64,16 @@ def images_bulk(request: WorkspaceRequest, slug: str) -> HttpResponseBase:
     else:
         messages.success(request, message)
     return redirect(back)
+
+
+def _resent_fields(request: WorkspaceRequest) -> list[tuple[str, str]]:
+    """The selection's fields as posted, to post again once the deletion is confirmed."""
+    return [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", "confirmed")
+        for value in values
+    ]
 
 
 def _apply(

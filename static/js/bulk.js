@@ -110,8 +110,12 @@
     }
     const ticked = boxes().filter((box) => box.checked).length;
     const what = part(form, "scope").checked ? "every image in this filter" : images(ticked);
-    if (action === "delete" && !window.confirm(`Delete ${what}? Only those you may delete are deleted.`)) {
-      event.preventDefault();
+    if (action === "delete") {
+      if (window.confirm(`Delete ${what}? Only those you may delete are deleted.`)) {
+        part(form, "confirmed").value = "1";
+      } else {
+        event.preventDefault();
+      }
     }
   });
 

@@ -102,7 +102,7 @@ def test_a_collection_must_be_picked_and_be_of_this_workspace(member_client, wor
 def test_deleting_skips_the_images_a_member_may_not_delete_and_says_how_many(
     member_client, workspace, mine, theirs
 ):
-    response = bulk(member_client, workspace, "delete", [*mine, theirs])
+    response = bulk(member_client, workspace, "delete", [*mine, theirs], confirmed="1")
     assert said(response) == [
         "Deleted 3 images (1 skipped: only their authors or an admin may delete them)."
     ]
@@ -110,8 +110,25 @@ def test_deleting_skips_the_images_a_member_may_not_delete_and_says_how_many(
 
 
 def test_an_admin_deletes_anyones(owner_client, workspace, mine, theirs):
-    bulk(owner_client, workspace, "delete", [*mine, theirs])
+    bulk(owner_client, workspace, "delete", [*mine, theirs], confirmed="1")
     assert not Image.objects.visible().filter(workspace=workspace).exists()
+
+
+def test_without_javascript_deleting_asks_first_and_posts_the_same_selection_again(
+    member_client, workspace, mine, theirs
+):
+    asked = bulk(member_client, workspace, "delete", [*mine, theirs], next="/w/studio/?q=fox")
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert "Delete 4 images?" in html
+    assert Image.objects.visible().filter(workspace=workspace).count() == 4  # nothing yet
+    resent = [f'name="image" value="{image.pk}"' for image in [*mine, theirs]]
+    assert all(field in html for field in resent)
+    assert 'name="action" value="delete"' in html
+    assert 'name="next" value="/w/studio/?q=fox"' in html
+    assert 'name="confirmed" value="1"' in html
+    question = html.split('<section class="card narrow">')[1]
+    assert question.count('name="csrfmiddlewaretoken"') == 1  # its own, not the first form's
 
 
 def test_select_all_in_a_filter_acts_on_every_image_it_holds_and_no_other(
