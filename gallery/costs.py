@@ -55,9 +55,9 @@ class CostEstimate:
             return " · ".join(parts)
         parts.append(f"≈ {money(self.amount, self.currency)}")
         if self.short and self.left_now is not None:
-            parts.append(f"more than the {money(self.left_now, self.currency)} balance")
+            parts.append(f"more than the {money(Decimal(self.left_now), self.currency)} balance")
         elif self.left_after is not None:
-            parts.append(f"leaves {money(self.left_after, self.currency)}")
+            parts.append(f"leaves {money(Decimal(self.left_after), self.currency)}")
         return " · ".join(parts)
 
 
