@@ -12,6 +12,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Workspace
+from gallery.costs import money
 
 
 class JobKind(models.TextChoices):
@@ -386,6 +387,17 @@ class Job(models.Model):
     @property
     def n_images(self) -> int:
         return int(self.params.get("n", 1))
+
+    @property
+    def cost_text(self) -> str:
+        """What the provider took, as it counts: "$0.0224", or "2 images of the quota" (a quota
+        counted in images: neuroflash takes one per delivered image). "" when not reported."""
+        if self.cost is None:
+            return ""
+        if self.currency == "credits":
+            used = int(self.cost)
+            return f"{used} image{'' if used == 1 else 's'} of the quota"
+        return money(self.cost, self.currency)
 
     @property
     def delivery_note(self) -> str:
