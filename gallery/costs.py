@@ -70,6 +70,15 @@ def money(amount: Decimal, currency: str) -> str:
     return f"${shown}" if currency == "USD" else f"{shown} {currency}".strip()
 
 
+def spent_text(amount: Decimal, currency: str) -> str:
+    """What a provider took, as it counts: "$0.0224", or "2 images of the quota" (a quota
+    counted in images: neuroflash takes one per delivered image)."""
+    if currency == "credits":
+        used = int(amount)
+        return f"{used} image{'' if used == 1 else 's'} of the quota"
+    return money(amount, currency)
+
+
 def cost_estimate(
     *,
     model: CatalogModel,

@@ -12,7 +12,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Workspace
-from gallery.costs import money
+from gallery.costs import spent_text
 
 
 class JobKind(models.TextChoices):
@@ -390,14 +390,8 @@ class Job(models.Model):
 
     @property
     def cost_text(self) -> str:
-        """What the provider took, as it counts: "$0.0224", or "2 images of the quota" (a quota
-        counted in images: neuroflash takes one per delivered image). "" when not reported."""
-        if self.cost is None:
-            return ""
-        if self.currency == "credits":
-            used = int(self.cost)
-            return f"{used} image{'' if used == 1 else 's'} of the quota"
-        return money(self.cost, self.currency)
+        """What the provider took (`gallery.costs.spent_text`); "" when it reported nothing."""
+        return "" if self.cost is None else spent_text(self.cost, self.currency)
 
     @property
     def delivery_note(self) -> str:
