@@ -87,6 +87,7 @@ def test_the_live_preview_asks_with_the_model_and_its_options(member_client, stu
     assert f'hx-get="{preview_url(studio)}?kind=text2image"' in tag
     assert 'hx-trigger="change from:#job-options"' in tag
     assert 'hx-include="#id_model, #model-options"' in tag
+    assert 'hx-target="this"' in tag  # not the form's #workbench, which it would inherit
 
 
 def test_nanogpt_is_priced_in_dollars_from_the_catalog(member_client, nanogpt_studio):
