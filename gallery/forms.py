@@ -11,9 +11,11 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import ProviderCredential, kind_uses_secret
-from gallery.models import CatalogModel, JobKind, ReviewState
+from gallery.costs import CostEstimate, cost_estimate
+from gallery.models import CatalogModel, JobKind, QuotaSnapshot, ReviewState
 from gallery.services.jobs import JobRequest
 from gallery.services.review import COMMENT_MAX_LENGTH
+from providers import QuotaKind
 
 OPTION_FIELDS = ("n", "aspect_ratio", "size", "output_format")
 # What a link to the form may fill in: Reuse prompt, or the no-JavaScript "Show its options".
@@ -143,6 +145,32 @@ class JobForm(forms.Form):
 
     def option_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in OPTION_FIELDS if name in self.fields]
+
+    def chosen(self, name: str) -> str | None:
+        """The value an option field shows: what was sent or asked for when the model offers
+        it, else the field's default (None when the model has no such option)."""
+        field = self.fields.get(name)
+        if field is None:
+            return None
+        offered = {str(value) for value, _ in getattr(field, "choices", [])}
+        value = self[name].value()
+        if value is not None and str(value) in offered:
+            return str(value)
+        return None if field.initial is None else str(field.initial)
+
+    def cost_estimate(
+        self, *, quota_kind: QuotaKind | None, quota: QuotaSnapshot | None
+    ) -> CostEstimate | None:
+        """What the request the form shows now would cost (None without a usable model)."""
+        if self.selected is None:
+            return None
+        return cost_estimate(
+            model=self.selected,
+            n=self.fixed_n or int(self.chosen("n") or 1),
+            size=self.chosen("size"),
+            quota_kind=quota_kind,
+            quota=quota,
+        )
 
     def clean_prompt(self) -> str:
         prompt = self.cleaned_data["prompt"].strip()

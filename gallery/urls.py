@@ -11,6 +11,7 @@ urlpatterns = [
     path("", browse.home, name="home"),
     path("generate/", generate.generate, name="generate"),
     path("generate/options/", generate.model_options, name="model_options"),
+    path("generate/cost/", generate.cost_preview, name="cost_preview"),
     path("generate/refresh-models/", generate.catalog_refresh, name="catalog_refresh"),
     path("jobs/<int:job_id>/", generate.job_card, name="job_card"),
     path("jobs/<int:job_id>/cancel/", generate.job_cancel, name="job_cancel"),

@@ -10,13 +10,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import Workspace
-from gallery.models import Image, ImageSource, QuotaSnapshot
+from accounts.models import User, Workspace
+from gallery.costs import spent_text
+from gallery.models import Image, ImageSource, Job, QuotaSnapshot
 
 
 @dataclass(frozen=True)
@@ -114,25 +117,70 @@ def chart_bars(series: list[Day], *, width: int = 600, height: int = 160) -> tup
     return bars, top
 
 
-def usage_by_member(*, workspace: Workspace, since: dt.datetime) -> list[tuple[str, int]]:
+@dataclass(frozen=True)
+class UsageRow:
+    """One member's or model's month: images made in Darkroom, and what the provider reported
+    taking for their jobs (one figure per currency; a workspace may have changed provider)."""
+
+    label: str
+    images: int
+    spent: tuple[str, ...] = ()
+
+    @property
+    def cost(self) -> str:
+        return " + ".join(self.spent)
+
+
+def _spent(jobs: list[dict[str, Any]], key: str) -> dict[Any, list[str]]:
+    totals: dict[Any, list[str]] = {}
+    for row in jobs:
+        amount = row["total"]
+        assert isinstance(amount, Decimal)
+        totals.setdefault(row[key], []).append(spent_text(amount, str(row["currency"])))
+    return totals
+
+
+def _job_costs(*, workspace: Workspace, since: dt.datetime, key: str) -> dict[Any, list[str]]:
+    """The month's summed actual cost of the workspace's jobs by ``key``, per currency."""
     rows = (
-        Image.objects.filter(workspace=workspace, source=ImageSource.JOB, created_at__gte=since)
-        .values("author__email", "author__first_name", "author__last_name")
-        .annotate(n=Count("pk"))
-        .order_by("-n")
+        Job.objects.filter(workspace=workspace, created_at__gte=since, cost__isnull=False)
+        .values(key, "currency")
+        .annotate(total=Sum("cost"))
+        .order_by(key, "currency")
     )
-    named = []
-    for row in rows:
-        name = f"{row['author__first_name']} {row['author__last_name']}".strip()
-        named.append((name or row["author__email"] or "a removed user", row["n"]))
-    return named
+    return _spent(list(rows), key)
 
 
-def usage_by_model(*, workspace: Workspace, since: dt.datetime) -> list[tuple[str, int]]:
-    rows = (
+def usage_by_member(*, workspace: Workspace, since: dt.datetime) -> list[UsageRow]:
+    images = {
+        row["author"]: row
+        for row in Image.objects.filter(
+            workspace=workspace, source=ImageSource.JOB, created_at__gte=since
+        )
+        .values("author")
+        .annotate(n=Count("pk"))
+    }
+    spent = _job_costs(workspace=workspace, since=since, key="author")
+    authors = {user.pk: user for user in User.objects.filter(pk__in={*images, *spent} - {None})}
+    rows = []
+    for author_id in {*images, *spent}:
+        user = authors.get(author_id)
+        name = (user.display_name if user else "") or "a removed user"
+        count = int(images[author_id]["n"]) if author_id in images else 0
+        rows.append(UsageRow(name, count, tuple(spent.get(author_id, ()))))
+    return sorted(rows, key=lambda row: (-row.images, row.label))
+
+
+def usage_by_model(*, workspace: Workspace, since: dt.datetime) -> list[UsageRow]:
+    images = dict(
         Image.objects.filter(workspace=workspace, source=ImageSource.JOB, created_at__gte=since)
         .values_list("model_id")
         .annotate(n=Count("pk"))
-        .order_by("-n")
+        .values_list("model_id", "n")
     )
-    return [(model or "unknown", n) for model, n in rows]
+    spent = _job_costs(workspace=workspace, since=since, key="model_id")
+    rows = [
+        UsageRow(str(model or "unknown"), int(images.get(model, 0)), tuple(spent.get(model, ())))
+        for model in {*images, *spent}
+    ]
+    return sorted(rows, key=lambda row: (-row.images, row.label))

@@ -12,6 +12,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Workspace
+from gallery.costs import spent_text
 
 
 class JobKind(models.TextChoices):
@@ -386,6 +387,11 @@ class Job(models.Model):
     @property
     def n_images(self) -> int:
         return int(self.params.get("n", 1))
+
+    @property
+    def cost_text(self) -> str:
+        """What the provider took (`gallery.costs.spent_text`); "" when it reported nothing."""
+        return "" if self.cost is None else spent_text(self.cost, self.currency)
 
     @property
     def delivery_note(self) -> str:

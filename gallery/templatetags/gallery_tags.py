@@ -4,6 +4,8 @@ from django import template
 from django.urls import reverse
 
 from accounts.models import Membership
+from gallery.costs import CostEstimate
+from gallery.forms import JobForm
 from gallery.models import Image, Job
 from gallery.thumbnails import thumbnail_expiry, thumbnail_token
 
@@ -47,3 +49,13 @@ def issued_thumbnail_url(context: template.Context, image: Image) -> str:
         )
     before, after, expires = issued
     return f"{before}{thumbnail_token(image, expires=expires)}{after}"
+
+
+@register.simple_tag(takes_context=True)
+def cost_estimate(context: template.Context, form: JobForm) -> CostEstimate | None:
+    """`{% cost_estimate form as estimate %}`: what the form's request would cost, in what the
+    workspace's provider counts, against the latest quota report the page already reads."""
+    credential = getattr(context.get("workspace"), "credential", None)
+    quota_kind = credential.capabilities.quota_kind if credential is not None else None
+    quota = context.get("quota") or None  # a lazy report: falsy when there is none
+    return form.cost_estimate(quota_kind=quota_kind, quota=quota)

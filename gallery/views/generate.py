@@ -88,18 +88,33 @@ def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
-@login_required
-@require_GET
-def model_options(request: WorkspaceRequest, slug: str) -> HttpResponse:
-    """The option fields of the model picked in the form (aspect ratios, formats, count…)."""
-    membership = get_membership(request, slug, role=Role.MEMBER)
+def _form_for_preview(
+    request: WorkspaceRequest, membership: Membership, initial: dict[str, str]
+) -> JobForm:
+    """The generate or edit form (`?kind=`) as it would show with `initial`, for its partials."""
     kind = JobKind.EDIT if request.GET.get("kind") == JobKind.EDIT else JobKind.TEXT2IMAGE
     form_class = EditForm if kind == JobKind.EDIT else JobForm
     models = selectors.catalog_for(workspace=membership.workspace, kind=kind)
-    form = form_class(
-        models=models, credential=None, initial={"model": request.GET.get("model", "")}
-    )
-    return render(request, "gallery/generate.html#model-options", {"form": form})
+    return form_class(models=models, credential=None, initial=initial)
+
+
+@login_required
+@require_GET
+def model_options(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    """The option fields of the model picked in the form (aspect ratios, formats, count…), with
+    the cost of its defaults out of band: the options shown and the price always agree."""
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    form = _form_for_preview(request, membership, {"model": request.GET.get("model", "")})
+    return render(request, "gallery/generate.html#model-options-and-cost", {"form": form})
+
+
+@login_required
+@require_GET
+def cost_preview(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    """The cost line under the submit button, for the model and options the form shows now."""
+    membership = get_membership(request, slug, role=Role.MEMBER)
+    form = _form_for_preview(request, membership, initial_from_query(request.GET))
+    return render(request, "gallery/generate.html#cost-text", {"form": form})
 
 
 @login_required

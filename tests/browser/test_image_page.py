@@ -85,7 +85,7 @@ def test_a_member_reviews_comments_favourites_and_moves_on(
     page.goto(f"/w/{workspace.slug}/images/{edit.pk}/")
     expect(page.locator("h1")).to_have_text(edit.prompt)
     expect(page.locator(".facts")).to_contain_text("Edited from")
-    expect(page.locator(".facts")).to_contain_text("2 credits")
+    expect(page.locator(".facts")).to_contain_text("2 images of the quota")
     expect(page.locator(".facts")).to_contain_text("batch-5f1c2a9e")
     lineage = page.get_by_role("region", name="Lineage")
     expect(lineage.get_by_role("link")).to_have_count(1)  # the original

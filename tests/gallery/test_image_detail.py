@@ -62,7 +62,7 @@ def test_the_page_shows_model_parameters_cost_and_provider_ids(member_client, jo
         "<dt>Aspect ratio</dt><dd>16:9</dd>",
         "<dt>Images in the job</dt><dd>2</dd>",
         "<dt>Seed</dt><dd>42</dd>",
-        "4 credits",
+        "4 images of the quota",
         "for the job's 2 images",
         "img-123",
         "batch-77",

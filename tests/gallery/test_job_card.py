@@ -6,6 +6,7 @@ import re
 
 from django.urls import reverse
 
+from accounts import crypto
 from tests.gallery.running import run_until_done
 
 
@@ -54,3 +55,24 @@ def test_a_job_with_all_its_images_says_nothing_of_deletion(member_client, studi
     run_until_done(job)
 
     assert "deleted" not in meta(card(member_client, studio, job))
+
+
+def test_a_done_job_shows_the_images_it_took_from_the_quota(member_client, studio, submit):
+    job = submit(n=2)
+    run_until_done(job)
+
+    assert "cost 2 images of the quota" in meta(card(member_client, studio, job))
+
+
+def test_a_done_nanogpt_job_shows_what_it_cost(member_client, studio, submit, sandbox):
+    credential = studio.credential
+    credential.kind = "nanogpt"
+    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
+    credential.save()
+    job = submit(model="hidream", n=2, size="1024x1024")
+    run_until_done(job)
+
+    assert "cost $0.0224" in meta(card(member_client, studio, job))
+    image = job.images.first()
+    page = member_client.get(reverse("gallery:image_detail", args=[studio.slug, image.pk]))
+    assert "<dt>Cost</dt><dd>$0.0224 <span" in page.content.decode()

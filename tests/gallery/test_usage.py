@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery.models import Image, QuotaSnapshot
-from gallery.usage import Day, chart_bars, daily_usage, forecast
+from gallery.models import Image, Job, QuotaSnapshot
+from gallery.usage import (
+    Day,
+    chart_bars,
+    daily_usage,
+    forecast,
+    usage_by_member,
+    usage_by_model,
+)
 
 TODAY = dt.date(2026, 12, 1)
 
@@ -74,3 +82,49 @@ def test_the_usage_page_shows_chart_members_models_and_forecast(
     assert member.get_full_name() in html
     assert "<td>Nano Banana 2</td>" in html  # the catalog's name, not the id
     assert "At the last 7 days&#x27; pace" in html or "At the last 7 days' pace" in html
+
+
+@pytest.mark.django_db
+def test_the_month_sums_what_each_member_and_model_actually_cost(workspace, member, owner):
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+    def job(author, model, cost, currency="USD", images=1, key=None, created=None):
+        made = Job.objects.create(
+            workspace=workspace,
+            author=author,
+            prompt="p",
+            model_id=model,
+            idempotency_key=key or f"k-{Job.objects.count()}",
+            params={"n": images},
+            cost=cost,
+            currency=currency,
+        )
+        for _ in range(images):
+            Image.objects.create(
+                workspace=workspace, author=author, job=made, model_id=model, source="job"
+            )
+        if created:
+            Job.objects.filter(pk=made.pk).update(created_at=created)
+        return made
+
+    job(member, "hidream", Decimal("0.0224"), images=2)
+    job(member, "openai/gpt-image-1", Decimal("0.04"))
+    job(owner, "hidream", Decimal("0.0112"))
+    job(owner, "hidream", Decimal("0.0112"), images=0)  # charged, no images delivered
+    job(owner, "hidream", None)  # still running: nothing reported yet
+    last_month = month_start - dt.timedelta(days=1)
+    job(member, "hidream", Decimal("9"), images=0, created=last_month)
+    job(owner, "nano-banana-2", Decimal("2"), currency="credits", images=2)
+
+    by_member = usage_by_member(workspace=workspace, since=month_start)
+    by_model = usage_by_model(workspace=workspace, since=month_start)
+
+    assert [(r.label, r.images, r.cost) for r in by_member] == [
+        (owner.display_name, 4, "$0.0224 + 2 images of the quota"),
+        (member.display_name, 3, "$0.0624"),
+    ]
+    assert [(r.label, r.images, r.cost) for r in by_model] == [
+        ("hidream", 4, "$0.0448"),
+        ("nano-banana-2", 2, "2 images of the quota"),
+        ("openai/gpt-image-1", 1, "$0.04"),
+    ]

@@ -1,0 +1,155 @@
+"""What a request will cost, from the catalog row's own pricing: shown under the submit button.
+
+A pure function of the catalog row, the options chosen and the latest quota report: no table of
+prices lives here, and a price the catalog does not state is "price unknown", never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gallery.models import CatalogModel, QuotaSnapshot
+    from providers import QuotaKind
+
+# Prices shown to four decimals at most (NanoGPT prices cheap models at $0.0112 an image).
+_SHOWN = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What one request will take: ``images`` of the workspace quota (a quota counted in
+    images), or ``amount`` in ``currency`` (a money balance); ``amount`` None when the price is
+    unknown. ``left_after`` is the quota or balance left afterwards, None when not reported."""
+
+    images: int
+    quota_kind: QuotaKind | None
+    amount: Decimal | None = None
+    currency: str = ""
+    left_after: int | Decimal | None = None
+    # The quota or balance reported does not cover this request.
+    short: bool = False
+    # What is left now (for "only 2 left today"), and in which period that counts.
+    left_now: int | Decimal | None = None
+    period: str = "this month"
+
+    @property
+    def known(self) -> bool:
+        return self.quota_kind == "credits" or self.amount is not None
+
+    @property
+    def text(self) -> str:
+        noun = "image" if self.images == 1 else "images"
+        if self.quota_kind == "credits":
+            parts = [f"{self.images} {noun} of the workspace quota"]
+            if self.short and self.left_now is not None:
+                parts.append(f"only {self.left_now} left {self.period}")
+            elif self.left_after is not None:
+                parts.append(f"leaves {self.left_after} this month")
+            return " · ".join(parts)
+        parts = [f"{self.images} {noun}"]
+        if self.amount is None:
+            parts.append("price unknown")
+            return " · ".join(parts)
+        parts.append(f"≈ {money(self.amount, self.currency)}")
+        if self.short and self.left_now is not None:
+            parts.append(f"more than the {money(Decimal(self.left_now), self.currency)} balance")
+        elif self.left_after is not None:
+            parts.append(f"leaves {money(Decimal(self.left_after), self.currency)}")
+        return " · ".join(parts)
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """``$0.16``, ``$0.0112``, ``0.50 EUR``: at least two decimals, at most four."""
+    shown = amount.quantize(_SHOWN).normalize()
+    exponent = shown.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        shown = shown.quantize(Decimal("0.01"))
+    return f"${shown}" if currency == "USD" else f"{shown} {currency}".strip()
+
+
+def spent_text(amount: Decimal, currency: str) -> str:
+    """What a provider took, as it counts: "$0.0224", or "2 images of the quota" (a quota
+    counted in images: neuroflash takes one per delivered image)."""
+    if currency == "credits":
+        used = int(amount)
+        return f"{used} image{'' if used == 1 else 's'} of the quota"
+    return money(amount, currency)
+
+
+def cost_estimate(
+    *,
+    model: CatalogModel,
+    n: int,
+    size: str | None,
+    quota_kind: QuotaKind | None,
+    quota: QuotaSnapshot | None,
+) -> CostEstimate:
+    """The cost of asking ``model`` for ``n`` images at ``size`` (a resolution, when the model
+    has them), measured in what the workspace's provider counts (``quota_kind``)."""
+    images = model.fixed_image_count or n
+    if quota is not None and quota.kind != quota_kind:
+        quota = None  # a report from the provider the workspace had before
+    if quota_kind == "credits":
+        return _in_images(images, quota)
+    price = unit_price(model.prices, size)
+    if price is None:
+        return CostEstimate(images=images, quota_kind=quota_kind)
+    amount, currency = price
+    total = amount * images
+    estimate = CostEstimate(images=images, quota_kind=quota_kind, amount=total, currency=currency)
+    balance = quota.balance if quota is not None else None
+    if balance is None or (quota is not None and quota.currency not in ("", currency)):
+        return estimate
+    return CostEstimate(
+        images=images,
+        quota_kind=quota_kind,
+        amount=total,
+        currency=currency,
+        left_after=max(balance - total, Decimal(0)),
+        short=total > balance,
+        left_now=balance,
+    )
+
+
+def _in_images(images: int, quota: QuotaSnapshot | None) -> CostEstimate:
+    if quota is None:
+        return CostEstimate(images=images, quota_kind="credits")
+    left_now = quota.images_left
+    left_after = None
+    if quota.monthly_available is not None:
+        left_after = max(quota.monthly_available - images, 0)
+    return CostEstimate(
+        images=images,
+        quota_kind="credits",
+        left_after=left_after,
+        short=left_now is not None and images > left_now,
+        left_now=left_now,
+        period=quota.limiting_period if left_now is not None else "this month",
+    )
+
+
+def unit_price(prices: list[dict[str, Any]], size: str | None) -> tuple[Decimal, str] | None:
+    """The per-image price (and its currency) the catalog states for ``size``: the price for
+    that resolution, else a price for any resolution. None when it states neither, or prices
+    in another unit (per megapixel, per second): that would be a guess."""
+    per_image = [p for p in prices if (p.get("unit") or "image") == "image"]
+    for wanted in (size, None) if size else (None,):
+        for price in per_image:
+            if price.get("resolution") == wanted:
+                return _amount(price)
+    if size is None and len({(p.get("amount"), p.get("currency")) for p in per_image}) == 1:
+        return _amount(per_image[0])  # one price whatever the resolution
+    return None
+
+
+def _amount(price: dict[str, Any]) -> tuple[Decimal, str] | None:
+    try:
+        amount = Decimal(str(price.get("amount")))
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return amount, str(price.get("currency") or "USD")
