@@ -1,5 +1,6 @@
 """The gallery's data, one module per feature; import from `gallery.models`."""
 
+from gallery.models.budgets import LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
 from gallery.models.catalog import CatalogModel, CatalogStatus
 from gallery.models.images import Image, ImageQuerySet, ImageSource
 from gallery.models.images import _image_path as _image_path  # named by migration 0001
@@ -44,7 +45,11 @@ __all__ = [
     "JobQuerySet",
     "JobStage",
     "JobState",
+    "LedgerEntry",
+    "LedgerKind",
+    "MemberBudget",
     "QuotaSnapshot",
     "ReviewEvent",
     "ReviewState",
+    "WorkspaceBudget",
 ]

@@ -23,8 +23,10 @@ from kombu.exceptions import OperationalError
 
 from accounts.models import Membership, User, Workspace
 from config.celery import send_task
-from gallery.models import Image, Job, JobState
+from gallery.costs import CostEstimate, cost_estimate
+from gallery.models import CatalogModel, Image, Job, JobState
 from gallery.selectors import quota_latest
+from gallery.services.budgets import BudgetRefused, budget_reserve, budget_settle
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +111,31 @@ def job_submit(
                 max_attempts=settings.JOB_MAX_ATTEMPTS,
                 dispatched_at=timezone.now(),
             )
+            # In the job's own transaction: a refusal rolls the job back, and a job is never
+            # queued without its reservation (an idempotent re-submit returned above).
+            budget_reserve(job=job, user=author, estimate=_estimate(workspace, request))
     except IntegrityError:  # the same key submitted twice at the same moment
         return mine.get()
+    except BudgetRefused as exc:
+        raise SubmitRefused(str(exc)) from exc
     transaction.on_commit(lambda: _send_or_note(job))
     return job
+
+
+def _estimate(workspace: Workspace, request: JobRequest) -> CostEstimate:
+    """The cost to reserve, in what the workspace's provider counts (`gallery.costs`)."""
+    credential = getattr(workspace, "credential", None)
+    quota_kind = credential.capabilities.quota_kind if credential is not None else None
+    n = int(request.params.get("n", 1))
+    model = CatalogModel.objects.filter(
+        workspace=workspace, provider_model_id=request.model_id
+    ).first()
+    if model is None:  # not in the catalog (yet): a quota still counts images, a price is unknown
+        return CostEstimate(images=n, quota_kind=quota_kind)
+    size = request.params.get("size")
+    return cost_estimate(
+        model=model, n=n, size=str(size) if size else None, quota_kind=quota_kind, quota=None
+    )
 
 
 def _send_or_note(job: Job) -> None:
@@ -146,7 +169,10 @@ def job_cancel(*, job: Job, membership: Membership) -> bool:
     Raises PermissionDenied for anyone but its author or an admin."""
     if not job.cancel_permitted_to(membership):
         raise PermissionDenied("Only the person who started this job or an admin can cancel it.")
-    return Job.objects.cancel(job.pk, now=timezone.now())
+    if not Job.objects.cancel(job.pk, now=timezone.now()):
+        return False
+    budget_settle(job_id=job.pk)  # nothing was sent: the whole reservation is released
+    return True
 
 
 # --- The outbox -------------------------------------------------------------------------------

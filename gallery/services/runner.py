@@ -59,7 +59,7 @@ from accounts.models import Workspace
 from accounts.text import sentence
 from gallery import ingest
 from gallery.models import Image, Job, JobKind, JobStage
-from gallery.services import quota, reconcile, results
+from gallery.services import budgets, quota, reconcile, results
 from gallery.services.jobs import job_send
 from providers import (
     EditRequest,
@@ -473,7 +473,9 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
 
 
 def _after_finish(job: Job) -> None:
-    """Refresh the quota once for a burst of jobs, a few seconds after the first finishes."""
+    """Settle the job's reservation; refresh the quota once for a burst of jobs, a few seconds
+    after the first finishes."""
+    budgets.budget_settle(job_id=job.pk)
     key = f"darkroom:quota-refresh-pending:{job.workspace_id}"
     if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
         quota.quota_refresh_request(

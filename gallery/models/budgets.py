@@ -1,0 +1,123 @@
+"""Budgets: what a member (and the workspace as a whole) may spend a month, and the ledger.
+
+The ledger is append-only: the amount used this month is the sum of its entries, never a
+stored counter that could drift. Amounts are in the provider's unit: images for a quota counted
+in images (neuroflash), money for a balance (NanoGPT); the unit is written on every entry.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Workspace
+
+
+class WorkspaceBudget(models.Model):
+    """The workspace cap and the budget a member gets until an admin sets their own.
+
+    Its row is also the lock every submit in the workspace takes to reserve (see
+    `gallery/services/budgets.py`): the cap spans all members, so one row must serialise them."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="budget"
+    )
+    # None with unlimited=False is not allowed: "unlimited" is a choice, not a missing value.
+    cap = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    cap_unlimited = models.BooleanField(default=True)
+    member_default = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    member_default_unlimited = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cap_unlimited=True) | Q(cap__isnull=False),
+                name="workspace_cap_set_or_unlimited",
+            ),
+            models.CheckConstraint(
+                condition=Q(member_default_unlimited=True) | Q(member_default__isnull=False),
+                name="member_default_set_or_unlimited",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Budget of {self.workspace}"
+
+    @property
+    def cap_limit(self) -> Decimal | None:
+        """The cap, None when unlimited."""
+        return None if self.cap_unlimited else self.cap
+
+
+class MemberBudget(models.Model):
+    """A member's own monthly budget; without a row the workspace default applies."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="member_budgets"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="budgets"
+    )
+    limit = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    unlimited = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("workspace", "user"), name="one_budget_per_member"),
+            models.CheckConstraint(
+                condition=Q(unlimited=True) | Q(limit__isnull=False),
+                name="member_budget_set_or_unlimited",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Budget of {self.user} in {self.workspace}"
+
+
+class LedgerKind(models.TextChoices):
+    RESERVE = "reserve", "Reserved"  # + the estimate, at submit
+    SETTLE = "settle", "Settled"  # + the actual cost, when the job ends
+    RELEASE = "release", "Released"  # - the whole reservation, when the job ends
+    ADJUST = "adjust", "Adjusted"  # ± by hand
+
+
+class LedgerEntry(models.Model):
+    """One append-only line. For a job: reserve +estimate at submit; at its end release
+    -estimate and settle +actual (nothing for a job that was never paid), so the job's entries
+    sum to what it really cost, whether that is less or more than the estimate."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="ledger")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job = models.ForeignKey(
+        "gallery.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger"
+    )
+    kind = models.CharField(max_length=10, choices=LedgerKind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=6)
+    unit = models.CharField(max_length=12)  # "images", or a currency ("USD")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            # A job is reserved, settled and released once each, whatever retries, resumed
+            # storing or a worker adopting the job do: the database refuses a second entry.
+            models.UniqueConstraint(
+                fields=("job", "kind"),
+                condition=Q(job__isnull=False) & ~Q(kind="adjust"),
+                name="one_ledger_entry_per_job_and_kind",
+            )
+        ]
+        indexes = [
+            models.Index(fields=("workspace", "created_at"), name="ledger_ws_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.unit}"

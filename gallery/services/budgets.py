@@ -1,0 +1,172 @@
+"""Reserving a job's cost against budgets at submit, and settling it when the job ends.
+
+Race-free reserving: the check ("is there room?") and the write (the reserve entry) must not
+interleave between two submits, or two could both see room for the last images. Every
+reservation in a workspace first locks that workspace's `WorkspaceBudget` row:
+
+- PostgreSQL: `SELECT … FOR UPDATE` on that row; a second submit waits there until the first
+  commits, then sums the ledger again and sees its reservation.
+- SQLite has no row locks, but Darkroom opens every transaction with `BEGIN IMMEDIATE`
+  (`transaction_mode` in config/settings.py): the write lock is taken when `atomic()` starts,
+  before the sums are read, so a second submit waits (up to the busy timeout) until the first
+  commits. A plain deferred `BEGIN` would not do: both would read, then one would fail to
+  upgrade its lock ("database is locked") instead of seeing the other's entry.
+
+One lock per workspace, not per member, because the workspace cap spans all its members.
+`tests/gallery/test_budgets.py::test_concurrent_submits_never_reserve_more_than_the_budget`
+holds us to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import User, Workspace
+from gallery.costs import CostEstimate
+from gallery.models import Job, JobStage, LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
+
+IMAGES = "images"
+
+
+class BudgetRefused(Exception):
+    """The request would take a member or the workspace over its monthly budget."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    amount: Decimal
+    unit: str
+
+
+def month_start(now: dt.datetime | None = None) -> dt.datetime:
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def reservation_for(estimate: CostEstimate) -> Reservation | None:
+    """What to reserve for a request, in the provider's unit; None when the price is unknown."""
+    if estimate.quota_kind == "credits":
+        return Reservation(Decimal(estimate.images), IMAGES)
+    if estimate.amount is None:
+        return None
+    return Reservation(estimate.amount, estimate.currency or "USD")
+
+
+def budget_used(*, workspace: Workspace, unit: str, user: User | None = None) -> Decimal:
+    """What the ledger says was used this month (by `user`, or by everyone)."""
+    entries = LedgerEntry.objects.filter(
+        workspace=workspace, unit=unit, created_at__gte=month_start()
+    )
+    if user is not None:
+        entries = entries.filter(member=user)
+    return entries.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def member_limit(*, workspace_budget: WorkspaceBudget, user: User) -> Decimal | None:
+    """A member's monthly budget (their own, else the workspace default); None = unlimited."""
+    own = MemberBudget.objects.filter(workspace_id=workspace_budget.pk, user=user).first()
+    if own is not None:
+        return None if own.unlimited else own.limit
+    if workspace_budget.member_default_unlimited:
+        return None
+    return workspace_budget.member_default
+
+
+def amount_text(amount: Decimal, unit: str, *, noun: bool = True) -> str:
+    """ "4 images" ("4" without the noun), "$0.0224", "0.5 EUR"."""
+    if unit == IMAGES:
+        count = int(amount)
+        return f"{count} image{'' if count == 1 else 's'}" if noun else str(count)
+    shown = amount.quantize(Decimal("0.0001")).normalize()
+    return f"${shown:f}" if unit == "USD" else f"{shown:f} {unit}"
+
+
+def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
+    """Refuse the job if it does not fit the member's budget or the workspace cap, else
+    append its reserve entry. Call inside the transaction that creates the job, so a refusal
+    rolls the job back too. Raises BudgetRefused."""
+    workspace = job.workspace
+    WorkspaceBudget.objects.get_or_create(workspace=workspace)
+    # The lock (see the module docstring); on SQLite the write lock is already held.
+    budget = WorkspaceBudget.objects.select_for_update().get(pk=workspace.pk)
+    limit = member_limit(workspace_budget=budget, user=user)
+    cap = budget.cap_limit
+    reservation = reservation_for(estimate)
+    if reservation is None:
+        if limit is not None or cap is not None:
+            raise BudgetRefused(
+                "The price of this request is unknown, so it cannot be checked against "
+                "the budget. Choose a model with a listed price, or ask an admin."
+            )
+        return
+    amount, unit = reservation.amount, reservation.unit
+    if limit is not None:
+        left = max(limit - budget_used(workspace=workspace, unit=unit, user=user), Decimal(0))
+        if amount > left:
+            raise BudgetRefused(
+                f"This costs {amount_text(amount, unit)}; you have "
+                f"{amount_text(left, unit, noun=False)} of your "
+                f"{amount_text(limit, unit, noun=False)} left this month."
+            )
+    if cap is not None:
+        left = max(cap - budget_used(workspace=workspace, unit=unit), Decimal(0))
+        if amount > left:
+            raise BudgetRefused(
+                f"This costs {amount_text(amount, unit)}; the workspace has "
+                f"{amount_text(left, unit, noun=False)} of its "
+                f"{amount_text(cap, unit, noun=False)} cap left this month."
+            )
+    LedgerEntry.objects.create(
+        workspace=workspace,
+        member=user,
+        job=job,
+        kind=LedgerKind.RESERVE,
+        amount=amount,
+        unit=unit,
+        created_by=user,
+    )
+
+
+def actual_cost(job: Job, reserved: LedgerEntry) -> Decimal:
+    """What the ended job really took, in the reservation's unit: nothing before the provider
+    was paid; the delivered images of a quota; the reported cost of a balance (or, not
+    reported, the reservation's share for the images delivered)."""
+    charged_nothing = job.stage != JobStage.PAID and job.cost is None
+    if charged_nothing:
+        return Decimal(0)
+    delivered = job.delivered or 0
+    if reserved.unit == IMAGES:
+        return Decimal(delivered)
+    if job.cost is not None and job.currency in ("", reserved.unit):
+        return job.cost
+    return reserved.amount * delivered / max(job.n_images, 1)
+
+
+def budget_settle(*, job_id: int) -> None:
+    """Turn an ended job's reservation into its actual cost: release the reservation, settle
+    the actual. Exactly once per job: the ledger's unique rule refuses a second settle or
+    release (a retried, resumed or adopted job ending again), and that is fine."""
+    job = Job.objects.get(pk=job_id)
+    reserved = LedgerEntry.objects.filter(job=job, kind=LedgerKind.RESERVE).first()
+    if reserved is None:
+        return  # nothing was reserved (no price known, or submitted before budgets)
+    actual = actual_cost(job, reserved)
+    common = {
+        "workspace_id": job.workspace_id,
+        "member_id": reserved.member_id,
+        "job": job,
+        "unit": reserved.unit,
+    }
+    try:
+        with transaction.atomic():
+            LedgerEntry.objects.create(kind=LedgerKind.RELEASE, amount=-reserved.amount, **common)
+            if actual:
+                LedgerEntry.objects.create(kind=LedgerKind.SETTLE, amount=actual, **common)
+    except IntegrityError:
+        return  # settled already
