@@ -295,6 +295,8 @@ class ProviderCredential(models.Model):
 
 
 class AuditVerb(models.TextChoices):
+    BUDGET_CHANGED = "budget.changed", "changed the monthly budget of"
+    BUDGET_WORKSPACE_CHANGED = "budget.workspace_changed", "changed the workspace budget"
     CREDENTIAL_SET = "credential.set", "set the provider credential"
     CREDENTIAL_CHANGED = "credential.changed", "changed the provider credential"
     MEMBER_ADDED = "member.added", "added a member"

@@ -340,3 +340,60 @@ class QueueActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(name, name) for name in QUEUE_ACTIONS])
     note = forms.CharField(required=False, max_length=2000)
     filter = forms.CharField(required=False, max_length=2000)
+
+
+# --- Budgets (admins) -------------------------------------------------------------------------
+
+
+def _budget_amount(form: forms.Form, name: str, unlimited: bool, unit: str) -> None:
+    """A budget is a number or an explicit "unlimited", never a blank taken for either."""
+    amount = form.cleaned_data.get(name)
+    if unlimited:
+        form.cleaned_data[name] = None
+    elif amount is None:
+        form.add_error(name, "Enter a monthly amount, or tick Unlimited.")
+    elif unit == "images" and amount != amount.to_integral_value():
+        form.add_error(name, "Images are counted whole: enter a whole number.")
+
+
+class MemberBudgetForm(forms.Form):
+    limit = forms.DecimalField(
+        label="Monthly budget", required=False, min_value=0, max_digits=14, decimal_places=4
+    )
+    unlimited = forms.BooleanField(label="Unlimited", required=False)
+
+    def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        _budget_amount(self, "limit", bool(self.cleaned_data.get("unlimited")), self.unit)
+        return cleaned
+
+
+class WorkspaceBudgetForm(forms.Form):
+    cap = forms.DecimalField(
+        label="Workspace cap a month", required=False, min_value=0, max_digits=14, decimal_places=4
+    )
+    cap_unlimited = forms.BooleanField(label="No cap", required=False)
+    member_default = forms.DecimalField(
+        label="Default for members",
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=4,
+        help_text="For members without a budget of their own.",
+    )
+    member_default_unlimited = forms.BooleanField(label="Unlimited", required=False)
+
+    def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        _budget_amount(self, "cap", bool(self.cleaned_data.get("cap_unlimited")), self.unit)
+        unlimited = bool(self.cleaned_data.get("member_default_unlimited"))
+        _budget_amount(self, "member_default", unlimited, self.unit)
+        return cleaned

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from gallery.views import browse, bulk, collections, generate, images, queue, review, usage
+from gallery.views import browse, budgets, bulk, collections, generate, images, queue, review, usage
 
 app_name = "gallery"
 
@@ -50,6 +50,8 @@ urlpatterns = [
     path("review/", queue.review_queue, name="review_queue"),
     path("review/<int:image_id>/", queue.review_queue_act, name="review_queue_act"),
     path("usage/", usage.usage_page, name="usage"),
+    path("budgets/", budgets.settings_budgets, name="settings_budgets"),
+    path("budgets/<int:membership_id>/", budgets.member_budget, name="member_budget"),
     path("usage/refresh-quota/", usage.quota_refresh_now, name="quota_refresh"),
     path("usage/meter/", usage.quota_meter, name="quota_meter"),
     path("history/sync/", browse.sync_now, name="sync_now"),

@@ -27,7 +27,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.models import User, Workspace
+from accounts.models import AuditVerb, Membership, User, Workspace
+from accounts.services import audit_record
 from gallery.costs import CostEstimate
 from gallery.models import Job, JobStage, LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
 
@@ -170,3 +171,122 @@ def budget_settle(*, job_id: int) -> None:
                 LedgerEntry.objects.create(kind=LedgerKind.SETTLE, amount=actual, **common)
     except IntegrityError:
         return  # settled already
+
+
+# --- Settings (admins, on the budgets page) ---------------------------------------------------
+
+
+def limit_text(limit: Decimal | None, unit: str) -> str:
+    return "unlimited" if limit is None else amount_text(limit, unit)
+
+
+def budget_set_member(
+    *, workspace: Workspace, user: User, limit: Decimal | None, unit: str, actor: User
+) -> None:
+    """Set `user`'s monthly budget (None: unlimited, an explicit choice)."""
+    budget, _ = MemberBudget.objects.get_or_create(workspace=workspace, user=user)
+    old = None if budget.unlimited else budget.limit
+    if old == limit and (budget.unlimited or budget.limit is not None):
+        return
+    budget.limit, budget.unlimited = limit, limit is None
+    budget.save(update_fields=["limit", "unlimited"])
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        verb=AuditVerb.BUDGET_CHANGED,
+        target=user.email,
+        detail=f"{limit_text(old, unit)} → {limit_text(limit, unit)} a month",
+    )
+
+
+def budget_set_workspace(
+    *,
+    workspace: Workspace,
+    cap: Decimal | None,
+    member_default: Decimal | None,
+    unit: str,
+    actor: User,
+) -> None:
+    """Set the workspace cap and the default for members without a budget of their own."""
+    budget, _ = WorkspaceBudget.objects.get_or_create(workspace=workspace)
+    old = (budget.cap_limit, None if budget.member_default_unlimited else budget.member_default)
+    if old == (cap, member_default):
+        return
+    budget.cap, budget.cap_unlimited = cap, cap is None
+    budget.member_default = member_default
+    budget.member_default_unlimited = member_default is None
+    budget.save()
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        verb=AuditVerb.BUDGET_WORKSPACE_CHANGED,
+        detail=(
+            f"cap {limit_text(old[0], unit)} → {limit_text(cap, unit)}; "
+            f"default {limit_text(old[1], unit)} → {limit_text(member_default, unit)}"
+        ),
+    )
+
+
+# --- Reading (the budgets page) ---------------------------------------------------------------
+
+
+def budget_unit(workspace: Workspace) -> str:
+    """What budgets count in for the workspace's provider: images of a quota, else USD."""
+    credential = getattr(workspace, "credential", None)
+    quota_kind = credential.capabilities.quota_kind if credential is not None else None
+    return IMAGES if quota_kind == "credits" else "USD"
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    membership_id: int
+    user: User
+    limit: Decimal | None  # None: unlimited
+    own: bool  # set for this member, not the workspace default
+    used: Decimal
+    unit: str
+
+    @property
+    def used_text(self) -> str:
+        """ "Used 4 of 50 images this month", "Used $0.02 this month · unlimited"."""
+        if self.limit is None:
+            return f"Used {amount_text(self.used, self.unit)} this month · unlimited"
+        if self.unit == IMAGES:
+            used = amount_text(self.used, self.unit, noun=False)
+            return f"Used {used} of {amount_text(self.limit, self.unit)} this month"
+        return (
+            f"Used {amount_text(self.used, self.unit)} of "
+            f"{amount_text(self.limit, self.unit)} this month"
+        )
+
+
+def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
+    """Every member's budget and what the ledger says they used this month (three queries,
+    however many members)."""
+
+    workspace_budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
+    default = None
+    if workspace_budget is not None and not workspace_budget.member_default_unlimited:
+        default = workspace_budget.member_default
+    own = {b.user_id: b for b in MemberBudget.objects.filter(workspace=workspace)}
+    used = dict(
+        LedgerEntry.objects.filter(workspace=workspace, unit=unit, created_at__gte=month_start())
+        .values_list("member")
+        .annotate(total=Sum("amount"))
+        .values_list("member", "total")
+    )
+    rows = []
+    for membership in Membership.objects.filter(workspace=workspace).select_related("user"):
+        budget = own.get(membership.user_id)
+        limit = default if budget is None else (None if budget.unlimited else budget.limit)
+        rows.append(
+            BudgetRow(
+                membership_id=membership.pk,
+                user=membership.user,
+                limit=limit,
+                own=budget is not None,
+                used=used.get(membership.user_id) or Decimal(0),
+                unit=unit,
+            )
+        )
+    return sorted(rows, key=lambda row: row.user.email)
