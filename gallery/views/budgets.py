@@ -4,6 +4,7 @@ because what was used comes from the gallery's ledger and accounts never imports
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,11 @@ from accounts.models import Membership, Role
 from gallery.forms import MemberBudgetForm, WorkspaceBudgetForm
 from gallery.models import WorkspaceBudget
 from gallery.services import budgets
+
+
+def _shown(amount: Decimal | None) -> str | None:
+    """50, not 50.000000 (the column's scale), in the form's box."""
+    return None if amount is None else f"{amount.normalize():f}"
 
 
 def _context(
@@ -33,7 +39,7 @@ def _context(
         if invalid is not None and invalid[0] == row.membership_id:
             form = invalid[1]
         else:
-            initial = {"limit": row.limit, "unlimited": row.limit is None}
+            initial = {"limit": _shown(row.limit), "unlimited": row.limit is None}
             form = MemberBudgetForm(initial=initial, unit=unit, prefix=f"m{row.membership_id}")
         forms.append((row, form))
     if workspace_form is None:
@@ -41,9 +47,9 @@ def _context(
         workspace_form = WorkspaceBudgetForm(
             unit=unit,
             initial={
-                "cap": current.cap,
+                "cap": _shown(current.cap),
                 "cap_unlimited": current.cap_unlimited,
-                "member_default": current.member_default,
+                "member_default": _shown(current.member_default),
                 "member_default_unlimited": current.member_default_unlimited,
             },
         )
