@@ -15,7 +15,7 @@ from gallery.costs import CostEstimate
 from gallery.models import Job, JobStage, JobState, LedgerEntry, MemberBudget, WorkspaceBudget
 from gallery.services.budgets import budget_reserve, budget_settle, budget_used
 from gallery.services.catalog import catalog_refresh
-from gallery.services.jobs import JobRequest, SubmitRefused, job_cancel, job_submit
+from gallery.services.jobs import JobRequest, SubmitRefused, job_cancel, job_retry, job_submit
 from tests.gallery.running import run_until_done
 
 
@@ -172,6 +172,31 @@ def test_a_job_is_settled_once_however_often_it_ends(submit, studio, member):
     budget_settle(job_id=job.pk)  # a resumed or adopted job ending again
     budget_settle(job_id=job.pk)
     assert kinds(job) == [("reserve", 2), ("release", -2), ("settle", 2)]
+
+
+def test_a_paid_job_whose_storing_failed_and_was_retried_is_settled_once(
+    submit, sandbox, studio, member
+):
+    sandbox.faults({"route": "storage.file", "status": 503}, {"route": "ds.view", "status": 503})
+    job = submit(n=2)
+    run_until_done(job)
+    assert (job.state, job.stage) == ("failed", "paid")
+    assert used(studio, member) == 2  # paid for, though not stored yet
+    sandbox.clear_faults()
+    job_retry(job=job, author=member, idempotency_key="retry-1")
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    assert kinds(job) == [("reserve", 2), ("release", -2), ("settle", 2)]
+
+
+def test_a_balance_provider_that_charged_without_images_settles_the_charge(
+    nanogpt_studio, submit, sandbox, member
+):
+    sandbox.faults(route="ng.generate", status=502, after=True, count=1)
+    job = submit(model="hidream", size="1024x1024")
+    run_until_done(job)
+    assert (job.state, job.stage, job.cost) == ("failed", "called", Decimal("0.0112"))
+    assert used(nanogpt_studio, member, unit="USD") == Decimal("0.0112")
 
 
 # --- The ledger is the balance ----------------------------------------------------------------
