@@ -7,11 +7,13 @@ in images (neuroflash), money for a balance (NanoGPT); the unit is written on ev
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Workspace
 
@@ -77,6 +79,11 @@ class MemberBudget(models.Model):
         return f"Budget of {self.user} in {self.workspace}"
 
 
+def this_month() -> dt.date:
+    """The month an entry counts in, as its first day (local time)."""
+    return timezone.localdate().replace(day=1)
+
+
 class LedgerKind(models.TextChoices):
     RESERVE = "reserve", "Reserved"  # + the estimate, at submit
     SETTLE = "settle", "Settled"  # + the actual cost, when the job ends
@@ -103,6 +110,10 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The month the amount counts in (its first day): a job's settle and release count in the
+    # month it was reserved, so a job submitted on the 31st and ended on the 1st leaves both
+    # months right instead of one over and one under.
+    period = models.DateField(default=this_month)
 
     class Meta:
         ordering = ("created_at", "id")
@@ -116,7 +127,7 @@ class LedgerEntry(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=("workspace", "created_at"), name="ledger_ws_created"),
+            models.Index(fields=("workspace", "period", "member"), name="ledger_ws_period_member"),
         ]
 
     def __str__(self) -> str:

@@ -19,18 +19,17 @@ holds us to it.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from accounts.models import AuditVerb, Membership, User, Workspace
 from accounts.services import audit_record
 from gallery.costs import CostEstimate
 from gallery.models import Job, JobStage, LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
+from gallery.models.budgets import this_month
 
 IMAGES = "images"
 
@@ -45,11 +44,6 @@ class Reservation:
     unit: str
 
 
-def month_start(now: dt.datetime | None = None) -> dt.datetime:
-    local = timezone.localtime(now or timezone.now())
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
 def reservation_for(estimate: CostEstimate) -> Reservation | None:
     """What to reserve for a request, in the provider's unit; None when the price is unknown."""
     if estimate.quota_kind == "credits":
@@ -61,9 +55,7 @@ def reservation_for(estimate: CostEstimate) -> Reservation | None:
 
 def budget_used(*, workspace: Workspace, unit: str, user: User | None = None) -> Decimal:
     """What the ledger says was used this month (by `user`, or by everyone)."""
-    entries = LedgerEntry.objects.filter(
-        workspace=workspace, unit=unit, created_at__gte=month_start()
-    )
+    entries = LedgerEntry.objects.filter(workspace=workspace, unit=unit, period=this_month())
     if user is not None:
         entries = entries.filter(member=user)
     return entries.aggregate(total=Sum("amount"))["total"] or Decimal(0)
@@ -163,6 +155,7 @@ def budget_settle(*, job_id: int) -> None:
         "member_id": reserved.member_id,
         "job": job,
         "unit": reserved.unit,
+        "period": reserved.period,  # counts in the month it was reserved in
     }
     try:
         with transaction.atomic():
@@ -270,7 +263,7 @@ def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
         default = workspace_budget.member_default
     own = {b.user_id: b for b in MemberBudget.objects.filter(workspace=workspace)}
     used = dict(
-        LedgerEntry.objects.filter(workspace=workspace, unit=unit, created_at__gte=month_start())
+        LedgerEntry.objects.filter(workspace=workspace, unit=unit, period=this_month())
         .values_list("member")
         .annotate(total=Sum("amount"))
         .values_list("member", "total")

@@ -3,12 +3,14 @@ end settles the reservation to what it really cost; no burst of submits can over
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts import crypto
 from gallery.costs import CostEstimate
@@ -197,6 +199,15 @@ def test_a_balance_provider_that_charged_without_images_settles_the_charge(
     run_until_done(job)
     assert (job.state, job.stage, job.cost) == ("failed", "called", Decimal("0.0112"))
     assert used(nanogpt_studio, member, unit="USD") == Decimal("0.0112")
+
+
+def test_a_job_reserved_last_month_settles_in_last_month(submit, studio, member):
+    job = submit(n=2)
+    last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    LedgerEntry.objects.filter(job=job).update(period=last_month)  # submitted on the 31st
+    run_until_done(job)
+    assert used(studio, member) == 0  # this month owes nothing for it
+    assert set(LedgerEntry.objects.filter(job=job).values_list("period", flat=True)) == {last_month}
 
 
 # --- The ledger is the balance ----------------------------------------------------------------
