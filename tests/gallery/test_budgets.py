@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import crypto
@@ -67,6 +68,21 @@ def test_a_request_over_the_members_budget_is_refused_with_the_numbers(submit, s
     assert str(refused.value) == "This costs 4 images; you have 2 of your 50 left this month."
     assert not Job.objects.exists()  # refused before anything was queued
     assert used(studio, member) == 48
+
+
+def test_the_generate_form_shows_the_refusal_with_the_numbers(member_client, studio, member):
+    give(studio, member, 3)
+    form = {
+        "prompt": "a lighthouse at dusk",
+        "model": "nano-banana-2",
+        "n": "4",
+        "aspect_ratio": "1:1",
+        "output_format": "png",
+        "idempotency_key": "k-1",
+    }
+    response = member_client.post(reverse("gallery:generate", args=[studio.slug]), form)
+    assert "This costs 4 images; you have 3 of your 3 left this month." in response.content.decode()
+    assert not Job.objects.exists()
 
 
 def test_a_request_that_fits_reserves_its_cost(submit, studio, member):
