@@ -12,7 +12,9 @@ reservation in a workspace first locks that workspace's `WorkspaceBudget` row:
   commits. A plain deferred `BEGIN` would not do: both would read, then one would fail to
   upgrade its lock ("database is locked") instead of seeing the other's entry.
 
-One lock per workspace, not per member, because the workspace cap spans all its members.
+One lock per workspace, not per member, because the workspace cap spans all its members. It
+is taken on every submit, budgets set or not (the ledger counts for everyone); it is held only
+for the few statements up to the commit of the job's row.
 `tests/gallery/test_budgets.py::test_concurrent_submits_never_reserve_more_than_the_budget`
 holds us to it.
 """
@@ -72,7 +74,7 @@ def member_limit(*, workspace_budget: WorkspaceBudget, user: User) -> Decimal | 
 
 
 def amount_text(amount: Decimal, unit: str, *, noun: bool = True) -> str:
-    """ "4 images" ("4" without the noun), "$0.0224", "0.5 EUR"."""
+    """An amount as people read it: 4 images (4 without the noun), $0.0224, 0.5 EUR."""
     if unit == IMAGES:
         count = int(amount)
         return f"{count} image{'' if count == 1 else 's'}" if noun else str(count)
@@ -241,7 +243,7 @@ class BudgetRow:
 
     @property
     def used_text(self) -> str:
-        """ "Used 4 of 50 images this month", "Used $0.02 this month · unlimited"."""
+        """What the member used against their budget: Used 4 of 50 images this month."""
         if self.limit is None:
             return f"Used {amount_text(self.used, self.unit)} this month · unlimited"
         if self.unit == IMAGES:
