@@ -167,43 +167,11 @@ _PRESENT_SECONDS = 900
 def filter_choices(*, workspace: Workspace) -> FilterChoices:
     """What the gallery's filter bar offers: the catalog's models and those images were made
     with, the members, the collections and the providers. One query (a UNION of small reads)."""
-    return _choices_and_status(workspace, with_status=False)[0]
-
-
-def gallery_status(*, workspace: Workspace) -> GalleryStatus:
-    """The header's quota report and the history mirror's panel, in one query: the latest quota
-    snapshot, the latest sync run and the latest successful one, each joined on its id."""
-    sql, params, _ = _status_select(workspace)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return _status_from_row(workspace, row)
-
-
-def filter_choices_and_status(*, workspace: Workspace) -> tuple[FilterChoices, GalleryStatus]:
-    """`filter_choices` and `gallery_status` in one query: the gallery page needs both, and on
-    PostgreSQL each round trip costs ≈0.25 ms."""
-    choices, status = _choices_and_status(workspace, with_status=True)
-    assert status is not None  # asked for
-    return choices, status
-
-
-_CHOICE_COLUMNS = 5  # kind, key, then up to three labels
-
-
-def _choices_and_status(
-    workspace: Workspace, *, with_status: bool
-) -> tuple[FilterChoices, GalleryStatus | None]:
-    """The filter bar's rows (a UNION ALL of small reads; each row: kind, key, then up to three
-    labels), and with `with_status` the status row as one more part of the same UNION ALL: it
-    comes first with NULL for the choices' columns, and each choice row has NULL for the
-    status's columns. (First: PostgreSQL resolves a UNION's column types pair by pair, and two
-    NULLs would make a column text before it met the status's timestamps.)"""
     cache_key = f"gallery:present:{workspace.pk}"
     present: list[tuple[str, str]] | None = cache.get(cache_key)
 
     # In SQL: as four ORM querysets in a union it took ≈0.6 ms of Python to build on every
-    # gallery page.
+    # gallery page. Each row: kind, key, then up to three labels.
     quote = connection.ops.quote_name
     tables = {
         name: quote(model._meta.db_table)
@@ -216,38 +184,22 @@ def _choices_and_status(
         )
     }
     parts = [
-        "SELECT 'model', provider_model_id, name, '', ''{pad} FROM {catalog} "
-        "WHERE workspace_id = %s",
-        "SELECT 'member', CAST(m.user_id AS TEXT), u.first_name, u.last_name, u.email{pad} "
+        "SELECT 'model', provider_model_id, name, '', '' FROM {catalog} WHERE workspace_id = %s",
+        "SELECT 'member', CAST(m.user_id AS TEXT), u.first_name, u.last_name, u.email "
         "FROM {memberships} m JOIN {users} u ON u.id = m.user_id WHERE m.workspace_id = %s",
-        "SELECT 'collection', CAST(id AS TEXT), name, '', ''{pad} FROM {collections} "
+        "SELECT 'collection', CAST(id AS TEXT), name, '', '' FROM {collections} "
         "WHERE workspace_id = %s",
     ]
     if present is None:
-        # DISTINCT in a subquery: PostgreSQL would make the padding's NULLs text to compare them.
         parts.append(
-            "SELECT 'present', model_id, provider, '', ''{pad} FROM (SELECT DISTINCT model_id, "
-            "provider FROM {images} WHERE workspace_id = %s AND deleted_at IS NULL) present"
+            "SELECT DISTINCT 'present', model_id, provider, '', '' FROM {images} "
+            "WHERE workspace_id = %s AND deleted_at IS NULL"
         )
-    params: list[int | str] = [workspace.pk] * len(parts)
-    if with_status:
-        status_sql, status_params, width = _status_select(
-            workspace, lead="'status', NULL, NULL, NULL, NULL, "
-        )
-        # Quoted names from the models; the workspace is a parameter.
-        choices_sql = " UNION ALL ".join(parts).format(**tables, pad=", NULL" * width)
-        sql = f"{status_sql} UNION ALL {choices_sql}"
-        params = status_params + params
-    else:
-        sql = " UNION ALL ".join(parts).format(**tables, pad="")
+    # Quoted names from the models; the workspace is a parameter.
+    sql = " UNION ALL ".join(parts).format(**tables)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [workspace.pk] * len(parts))
         fetched = cursor.fetchall()
-    status = None
-    if with_status:
-        status_row = next(row for row in fetched if row[0] == "status")
-        status = _status_from_row(workspace, status_row[_CHOICE_COLUMNS:])
-        fetched = [row[:_CHOICE_COLUMNS] for row in fetched if row[0] != "status"]
     if present is None:
         present = sorted({(key, a) for kind, key, a, _, _ in fetched if kind == "present"})
         cache.set(cache_key, present, _PRESENT_SECONDS)
@@ -265,13 +217,12 @@ def _choices_and_status(
     def by_label(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return sorted(pairs, key=lambda pair: (pair[1].casefold(), pair[0]))
 
-    choices = FilterChoices(
+    return FilterChoices(
         models=by_label(list(models.items())),
         members=by_label(members),
         collections=by_label(collections),
         providers=sorted({provider for _, provider in present if provider}),
     )
-    return choices, status
 
 
 @dataclass(frozen=True)
@@ -280,9 +231,9 @@ class GalleryStatus:
     sync: SyncStatus
 
 
-def _status_select(workspace: Workspace, *, lead: str = "") -> tuple[str, list[int | str], int]:
-    """The status's one row: the SELECT (its columns after `lead`), its parameters and how many
-    columns it reads (besides `lead`'s).
+def gallery_status(*, workspace: Workspace) -> GalleryStatus:
+    """The header's quota report and the history mirror's panel, in one query: the latest quota
+    snapshot, the latest sync run and the latest successful one, each joined on its id.
 
     Written in SQL because the ORM's version (three FilteredRelations on the workspace) took
     ≈1.2 ms of Python to build on every gallery page, for a query the database answers in 0.1."""
@@ -297,7 +248,7 @@ def _status_select(workspace: Workspace, *, lead: str = "") -> tuple[str, list[i
     # Each the newest by its model's Meta.ordering; quoted names from the models, values are
     # parameters.
     sql = f"""
-        SELECT {lead}{", ".join(columns)} FROM (SELECT 1 AS one) one
+        SELECT {", ".join(columns)} FROM (SELECT 1 AS one) one
         LEFT JOIN {quotas} q ON q.id = (
             SELECT id FROM {quotas} WHERE workspace_id = %s
             ORDER BY taken_at DESC, id DESC LIMIT 1)
@@ -308,14 +259,14 @@ def _status_select(workspace: Workspace, *, lead: str = "") -> tuple[str, list[i
             SELECT id FROM {syncs} WHERE workspace_id = %s AND state = %s
             ORDER BY created_at DESC, id DESC LIMIT 1)
         """  # noqa: S608
-    return sql, [workspace.pk, workspace.pk, workspace.pk, HistorySync.State.OK], len(columns)
-
-
-def _status_from_row(workspace: Workspace, row: tuple) -> GalleryStatus:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, workspace.pk, workspace.pk, HistorySync.State.OK])
+        row = cursor.fetchone()
     quota, row = model_from_row(QuotaSnapshot, row)
     latest, row = model_from_row(HistorySync, row)
     last_success, _ = model_from_row(HistorySync, row)
-    return GalleryStatus(quota, _sync_status(workspace, latest=latest, last_success=last_success))
+    sync = _sync_status(workspace, latest=latest, last_success=last_success)
+    return GalleryStatus(quota, sync)
 
 
 def quota_latest(*, workspace: Workspace) -> QuotaSnapshot | None:

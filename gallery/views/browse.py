@@ -15,7 +15,7 @@ from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Membership, Role
 from accounts.services import user_remember_workspace
 from gallery import selectors
-from gallery.filters import FilterBar, FilterChoices, GalleryFilter, GalleryFilterForm
+from gallery.filters import FilterBar, GalleryFilter
 from gallery.models import HistorySync
 from gallery.services import sync
 from gallery.services.quota import quota_refresh_request
@@ -45,31 +45,25 @@ def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
     partial = request.htmx and not request.htmx.history_restore_request
     if partial and request.htmx.target != "results":  # the scroll sentinel: the next tiles
         return render(request, "gallery/home.html#grid-page", context)
-    if partial:  # the filter bar changed: the results and the bar
-        choices = selectors.filter_choices(workspace=workspace)
-        context |= _bar_context(request, image_filter, form, choices)
+    choices = selectors.filter_choices(workspace=workspace)
+    bar = FilterBar.build(image_filter, form, choices, request.user)
+    # `choices` too for the bulk bar's "add to collection".
+    context |= {
+        "bar": bar,
+        "form": bar.form,
+        "choices": choices,
+        "model_names": choices.model_names,
+    }
+    if partial:
         response = render(request, "gallery/home.html#results-swap", context)
         # The canonical address, not the form's every empty field.
         return push_url(response, _home_url(slug, image_filter.query_string()))
-    # The whole page: the quota and sync status too, in the same query as the bar's options.
-    choices, status = selectors.filter_choices_and_status(workspace=workspace)
-    context |= _bar_context(request, image_filter, form, choices)
     user_remember_workspace(user=request.user, workspace=workspace)
+    status = selectors.gallery_status(workspace=workspace)
     if status.quota is None:
         quota_refresh_request(workspace=workspace)  # the meter's first report
     context |= {"sync": status.sync, "quota": status.quota}
     return render(request, "gallery/home.html", context)
-
-
-def _bar_context(
-    request: WorkspaceRequest,
-    image_filter: GalleryFilter,
-    form: GalleryFilterForm,
-    choices: FilterChoices,
-) -> dict[str, object]:
-    bar = FilterBar.build(image_filter, form, choices, request.user)
-    # `choices` too for the bulk bar's "add to collection".
-    return {"bar": bar, "form": bar.form, "choices": choices, "model_names": choices.model_names}
 
 
 def _home_url(slug: str, query: str) -> str:

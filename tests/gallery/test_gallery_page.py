@@ -318,7 +318,7 @@ EVERY_FILTER = {
     [{}, EVERY_FILTER, {"q": "red fox -whale"}, "deep"],
     ids=["no filter", "every filter", "search", "deep cursor"],
 )
-def test_a_page_costs_four_queries_whatever_the_filter(
+def test_a_page_costs_five_queries_whatever_the_filter(
     member_client, workspace, member, owner, django_assert_num_queries, query
 ):
     images = make_many(workspace, [member, owner], 120)
@@ -330,11 +330,11 @@ def test_a_page_costs_four_queries_whatever_the_filter(
         query = {"after": member_client.get(url, {"q": "study"}).context["page"].next_cursor}
     member_client.get(url)  # remembers the workspace: a write only on the first visit
     # User (the session comes from the cache), memberships (with the workspace, its
-    # credential, the switcher's list), the page of images, and one for the filter bar's
-    # options with the quota and sync status.
-    with django_assert_num_queries(4):
+    # credential, the switcher's list), the page of images, the filter bar's options, the quota
+    # and sync status.
+    with django_assert_num_queries(5):
         member_client.get(url, query)
-    with django_assert_num_queries(4):  # the filter bar's options alone
+    with django_assert_num_queries(4):  # no status panel
         member_client.get(url, query, **HX_RESULTS)
     with django_assert_num_queries(3):  # no filter bar
         member_client.get(url, {**query, "after": "1-1"}, **HX)

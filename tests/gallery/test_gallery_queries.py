@@ -8,9 +8,9 @@ from django.urls import reverse
 from gallery.models import Image, QuotaSnapshot
 
 # User (the session comes from the cache), the user's memberships (the one for this workspace,
-# with its credential, and the switcher's list), the page of images, and one for the filter
-# bar's options with the quota report and the sync panel's runs.
-GALLERY_QUERIES = 4
+# with its credential, and the switcher's list), the page of images, the filter bar's options,
+# the quota report and the sync panel's runs.
+GALLERY_QUERIES = 5
 
 FILTERS = [
     {},
@@ -70,33 +70,3 @@ def test_the_sync_panel_knows_a_workspace_that_never_synced(workspace):
 
     status = sync_status(workspace=workspace)
     assert (status.latest, status.last_success, status.mirrored) == (None, None, 0)
-
-
-@pytest.mark.parametrize("present_cached", [False, True])
-def test_the_page_reads_the_filter_bar_and_status_together_as_each_alone(
-    workspace, member, present_cached
-):
-    from django.utils import timezone
-
-    from gallery.models import CatalogModel, Collection, HistorySync
-    from gallery.selectors import filter_choices, filter_choices_and_status, gallery_status
-
-    CatalogModel.objects.create(
-        workspace=workspace, provider_model_id="flux", name="FLUX", refreshed_at=timezone.now()
-    )
-    Collection.objects.create(workspace=workspace, name="Spring")
-    Image.objects.create(workspace=workspace, author=member, model_id="old", provider="sandbox")
-    QuotaSnapshot.objects.create(workspace=workspace, kind="credits", monthly_available=10)
-    HistorySync.objects.create(workspace=workspace, mode="full", state=HistorySync.State.OK)
-    HistorySync.objects.create(workspace=workspace, mode="full", state=HistorySync.State.FAILED)
-    alone = filter_choices(workspace=workspace), gallery_status(workspace=workspace)
-    if not present_cached:
-        from django.core.cache import cache
-
-        cache.clear()
-    together = filter_choices_and_status(workspace=workspace)
-    assert together == alone
-    assert together[0].models == [("flux", "FLUX"), ("old", "old")]
-    assert together[1].quota is not None
-    assert together[1].quota.monthly_available == 10
-    assert together[1].sync.latest.state == HistorySync.State.FAILED
