@@ -6,7 +6,7 @@ prices lives here, and a price the catalog does not state is "price unknown", ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,24 @@ if TYPE_CHECKING:
 
 # Prices shown to four decimals at most (NanoGPT prices cheap models at $0.0112 an image).
 _SHOWN = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """What queued and running jobs will still take: not in the provider's last report yet."""
+
+    images: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)  # reserved, by currency
+
+
+@dataclass(frozen=True)
+class BudgetLeft:
+    """The tighter of the member's monthly budget and the workspace cap, as the ledger has it."""
+
+    left: Decimal
+    limit: Decimal
+    unit: str  # "images", or a currency
+    mine: bool  # the member's own budget (else the workspace cap)
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,16 @@ class CostEstimate:
     # What is left now (for "only 2 left today"), and in which period that counts.
     left_now: int | Decimal | None = None
     period: str = "this month"
+    # Queued and running jobs are counted in left_after and left_now (not reported yet).
+    after_queued: bool = False
+    budget: BudgetLeft | None = None
+
+    @property
+    def over_budget(self) -> bool:
+        if self.budget is None:
+            return False
+        cost = Decimal(self.images) if self.quota_kind == "credits" else self.amount
+        return cost is not None and cost > self.budget.left
 
     @property
     def known(self) -> bool:
@@ -41,24 +69,47 @@ class CostEstimate:
 
     @property
     def text(self) -> str:
+        parts = self._provider_parts()
+        if self.budget is not None:
+            parts.append(self._budget_part(self.budget))
+        return " · ".join(parts)
+
+    def _provider_parts(self) -> list[str]:
         noun = "image" if self.images == 1 else "images"
+        queued = " after queued jobs" if self.after_queued else ""
         if self.quota_kind == "credits":
             parts = [f"{self.images} {noun} of the workspace quota"]
             if self.short and self.left_now is not None:
-                parts.append(f"only {self.left_now} left {self.period}")
+                parts.append(f"only {self.left_now} left {self.period}{queued}")
             elif self.left_after is not None:
-                parts.append(f"leaves {self.left_after} this month")
-            return " · ".join(parts)
+                parts.append(f"leaves {self.left_after} this month{queued}")
+            return parts
         parts = [f"{self.images} {noun}"]
         if self.amount is None:
             parts.append("price unknown")
-            return " · ".join(parts)
+            return parts
         parts.append(f"≈ {money(self.amount, self.currency)}")
         if self.short and self.left_now is not None:
-            parts.append(f"more than the {money(Decimal(self.left_now), self.currency)} balance")
+            balance = money(Decimal(self.left_now), self.currency)
+            parts.append(f"more than the {balance} balance{queued}")
         elif self.left_after is not None:
-            parts.append(f"leaves {money(Decimal(self.left_after), self.currency)}")
-        return " · ".join(parts)
+            parts.append(f"leaves {money(Decimal(self.left_after), self.currency)}{queued}")
+        return parts
+
+    def _budget_part(self, budget: BudgetLeft) -> str:
+        whose = "your" if budget.mine else "the workspace's"
+        left, limit = (
+            _budget_amount(budget.left, budget.unit),
+            _budget_amount(budget.limit, budget.unit),
+        )
+        unit = " images" if budget.unit == "images" else ""
+        if self.over_budget:
+            return f"over budget: {left} of {whose} {limit}{unit} left this month"
+        return f"{left} of {whose} {limit}{unit} budget left this month"
+
+
+def _budget_amount(amount: Decimal, unit: str) -> str:
+    return str(int(amount)) if unit == "images" else money(amount, unit)
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -86,14 +137,29 @@ def cost_estimate(
     size: str | None,
     quota_kind: QuotaKind | None,
     quota: QuotaSnapshot | None,
+    in_flight: InFlight | None = None,
+    budget: BudgetLeft | None = None,
 ) -> CostEstimate:
     """The cost of asking ``model`` for ``n`` images at ``size`` (a resolution, when the model
-    has them), measured in what the workspace's provider counts (``quota_kind``)."""
+    has them), measured in what the workspace's provider counts (``quota_kind``). What
+    ``in_flight`` jobs will take comes off what the report says is left, as at submit."""
+    estimate = _estimate(model, n, size, quota_kind, quota, in_flight or InFlight())
+    return estimate if budget is None else replace(estimate, budget=budget)
+
+
+def _estimate(
+    model: CatalogModel,
+    n: int,
+    size: str | None,
+    quota_kind: QuotaKind | None,
+    quota: QuotaSnapshot | None,
+    in_flight: InFlight,
+) -> CostEstimate:
     images = model.fixed_image_count or n
     if quota is not None and quota.kind != quota_kind:
         quota = None  # a report from the provider the workspace had before
     if quota_kind == "credits":
-        return _in_images(images, quota)
+        return _in_images(images, quota, in_flight.images)
     price = unit_price(model.prices, size)
     if price is None:
         return CostEstimate(images=images, quota_kind=quota_kind)
@@ -103,6 +169,8 @@ def cost_estimate(
     balance = quota.balance if quota is not None else None
     if balance is None or (quota is not None and quota.currency not in ("", currency)):
         return estimate
+    queued = in_flight.amounts.get(currency, Decimal(0))
+    balance = max(balance - queued, Decimal(0))
     return CostEstimate(
         images=images,
         quota_kind=quota_kind,
@@ -111,16 +179,19 @@ def cost_estimate(
         left_after=max(balance - total, Decimal(0)),
         short=total > balance,
         left_now=balance,
+        after_queued=queued > 0,
     )
 
 
-def _in_images(images: int, quota: QuotaSnapshot | None) -> CostEstimate:
+def _in_images(images: int, quota: QuotaSnapshot | None, queued: int) -> CostEstimate:
     if quota is None:
         return CostEstimate(images=images, quota_kind="credits")
     left_now = quota.images_left
+    if left_now is not None:
+        left_now = max(left_now - queued, 0)
     left_after = None
     if quota.monthly_available is not None:
-        left_after = max(quota.monthly_available - images, 0)
+        left_after = max(quota.monthly_available - queued - images, 0)
     return CostEstimate(
         images=images,
         quota_kind="credits",
@@ -128,6 +199,7 @@ def _in_images(images: int, quota: QuotaSnapshot | None) -> CostEstimate:
         short=left_now is not None and images > left_now,
         left_now=left_now,
         period=quota.limiting_period if left_now is not None else "this month",
+        after_queued=queued > 0,
     )
 
 

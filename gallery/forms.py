@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import ProviderCredential, kind_uses_secret
-from gallery.costs import CostEstimate, cost_estimate
+from gallery.costs import BudgetLeft, CostEstimate, InFlight, cost_estimate
 from gallery.models import CatalogModel, JobKind, QuotaSnapshot, ReviewState
 from gallery.services.jobs import JobRequest
 from gallery.services.review import COMMENT_MAX_LENGTH
@@ -159,7 +159,12 @@ class JobForm(forms.Form):
         return None if field.initial is None else str(field.initial)
 
     def cost_estimate(
-        self, *, quota_kind: QuotaKind | None, quota: QuotaSnapshot | None
+        self,
+        *,
+        quota_kind: QuotaKind | None,
+        quota: QuotaSnapshot | None,
+        in_flight: InFlight | None = None,
+        budget: BudgetLeft | None = None,
     ) -> CostEstimate | None:
         """What the request the form shows now would cost (None without a usable model)."""
         if self.selected is None:
@@ -170,6 +175,8 @@ class JobForm(forms.Form):
             size=self.chosen("size"),
             quota_kind=quota_kind,
             quota=quota,
+            in_flight=in_flight,
+            budget=budget,
         )
 
     def clean_prompt(self) -> str:

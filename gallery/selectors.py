@@ -16,6 +16,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
@@ -24,6 +25,7 @@ from django.db.models.functions import Lower
 
 from accounts.models import Membership, User, Workspace
 from config.rows import model_columns, model_from_row
+from gallery.costs import InFlight
 from gallery.filters import FilterChoices, GalleryFilter
 from gallery.models import (
     CatalogModel,
@@ -37,9 +39,13 @@ from gallery.models import (
     Job,
     JobKind,
     JobState,
+    LedgerEntry,
+    LedgerKind,
     QuotaSnapshot,
     ReviewEvent,
 )
+from gallery.models.budgets import IMAGES
+from providers import QuotaKind
 
 
 def catalog_for(*, workspace: Workspace, kind: str = JobKind.TEXT2IMAGE) -> list[CatalogModel]:
@@ -271,6 +277,24 @@ def gallery_status(*, workspace: Workspace) -> GalleryStatus:
 
 def quota_latest(*, workspace: Workspace) -> QuotaSnapshot | None:
     return QuotaSnapshot.objects.filter(workspace=workspace).first()
+
+
+def in_flight(*, workspace: Workspace, quota_kind: QuotaKind | None) -> InFlight:
+    """What the workspace's queued and running jobs will still take, which the provider's last
+    report does not show yet: their images for a quota counted in images (as the quota check at
+    submit counts them), else the money the ledger reserved for them. One query."""
+    active = Job.objects.filter(workspace=workspace).active()
+    if quota_kind == "credits":
+        params = active.values_list("params", flat=True)
+        return InFlight(images=sum(int(p.get("n", 1)) for p in params))
+    amounts = (
+        LedgerEntry.objects.filter(job__in=active, kind=LedgerKind.RESERVE)
+        .exclude(unit=IMAGES)
+        .values_list("unit")
+        .annotate(total=Sum("amount"))
+        .values_list("unit", "total")
+    )
+    return InFlight(amounts=dict(amounts))
 
 
 def _beyond(created: dt.datetime, pk: int, *, newest_first: bool) -> RawSQL:

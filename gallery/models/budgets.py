@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 
+IMAGES = "images"  # the unit of a quota counted in images; any other unit is a currency
+
 
 class WorkspaceBudget(models.Model):
     """The workspace cap and the budget a member gets until an admin sets their own.

@@ -29,11 +29,9 @@ from django.db.models import Sum
 
 from accounts.models import AuditVerb, Membership, User, Workspace
 from accounts.services import audit_record
-from gallery.costs import CostEstimate
+from gallery.costs import BudgetLeft, CostEstimate
 from gallery.models import Job, JobStage, LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
-from gallery.models.budgets import this_month
-
-IMAGES = "images"
+from gallery.models.budgets import IMAGES, this_month
 
 
 class BudgetRefused(Exception):
@@ -71,6 +69,26 @@ def member_limit(*, workspace_budget: WorkspaceBudget, user: User) -> Decimal | 
     if workspace_budget.member_default_unlimited:
         return None
     return workspace_budget.member_default
+
+
+def budget_left(*, workspace: Workspace, user: User) -> BudgetLeft | None:
+    """What the member may still spend this month: the tighter of their own budget and the
+    workspace cap (None when both are unlimited). For the cost preview; a submit checks again
+    under the lock."""
+    # No row yet: the defaults (unlimited), though a member may have a budget of their own.
+    budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
+    budget = budget or WorkspaceBudget(workspace=workspace)
+    unit = budget_unit(workspace)
+    found = []
+    limit = member_limit(workspace_budget=budget, user=user)
+    if limit is not None:
+        used = budget_used(workspace=workspace, unit=unit, user=user)
+        found.append(BudgetLeft(max(limit - used, Decimal(0)), limit, unit, mine=True))
+    cap = budget.cap_limit
+    if cap is not None:
+        used = budget_used(workspace=workspace, unit=unit)
+        found.append(BudgetLeft(max(cap - used, Decimal(0)), cap, unit, mine=False))
+    return min(found, key=lambda b: b.left, default=None)
 
 
 def amount_text(amount: Decimal, unit: str, *, noun: bool = True) -> str:

@@ -4,9 +4,11 @@ from django import template
 from django.urls import reverse
 
 from accounts.models import Membership
+from gallery import selectors
 from gallery.costs import CostEstimate
 from gallery.forms import JobForm
 from gallery.models import Image, Job
+from gallery.services.budgets import budget_left
 from gallery.thumbnails import thumbnail_expiry, thumbnail_token
 
 register = template.Library()
@@ -55,7 +57,17 @@ def issued_thumbnail_url(context: template.Context, image: Image) -> str:
 def cost_estimate(context: template.Context, form: JobForm) -> CostEstimate | None:
     """`{% cost_estimate form as estimate %}`: what the form's request would cost, in what the
     workspace's provider counts, against the latest quota report the page already reads."""
-    credential = getattr(context.get("workspace"), "credential", None)
+    workspace = context.get("workspace")
+    credential = getattr(workspace, "credential", None)
     quota_kind = credential.capabilities.quota_kind if credential is not None else None
     quota = context.get("quota") or None  # a lazy report: falsy when there is none
-    return form.cost_estimate(quota_kind=quota_kind, quota=quota)
+    if form.selected is None or workspace is None:
+        return None
+    # Here rather than in the four views that render the cost line (generate, edit, the model's
+    # options, the preview): two small queries, more with a budget set, on those pages only.
+    return form.cost_estimate(
+        quota_kind=quota_kind,
+        quota=quota,
+        in_flight=selectors.in_flight(workspace=workspace, quota_kind=quota_kind),
+        budget=budget_left(workspace=workspace, user=context["request"].user),
+    )

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from gallery.costs import cost_estimate, money
+from gallery.costs import BudgetLeft, InFlight, cost_estimate, money
 from gallery.models import CatalogModel, QuotaSnapshot
 
 
@@ -119,3 +119,61 @@ def test_a_report_of_the_previous_provider_is_not_used():
 )
 def test_money_reads_naturally(amount, currency, shown):
     assert money(Decimal(amount), currency) == shown
+
+
+def test_queued_jobs_come_off_what_the_quota_report_says_is_left():
+    model = catalog_row(max_images=4)
+    estimate = cost_estimate(
+        model=model,
+        n=4,
+        size=None,
+        quota_kind="credits",
+        quota=credits(88),
+        in_flight=InFlight(images=6),
+    )
+    assert estimate.text == (
+        "4 images of the workspace quota · leaves 78 this month after queued jobs"
+    )
+    short = cost_estimate(
+        model=model, n=4, size=None, quota_kind="credits", quota=credits(8), in_flight=InFlight(6)
+    )
+    assert (
+        short.text == "4 images of the workspace quota · only 2 left this month after queued jobs"
+    )
+
+
+def test_money_reserved_for_queued_jobs_comes_off_the_balance():
+    model = catalog_row(prices=[price("0.04")])
+    estimate = cost_estimate(
+        model=model,
+        n=2,
+        size=None,
+        quota_kind="balance",
+        quota=balance("1"),
+        in_flight=InFlight(amounts={"USD": Decimal("0.5")}),
+    )
+    assert estimate.text == "2 images · ≈ $0.08 · leaves $0.42 after queued jobs"
+
+
+def test_the_tighter_budget_is_shown_and_going_over_it_is_said_plainly():
+    model = catalog_row(max_images=4)
+    mine = BudgetLeft(Decimal(6), Decimal(50), "images", mine=True)
+    fits = cost_estimate(model=model, n=4, size=None, quota_kind="credits", quota=None, budget=mine)
+    assert (
+        fits.text == "4 images of the workspace quota · 6 of your 50 images budget left this month"
+    )
+    assert not fits.over_budget
+    cap = BudgetLeft(Decimal(2), Decimal(100), "images", mine=False)
+    over = cost_estimate(model=model, n=4, size=None, quota_kind="credits", quota=None, budget=cap)
+    assert over.over_budget
+    assert over.text.endswith("over budget: 2 of the workspace's 100 images left this month")
+    dollars = BudgetLeft(Decimal("0.1"), Decimal(5), "USD", mine=True)
+    priced = cost_estimate(
+        model=catalog_row(prices=[price("0.04")]),
+        n=1,
+        size=None,
+        quota_kind="balance",
+        quota=None,
+        budget=dollars,
+    )
+    assert priced.text == "1 image · ≈ $0.04 · $0.10 of your $5.00 budget left this month"

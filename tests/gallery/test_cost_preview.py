@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts import crypto
-from gallery.models import CatalogModel, Image, QuotaSnapshot
+from gallery.models import CatalogModel, Image, Job, LedgerEntry, MemberBudget, QuotaSnapshot
 from gallery.services.catalog import catalog_refresh
 
 
@@ -134,8 +134,9 @@ def test_the_preview_takes_a_few_queries_whatever_is_asked(
 ):
     quota_left(40)
     member_client.get(preview_url(studio), HTTP_HX_REQUEST="true")  # the session is warm
-    # The user, the membership with its workspace and credential, the catalog, the latest quota.
-    with django_assert_num_queries(4):
+    # The user, the membership with its workspace and credential, the catalog, the latest quota,
+    # the queued jobs' images, the workspace's budget and the member's own (none set).
+    with django_assert_num_queries(7):
         response = member_client.get(preview_url(studio), query, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
 
@@ -143,3 +144,23 @@ def test_the_preview_takes_a_few_queries_whatever_is_asked(
 def test_it_is_for_members(viewer_client, outsider_client, studio):
     assert viewer_client.get(preview_url(studio), HTTP_HX_REQUEST="true").status_code == 403
     assert outsider_client.get(preview_url(studio), HTTP_HX_REQUEST="true").status_code == 404
+
+
+def test_the_preview_counts_queued_jobs_and_shows_the_members_budget(
+    member_client, studio, member, quota_left
+):
+    quota_left(40)
+    Job.objects.create(
+        workspace=studio, author=member, prompt="p", model_id="imagen-4", params={"n": 3}
+    )
+    MemberBudget.objects.create(workspace=studio, user=member, limit=Decimal(10), unlimited=False)
+    LedgerEntry.objects.create(
+        workspace=studio, member=member, kind="adjust", amount=Decimal(8), unit="images"
+    )
+    query = {"model": "imagen-4", "n": "3"}
+    html = member_client.get(preview_url(studio), query, HTTP_HX_REQUEST="true").content.decode()
+    assert " ".join(re.sub(r"<[^>]+>", " ", html).split()) == (
+        "Cost: 3 images of the workspace quota · leaves 34 this month after queued jobs · "
+        "over budget: 2 of your 10 images left this month"
+    )
+    assert "cost-short" in html
