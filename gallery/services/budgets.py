@@ -148,10 +148,13 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
 
 def actual_cost(job: Job, reserved: LedgerEntry) -> Decimal:
     """What the ended job really took, in the reservation's unit: nothing before the provider
-    was paid; the delivered images of a quota; the reported cost of a balance (or, not
-    reported, the reservation's share for the images delivered)."""
-    charged_nothing = job.stage != JobStage.PAID and job.cost is None
-    if charged_nothing:
+    was paid; the whole reservation when nobody can tell whether it was (the budget's safe side;
+    an admin adjusts once the provider's account shows otherwise); the delivered images of a
+    quota; the reported cost of a balance (or, not reported, the reservation's share for the
+    images delivered)."""
+    if job.stage == JobStage.CALLED and job.cost is None:
+        return reserved.amount  # outcome unknown: may have been charged
+    if job.stage == JobStage.NOT_CALLED and job.cost is None:
         return Decimal(0)
     delivered = job.delivered or 0
     if reserved.unit == IMAGES:

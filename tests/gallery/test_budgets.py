@@ -7,6 +7,7 @@ import datetime as dt
 import random
 import threading
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -19,6 +20,7 @@ from gallery.models import Job, JobStage, JobState, LedgerEntry, MemberBudget, W
 from gallery.services.budgets import budget_reserve, budget_settle, budget_used
 from gallery.services.catalog import catalog_refresh
 from gallery.services.jobs import JobRequest, SubmitRefused, job_cancel, job_retry, job_submit
+from providers.adapters import NeuroflashProvider
 from tests.gallery.running import run_until_done
 
 
@@ -215,6 +217,19 @@ def test_a_balance_provider_that_charged_without_images_settles_the_charge(
     run_until_done(job)
     assert (job.state, job.stage, job.cost) == ("failed", "called", Decimal("0.0112"))
     assert used(nanogpt_studio, member, unit="USD") == Decimal("0.0112")
+
+
+def test_a_job_whose_outcome_nobody_can_tell_keeps_its_reservation(submit, sandbox, member):
+    job = submit(n=2)
+    Job.objects.filter(pk=job.pk).update(stage="called", called_at=timezone.now())
+    # A provider without history cannot tell whether the lost call went through.
+    no_history = NeuroflashProvider.capabilities.__class__(has_history=False, has_get_image=True)
+    with mock.patch.object(NeuroflashProvider, "capabilities", no_history):
+        run_until_done(job)
+    assert (job.state, job.stage, job.cost) == ("failed", "called", None)
+    # It may have been charged: counted as spent, not handed back to be spent again.
+    assert kinds(job) == [("reserve", 2), ("release", -2), ("settle", 2)]
+    assert used(job.workspace, member) == 2
 
 
 def test_a_job_reserved_last_month_settles_in_last_month(submit, studio, member):
