@@ -22,13 +22,15 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	$(UV) run ruff format --check .
 	ENV_FILE= DEBUG=true $(UV) run mypy
 	$(UV) run pytest
-	@# Pointed at other services (CI: PostgreSQL and Redis), the recovery tests run once more on
-	@# the default stack, SQLite and the filesystem broker: both must survive killed processes.
+	@# Pointed at other services (CI: PostgreSQL and Redis), the recovery tests and the budget
+	@# burst run once more on the default stack, SQLite and the filesystem broker: both must
+	@# survive killed processes, and both must hold a budget against 50 submits at once.
 	@# (The broker-down test brings its own Redis whatever the stack, so it runs once.)
 	@if [ -n "$$DATABASE_URL$$CELERY_BROKER_URL" ]; then \
-	  echo "Recovery tests again on the default stack (SQLite + filesystem broker)"; \
+	  echo "Recovery tests and the budget burst again on the default stack (SQLite + filesystem broker)"; \
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
-	    $(UV) run pytest tests/integration/test_recovery.py -k "not broker_is_down"; \
+	    $(UV) run pytest tests/integration/test_recovery.py tests/integration/test_budget_burst.py \
+	      -k "not broker_is_down"; \
 	fi
 
 test-fast: install ## Everyday loop: pytest without browser tests and real Celery workers (`make test` runs all)
