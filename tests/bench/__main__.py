@@ -4,7 +4,8 @@ First the provider clients on their own, then the generation pipeline (web tier,
 workers; see `pipeline.py`), then the gallery at 100,000 images (`gallery.py`). Not a test:
 numbers depend on the machine. README's benchmark tables are copied from this output.
 
-`python -m tests.bench gallery [--quick]` runs only the gallery bench.
+`python -m tests.bench gallery [--quick]` runs only the gallery bench; `python -m tests.bench
+budgets` only submit latency with and without budgets.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ def client_timings() -> None:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["gallery"]:
         gallery.main(argv[1:])
+        return
+    if argv[:1] == ["budgets"]:
+        pipeline.budgets_only()
         return
     client_timings()
     pipeline.main()

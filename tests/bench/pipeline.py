@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import requests
 
@@ -147,6 +148,72 @@ def submit_table(samples: dict[float, list[float]]) -> str:
     )
 
 
+# --- 1b. Submit latency with budgets enforced --------------------------------------------------
+
+
+def _budgets(stack: Stack, *, enforced: bool) -> None:
+    """A member budget and a workspace cap far above what the bench uses, or neither."""
+    from gallery.models import MemberBudget, WorkspaceBudget
+
+    plenty = Decimal(1_000_000)
+    member = stack.workspace.memberships.get().user
+    WorkspaceBudget.objects.update_or_create(
+        workspace=stack.workspace,
+        defaults={"cap": plenty if enforced else None, "cap_unlimited": not enforced},
+    )
+    if enforced:
+        MemberBudget.objects.update_or_create(
+            workspace=stack.workspace,
+            user=member,
+            defaults={"limit": plenty, "unlimited": False},
+        )
+    else:
+        MemberBudget.objects.filter(workspace=stack.workspace).delete()
+
+
+def budget_latency(stack: Stack) -> dict[str, list[float]]:
+    """Submits alternating between no budget set (the reservation is still written under the
+    workspace's lock: the ledger counts for everyone) and a member budget plus a workspace cap
+    (two sums of the month's ledger more), order swapped every round."""
+    _faults(stack, latency=FAST)
+    samples: dict[str, list[float]] = {"no budget set": [], "member budget + workspace cap": []}
+    for _ in range(WARMUP_SUBMITS):
+        stack.submit()
+    for round_ in range(SUBMITS):
+        labels = list(samples) if round_ % 2 == 0 else list(reversed(samples))
+        for label in labels:
+            _budgets(stack, enforced=label != "no budget set")
+            samples[label].append(stack.submit().seconds)
+    _budgets(stack, enforced=False)
+    stack.discard_queued()
+    return samples
+
+
+def budget_table(samples: dict[str, list[float]]) -> str:
+    free, enforced = samples.values()
+    rows: list[list[object]] = [
+        [label, len(s), ms(statistics.median(s)), ms(p95(s)), ms(max(s))]
+        for label, s in samples.items()
+    ]
+    rows.append(
+        [
+            "ratio (target ≤ 1.1)",
+            "",
+            f"{statistics.median(enforced) / statistics.median(free):.2f}",
+            f"{p95(enforced) / p95(free):.2f}",
+            "",
+        ]
+    )
+    return table(
+        "Submit latency with budgets enforced",
+        "one htmx POST of the generate form to gunicorn until the job card is back, no worker "
+        "running, the two cases alternated submit by submit; the ledger already holds this "
+        "bench's earlier reservations.",
+        ["budgets", "submits", "median ms", "p95 ms", "max ms"],
+        rows,
+    )
+
+
 # --- 2. Job wall time vs a direct call --------------------------------------------------------
 
 
@@ -242,6 +309,8 @@ def main() -> None:
     with bench_stack() as stack:
         _progress("submit latency")
         submits = submit_latency(stack, (FAST, SLOW))
+        _progress("submit latency with budgets")
+        budgeted = budget_latency(stack)
         _progress("job wall time vs direct call")
         direct, timings = job_overhead(stack)
         _progress(f"throughput ({THROUGHPUT_JOBS} jobs)")
@@ -252,11 +321,22 @@ def main() -> None:
         recovered = recovery.measure(stack)
     print(f"\n### Generation pipeline\n\nOn {setup}.\n")
     print(submit_table(submits), end="\n\n")
+    print(budget_table(budgeted), end="\n\n")
     print(overhead_table(direct, timings), end="\n\n")
     print(throughput_table(result), end="\n\n")
     print(sync.sync_table(full, incremental))
     print("\n### Recovery\n")
     recovery.print_tables(recovered)
+
+
+def budgets_only() -> None:
+    """`python -m tests.bench budgets`: the budget table alone."""
+    with bench_stack() as stack:
+        submit_latency(stack, (FAST,))  # the same warm-up the full run gives it
+        budgeted = budget_latency(stack)
+        setup = stack.describe()
+    print(f"\nOn {setup}.\n")
+    print(budget_table(budgeted))
 
 
 if __name__ == "__main__":

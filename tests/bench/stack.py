@@ -59,6 +59,8 @@ def _bench_env(tmp: Path) -> dict[str, str]:
         "CACHE_URL": f"file://{tmp}/cache",
         "JOBS_MAX_ACTIVE_PER_WORKSPACE": NO_CAP,
         "JOBS_PER_MEMBER_PER_MINUTE": NO_CAP,
+        # The bench's sandbox listens on loopback at a random port.
+        "PROVIDER_PRIVATE_HOSTS": "127.0.0.1,localhost",
     }
 
 
