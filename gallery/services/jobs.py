@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -23,9 +24,9 @@ from kombu.exceptions import OperationalError
 
 from accounts.models import Membership, User, Workspace
 from config.celery import send_task
-from gallery.costs import CostEstimate, cost_estimate
-from gallery.models import CatalogModel, Image, Job, JobState
-from gallery.selectors import quota_latest
+from gallery.costs import CostEstimate, cost_estimate, money
+from gallery.models import CatalogModel, Image, Job, JobState, QuotaSnapshot
+from gallery.selectors import in_flight, quota_latest
 from gallery.services.budgets import BudgetRefused, budget_reserve, budget_settle
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,9 @@ class JobRequest:
 # --- Submit -----------------------------------------------------------------------------------
 
 
-def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
+def _preflight(
+    *, workspace: Workspace, author: User, n_images: int, estimate: CostEstimate
+) -> None:
     active_params = list(
         Job.objects.filter(workspace=workspace).active().values_list("params", flat=True)
     )
@@ -73,7 +76,11 @@ def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
     if recent.count() >= per_minute:
         raise SubmitRefused(f"You can start {per_minute} jobs a minute. Try again in a moment.")
     snapshot = quota_latest(workspace=workspace)
-    if snapshot is None or snapshot.images_left is None:
+    if snapshot is None:
+        return
+    if snapshot.balance is not None:
+        _check_balance(workspace=workspace, balance=snapshot, estimate=estimate)
+    if snapshot.images_left is None:
         return
     # Images that queued and running jobs will use are not in the snapshot yet.
     reserved = sum(int(params.get("n", 1)) for params in active_params)
@@ -81,6 +88,25 @@ def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
     if n_images > left:
         noun = "image" if n_images == 1 else "images"
         raise SubmitRefused(f"{n_images} {noun} requested, {left} left {snapshot.limiting_period}.")
+
+
+def _check_balance(*, workspace: Workspace, balance: QuotaSnapshot, estimate: CostEstimate) -> None:
+    """Refuse a request the provider's last reported balance, less what queued and running jobs
+    reserved, cannot pay for (a price the catalog does not state is not refused here)."""
+    assert balance.balance is not None
+    if estimate.amount is None or balance.currency not in ("", estimate.currency):
+        return
+    queued = in_flight(workspace=workspace, quota_kind="balance").amounts.get(
+        estimate.currency, Decimal(0)
+    )
+    left = max(balance.balance - queued, Decimal(0))
+    if estimate.amount > left:
+        after = " after queued jobs" if queued else ""
+        raise SubmitRefused(
+            f"This costs ≈ {money(estimate.amount, estimate.currency)}; the provider's balance "
+            f"is {money(left, estimate.currency)}{after}. Top up the account with the provider, "
+            "or choose fewer images or a cheaper model."
+        )
 
 
 def job_submit(
@@ -96,7 +122,9 @@ def job_submit(
     existing = mine.first()
     if existing is not None:
         return existing
-    _preflight(workspace=workspace, author=author, n_images=int(request.params.get("n", 1)))
+    estimate = _estimate(workspace, request)
+    n_images = int(request.params.get("n", 1))
+    _preflight(workspace=workspace, author=author, n_images=n_images, estimate=estimate)
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -113,7 +141,7 @@ def job_submit(
             )
             # In the job's own transaction: a refusal rolls the job back, and a job is never
             # queued without its reservation (an idempotent re-submit returned above).
-            budget_reserve(job=job, user=author, estimate=_estimate(workspace, request))
+            budget_reserve(job=job, user=author, estimate=estimate)
     except IntegrityError:  # the same key submitted twice at the same moment
         return mine.get()
     except BudgetRefused as exc:

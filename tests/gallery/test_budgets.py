@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from accounts import crypto
 from gallery.costs import CostEstimate
-from gallery.models import Job, JobStage, JobState, LedgerEntry, MemberBudget, WorkspaceBudget
+from gallery.models import (
+    Job,
+    JobStage,
+    JobState,
+    LedgerEntry,
+    MemberBudget,
+    QuotaSnapshot,
+    WorkspaceBudget,
+)
 from gallery.services.budgets import budget_reserve, budget_settle, budget_used
 from gallery.services.catalog import catalog_refresh
 from gallery.services.jobs import JobRequest, SubmitRefused, job_cancel, job_retry, job_submit
@@ -85,6 +93,18 @@ def test_the_generate_form_shows_the_refusal_with_the_numbers(member_client, stu
     response = member_client.post(reverse("gallery:generate", args=[studio.slug]), form)
     assert "This costs 4 images; you have 3 of your 3 left this month." in response.content.decode()
     assert not Job.objects.exists()
+
+
+def test_a_request_the_reported_balance_cannot_pay_for_is_refused(nanogpt_studio, submit):
+    QuotaSnapshot.objects.create(workspace=nanogpt_studio, kind="balance", balance=Decimal("0.03"))
+    submit(model="hidream", size="1024x1024")  # $0.0112: fits
+    with pytest.raises(SubmitRefused) as refused:
+        submit(model="hidream", size="1024x1024", n=2)  # $0.0224, and $0.0112 is queued
+    assert str(refused.value) == (
+        "This costs ≈ $0.0224; the provider's balance is $0.0188 after queued jobs. Top up the "
+        "account with the provider, or choose fewer images or a cheaper model."
+    )
+    assert Job.objects.count() == 1
 
 
 def test_a_request_that_fits_reserves_its_cost(submit, studio, member):
