@@ -4,9 +4,10 @@ from django import template
 from django.urls import reverse
 
 from accounts.models import Membership
+from gallery import ledger
 from gallery.costs import CostEstimate
 from gallery.forms import JobForm
-from gallery.models import Image, Job
+from gallery.models import Image, Job, LedgerEntry
 from gallery.thumbnails import thumbnail_expiry, thumbnail_token
 
 register = template.Library()
@@ -59,3 +60,19 @@ def cost_estimate(context: template.Context, form: JobForm) -> CostEstimate | No
     quota_kind = credential.capabilities.quota_kind if credential is not None else None
     quota = context.get("quota") or None  # a lazy report: falsy when there is none
     return form.cost_estimate(quota_kind=quota_kind, quota=quota)
+
+
+@register.filter
+def ledger_amount(entry: LedgerEntry) -> str:
+    """A ledger entry's amount as people read it, signed: "+4 images", "+$0.0112"."""
+    return ledger.signed_amount_text(entry.amount, entry.unit)
+
+
+@register.filter
+def ledger_member(entry: LedgerEntry) -> str:
+    return ledger.entry_member(entry)
+
+
+@register.filter
+def ledger_made_by(entry: LedgerEntry) -> str:
+    return ledger.entry_made_by(entry)
