@@ -29,15 +29,15 @@ def _images(n: int) -> str:
     return f"{n} image{'' if n == 1 else 's'}"
 
 
-def _used_of(used: int | None, limit: int | None) -> tuple[str, int | None]:
+def _used_of(used: int | None, limit: int | None, *, left: bool) -> tuple[str, int | None]:
     if used is None and limit is None:
         return NOT_REPORTED, None
     if limit is None:
         return f"{_images(used or 0)} used · no limit reported", None
     used = used or 0
-    left = max(limit - used, 0)
     percent = min(round(used * 100 / limit), 100) if limit else 100
-    return f"{used} of {_images(limit)} used · {left} left", percent
+    text = f"{used} of {_images(limit)} used"
+    return (f"{text} · {max(limit - used, 0)} left" if left else text), percent
 
 
 def _level(percent: int | None) -> str:
@@ -70,8 +70,10 @@ def quota_facts(snapshot: QuotaSnapshot, *, now: dt.datetime | None = None) -> l
                 "A prepaid balance, not a quota: each image is paid from it, and nothing resets.",
             )
         ]
-    monthly, monthly_percent = _used_of(snapshot.monthly_used, snapshot.monthly_limit)
-    daily, daily_percent = _used_of(snapshot.daily_used, snapshot.daily_limit)
+    # What is left this month is the provider's own figure (bonus and spillover counted), on a
+    # line of its own: limit minus used would disagree with it.
+    monthly, monthly_percent = _used_of(snapshot.monthly_used, snapshot.monthly_limit, left=False)
+    daily, daily_percent = _used_of(snapshot.daily_used, snapshot.daily_limit, left=True)
     available = snapshot.monthly_available
     reset = next_daily_reset(now)
     fair_use = {
