@@ -16,7 +16,7 @@ from gallery.ledger import PAGE_SIZE, plain_decimal
 from gallery.models import Job, LedgerEntry, MemberBudget, QuotaSnapshot, WorkspaceBudget
 from gallery.models.budgets import this_month
 from gallery.quota_facts import quota_facts
-from gallery.services.budgets import budget_bars
+from gallery.services.budgets import amount_text, budget_bars
 from gallery.services.quota import quota_refresh
 from gallery.usage import reconciliation
 from tests.factories import MembershipFactory
@@ -419,3 +419,27 @@ def test_the_page_reads_the_same_number_of_queries_however_many_members_and_entr
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = owner_client.get(page(studio))
     assert response.content.decode().count('class="budget-bar-row budget-member"') == 14
+
+
+def test_a_nanogpt_workspace_sees_its_balance_and_dollars_reconciled(
+    member_client, studio, sandbox, submit
+):
+    from accounts import crypto
+    from gallery.services.catalog import catalog_refresh
+
+    credential = studio.credential
+    credential.kind = "nanogpt"
+    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
+    credential.save()
+    catalog_refresh(workspace=studio)
+    job = submit(model="hidream", size="1024x1024")
+    run_until_done(job)
+    assert job.state == "succeeded", job.error
+    report = quota_refresh(workspace=studio)
+    assert report is not None
+    assert report.kind == "balance"
+    html = member_client.get(page(studio)).content.decode()
+    assert "<dt>Balance</dt>" in html
+    assert "A prepaid balance, not a quota" in html
+    assert f"Darkroom: ${job.cost.normalize()} settled this month · provider: a balance of" in html
+    assert f"{amount_text(job.cost, 'USD')} used · unlimited" in html  # the member's bar, in USD
