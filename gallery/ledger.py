@@ -74,10 +74,10 @@ class LedgerFilterForm(forms.Form):
             ("", "Everyone"),
             *((m.user_id, m.user.display_name) for m in members),
         ]
-        self.fields["period"].error_messages["invalid_choice"] = (
+        period.error_messages["invalid_choice"] = (
             "There are no entries for that month; showing this month."
         )
-        self.fields["member"].error_messages["invalid_choice"] = (
+        member.error_messages["invalid_choice"] = (
             "That is not a member of this workspace; showing everyone."
         )
         self.fields["kind"].error_messages["invalid_choice"] = (

@@ -34,7 +34,6 @@ def usage_page(request: WorkspaceRequest, slug: str) -> HttpResponse:
     before = _int(request.GET.get("before"))
     context: dict[str, object] = {
         "ledger_form": ledger_form,
-        "ledger_filter": ledger_filter,
         "ledger_query": ledger_filter.query_string(),
         "ledger_before": before,
         "ledger_page": ledger.ledger_page(
@@ -42,7 +41,7 @@ def usage_page(request: WorkspaceRequest, slug: str) -> HttpResponse:
         ),
     }
     if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "gallery/usage.html#ledger", context)
+        response = render(request, "gallery/usage.html#ledger-swap", context)
         return push_url(response, _usage_url(slug, ledger_filter.query_string(), before))
     today = timezone.localdate()
     series = usage.daily_usage(workspace=workspace, today=today)

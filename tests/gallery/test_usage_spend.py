@@ -323,6 +323,11 @@ def test_htmx_gets_just_the_ledger_and_the_address_to_push(owner_client, workspa
     assert html.lstrip().startswith('<div id="ledger"')
     assert "budgets-heading" not in html
     assert response["HX-Push-Url"] == page(workspace, period="all", member=member.pk)
+    refused = owner_client.get(page(workspace, kind="bogus"), HTTP_HX_REQUEST="true")
+    assert (
+        '<p class="error filter-error" id="id_kind_error" hx-swap-oob="true">Choose reserved'
+        in refused.content.decode()
+    )
 
 
 def test_the_ledger_pages_by_id_without_counting(
