@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
-from django.db.models import QuerySet, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import QueryDict
 
 from accounts.models import Membership, Workspace
-from gallery.models import LedgerEntry, LedgerKind
+from gallery.models import Image, LedgerEntry, LedgerKind
 from gallery.models.budgets import this_month
 from gallery.services.budgets import amount_text
 
@@ -142,7 +142,7 @@ def ledger_entries(*, viewer: Membership, ledger_filter: LedgerFilter) -> QueryS
 
 @dataclass(frozen=True)
 class LedgerPage:
-    entries: list[LedgerEntry]
+    entries: Sequence[LedgerEntry]  # each with `first_image_id` (None: no image)
     next_before: int | None  # the id the next (older) page starts below; None: the last page
 
 
@@ -154,6 +154,10 @@ def ledger_page(
     entries = ledger_entries(viewer=viewer, ledger_filter=ledger_filter)
     if before is not None:
         entries = entries.filter(id__lt=before)
+    # The job's first image: where a link to the job leads (the generate page lists only the
+    # latest jobs), in the same query.
+    first_image = Image.objects.visible().filter(job_id=OuterRef("job_id")).order_by("id")
+    entries = entries.annotate(first_image_id=Subquery(first_image.values("id")[:1]))
     rows = list(entries[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

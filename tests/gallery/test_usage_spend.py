@@ -270,8 +270,16 @@ def test_an_admin_sees_every_entry_and_who_made_each(owner_client, studio, submi
     assert "Adjusted" in ledger
     assert "+2 images" in ledger
     assert "\u22121 image" in ledger
-    assert reverse("gallery:job_card", args=[studio.slug, job.pk]) in ledger
+    assert reverse("gallery:job_card", args=[studio.slug, job.pk]) in ledger  # no image yet
     assert owner.display_name in ledger  # made the adjustment
+
+
+def test_a_finished_jobs_entries_link_to_its_image(owner_client, studio, submit):
+    job = submit(n=1)
+    run_until_done(job)
+    image = job.images.get()
+    html = owner_client.get(page(studio)).content.decode().split('id="ledger"')[1]
+    assert html.count(reverse("gallery:image_detail", args=[studio.slug, image.pk])) == 3
 
 
 def test_a_member_sees_only_their_own_entries_whatever_the_filter_says(
