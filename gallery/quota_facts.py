@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils import timezone
 
 from accounts.templatetags.time_tags import duration
 from gallery.costs import money
 from gallery.models import QuotaSnapshot
+from gallery.services.budgets import IMAGES, amount_text
 
 NOT_REPORTED = "not reported"
 
@@ -26,7 +28,7 @@ class QuotaFact:
 
 
 def _images(n: int) -> str:
-    return f"{n} image{'' if n == 1 else 's'}"
+    return amount_text(Decimal(n), IMAGES)
 
 
 def _used_of(used: int | None, limit: int | None, *, left: bool) -> tuple[str, int | None]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import User, Workspace
 from gallery.costs import money, spent_text
 from gallery.models import Image, ImageSource, Job, QuotaSnapshot
-from gallery.services.budgets import IMAGES
+from gallery.services.budgets import IMAGES, amount_text
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def usage_by_model(*, workspace: Workspace, since: dt.datetime) -> list[UsageRow
 
 
 def _images_text(n: int) -> str:
-    return f"{n} image{'' if n == 1 else 's'}"
+    return amount_text(Decimal(n), IMAGES)
 
 
 def reconciliation(
