@@ -50,6 +50,7 @@ urlpatterns = [
     path("review/", queue.review_queue, name="review_queue"),
     path("review/<int:image_id>/", queue.review_queue_act, name="review_queue_act"),
     path("usage/", usage.usage_page, name="usage"),
+    path("usage/ledger.csv", usage.usage_ledger_csv, name="usage_ledger_csv"),
     path("budgets/", budgets.settings_budgets, name="settings_budgets"),
     path("budgets/<int:membership_id>/", budgets.member_budget, name="member_budget"),
     path("usage/refresh-quota/", usage.quota_refresh_now, name="quota_refresh"),

@@ -18,8 +18,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User, Workspace
-from gallery.costs import spent_text
+from gallery.costs import money, spent_text
 from gallery.models import Image, ImageSource, Job, QuotaSnapshot
+from gallery.services.budgets import IMAGES, amount_text
 
 
 @dataclass(frozen=True)
@@ -184,3 +185,44 @@ def usage_by_model(*, workspace: Workspace, since: dt.datetime) -> list[UsageRow
         for model in {*images, *spent}
     ]
     return sorted(rows, key=lambda row: (-row.images, row.label))
+
+
+# --- Reconciliation ---------------------------------------------------------------------------
+
+
+def _images_text(n: int) -> str:
+    return amount_text(Decimal(n), IMAGES)
+
+
+def reconciliation(
+    *, settled: Decimal, unit: str, quota: QuotaSnapshot | None, in_flight: Decimal = Decimal(0)
+) -> str:
+    """What Darkroom's ledger settled this month against what the provider reports used, in a
+    sentence: "Darkroom: 412 images · provider: 415 · 3 made outside Darkroom"."""
+    if unit != IMAGES:
+        ours = f"Darkroom: {money(settled, unit)} settled this month"
+        if quota is None:
+            return f"{ours} · provider: no report yet"
+        if quota.kind == "balance" and quota.balance is not None:
+            balance = money(quota.balance, quota.currency or unit)
+            return (
+                f"{ours} · provider: a balance of {balance} left, with no monthly figure to compare"
+            )
+        return f"{ours} · provider: not available"
+    count = int(settled)
+    ours = f"Darkroom: {_images_text(count)}"
+    if quota is None:
+        return f"{ours} · provider: no report yet"
+    if quota.monthly_used is None:
+        return f"{ours} · provider: not available (it reports no monthly figure)"
+    sentence = f"{ours} · provider: {quota.monthly_used}"
+    difference = quota.monthly_used - count
+    if difference > 0:
+        sentence += f" · {difference} made outside Darkroom"
+    elif difference < 0:
+        sentence += f" · Darkroom counted {-difference} more than the provider reports"
+    else:
+        sentence += " · they agree"
+    if in_flight > 0:
+        sentence += f" ({_images_text(int(in_flight))} reserved by jobs still running)"
+    return sentence

@@ -306,3 +306,119 @@ def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
             )
         )
     return sorted(rows, key=lambda row: row.user.email)
+
+
+# --- Reading (the usage page: budget bars) ----------------------------------------------------
+# Kept apart from the budgets page's readers above: the usage page only adds to them.
+
+
+def budget_in_flight(*, workspace: Workspace, unit: str) -> dict[int | None, Decimal]:
+    """This month's reservations of jobs not yet settled, per member (one query): the part of
+    what `budget_rows` counts as used that a running job may still give back."""
+    released = LedgerEntry.objects.filter(workspace=workspace, kind=LedgerKind.RELEASE).values(
+        "job_id"
+    )
+    return dict(
+        LedgerEntry.objects.filter(
+            workspace=workspace,
+            unit=unit,
+            period=this_month(),
+            kind=LedgerKind.RESERVE,
+            job__isnull=False,
+        )
+        .exclude(job_id__in=released)
+        .values_list("member")
+        .annotate(total=Sum("amount"))
+        .values_list("member", "total")
+    )
+
+
+@dataclass(frozen=True)
+class BudgetBar:
+    """A bar of this month's use against a limit: settled (or adjusted) use, then what jobs
+    still running have reserved. Widths are whole percentages for the `meter-fill-N` classes
+    (the CSP allows no inline style)."""
+
+    label: str
+    used: Decimal  # everything the ledger counts, in-flight reservations included
+    reserved: Decimal  # of `used`, reserved by jobs still running
+    limit: Decimal | None  # None: unlimited
+    unit: str
+
+    @property
+    def settled(self) -> Decimal:
+        return self.used - self.reserved
+
+    @property
+    def settled_percent(self) -> int:
+        return _percent(self.settled, self.limit)
+
+    @property
+    def reserved_percent(self) -> int:
+        return min(_percent(self.reserved, self.limit), 100 - self.settled_percent)
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.used >= self.limit
+
+    @property
+    def text(self) -> str:
+        """4 of 50 images used · 46 left; 4 images used · unlimited."""
+        if self.limit is None:
+            return f"{amount_text(self.used, self.unit)} used · unlimited"
+        left = max(self.limit - self.used, Decimal(0))
+        if self.unit == IMAGES:
+            used, left_text = (amount_text(n, IMAGES, noun=False) for n in (self.used, left))
+            return f"{used} of {amount_text(self.limit, IMAGES)} used · {left_text} left"
+        return (
+            f"{amount_text(self.used, self.unit)} of {amount_text(self.limit, self.unit)} used"
+            f" · {amount_text(left, self.unit)} left"
+        )
+
+    @property
+    def reserved_text(self) -> str:
+        """ "3 images reserved by jobs still running", or "" when none are."""
+        if not self.reserved:
+            return ""
+        return f"{amount_text(self.reserved, self.unit)} reserved by jobs still running"
+
+
+def _percent(amount: Decimal, limit: Decimal | None) -> int:
+    if limit is None or amount <= 0:
+        return 0
+    if limit <= 0:
+        return 100
+    return min(int(amount * 100 / limit), 100)
+
+
+@dataclass(frozen=True)
+class BudgetBars:
+    cap: BudgetBar
+    members: list[BudgetBar]
+
+
+def budget_bars(*, workspace: Workspace, unit: str, only: User | None = None) -> BudgetBars:
+    """The workspace cap's bar and each member's (only `only`'s when given): seven queries,
+    however many members and ledger entries."""
+    rows = budget_rows(workspace=workspace, unit=unit)
+    in_flight = budget_in_flight(workspace=workspace, unit=unit)
+    workspace_budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
+    cap = BudgetBar(
+        label="Workspace cap",
+        used=budget_used(workspace=workspace, unit=unit),
+        reserved=sum(in_flight.values(), Decimal(0)),
+        limit=workspace_budget.cap_limit if workspace_budget is not None else None,
+        unit=unit,
+    )
+    members = [
+        BudgetBar(
+            label=row.user.display_name or row.user.email,
+            used=row.used,
+            reserved=in_flight.get(row.user.pk) or Decimal(0),
+            limit=row.limit,
+            unit=unit,
+        )
+        for row in rows
+        if only is None or row.user.pk == only.pk
+    ]
+    return BudgetBars(cap=cap, members=members)

@@ -4,10 +4,10 @@ from django import template
 from django.urls import reverse
 
 from accounts.models import Membership
-from gallery import selectors
+from gallery import ledger, selectors
 from gallery.costs import CostEstimate
 from gallery.forms import JobForm
-from gallery.models import Image, Job
+from gallery.models import Image, Job, LedgerEntry
 from gallery.services.budgets import budget_left
 from gallery.thumbnails import thumbnail_expiry, thumbnail_token
 
@@ -71,3 +71,19 @@ def cost_estimate(context: template.Context, form: JobForm) -> CostEstimate | No
         in_flight=selectors.in_flight(workspace=workspace, quota_kind=quota_kind),
         budget=budget_left(workspace=workspace, user=context["request"].user),
     )
+
+
+@register.filter
+def ledger_amount(entry: LedgerEntry) -> str:
+    """A ledger entry's amount as people read it, signed: "+4 images", "+$0.0112"."""
+    return ledger.signed_amount_text(entry.amount, entry.unit)
+
+
+@register.filter
+def ledger_member(entry: LedgerEntry) -> str:
+    return ledger.entry_member(entry)
+
+
+@register.filter
+def ledger_made_by(entry: LedgerEntry) -> str:
+    return ledger.entry_made_by(entry)
