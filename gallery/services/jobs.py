@@ -24,7 +24,7 @@ from kombu.exceptions import OperationalError
 from accounts.models import Membership, User, Workspace
 from config.celery import send_task
 from gallery.costs import CostEstimate, cost_estimate
-from gallery.models import CatalogModel, Image, Job, JobState
+from gallery.models import CatalogModel, Comparison, Image, Job, JobState
 from gallery.selectors import quota_latest
 from gallery.services.budgets import BudgetRefused, budget_reserve, budget_settle
 
@@ -84,7 +84,12 @@ def _preflight(*, workspace: Workspace, author: User, n_images: int) -> None:
 
 
 def job_submit(
-    *, workspace: Workspace, author: User, request: JobRequest, idempotency_key: str
+    *,
+    workspace: Workspace,
+    author: User,
+    request: JobRequest,
+    idempotency_key: str,
+    comparison: Comparison | None = None,
 ) -> Job:
     """Queue a job, or return the one this author's idempotency key already made (a key is
     the author's own: another member's same key never returns their job). Raises SubmitRefused.
@@ -108,6 +113,7 @@ def job_submit(
                 params=request.params,
                 parent_image=request.parent_image,
                 idempotency_key=idempotency_key,
+                comparison=comparison,
                 max_attempts=settings.JOB_MAX_ATTEMPTS,
                 dispatched_at=timezone.now(),
             )
