@@ -98,7 +98,33 @@ def cost_estimate(
     if price is None:
         return CostEstimate(images=images, quota_kind=quota_kind)
     amount, currency = price
-    total = amount * images
+    return _in_money(images, quota_kind, amount * images, currency, quota)
+
+
+def cost_total(
+    estimates: list[CostEstimate], *, quota_kind: QuotaKind | None, quota: QuotaSnapshot | None
+) -> CostEstimate:
+    """What several requests sent together (a comparison) cost, against the same quota: the
+    sum of their images, and of their prices when every one is known in one currency."""
+    images = sum(e.images for e in estimates)
+    if quota is not None and quota.kind != quota_kind:
+        quota = None
+    if quota_kind == "credits":
+        return _in_images(images, quota)
+    currencies = {e.currency for e in estimates}
+    if any(e.amount is None for e in estimates) or len(currencies) != 1:
+        return CostEstimate(images=images, quota_kind=quota_kind)
+    total = sum((e.amount for e in estimates if e.amount is not None), Decimal(0))
+    return _in_money(images, quota_kind, total, currencies.pop(), quota)
+
+
+def _in_money(
+    images: int,
+    quota_kind: QuotaKind | None,
+    total: Decimal,
+    currency: str,
+    quota: QuotaSnapshot | None,
+) -> CostEstimate:
     estimate = CostEstimate(images=images, quota_kind=quota_kind, amount=total, currency=currency)
     balance = quota.balance if quota is not None else None
     if balance is None or (quota is not None and quota.currency not in ("", currency)):

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.urls import reverse
 
 from accounts.models import Membership
+from gallery.comparison_forms import CompareCost, CompareForm
 from gallery.costs import CostEstimate
 from gallery.forms import JobForm
 from gallery.models import Image, Job
@@ -55,7 +58,19 @@ def issued_thumbnail_url(context: template.Context, image: Image) -> str:
 def cost_estimate(context: template.Context, form: JobForm) -> CostEstimate | None:
     """`{% cost_estimate form as estimate %}`: what the form's request would cost, in what the
     workspace's provider counts, against the latest quota report the page already reads."""
+    return form.cost_estimate(**_quota_of(context))
+
+
+@register.simple_tag(takes_context=True)
+def compare_cost(context: template.Context, form: CompareForm) -> CompareCost:
+    """`{% compare_cost form as cost %}`: each picked model's cost and the comparison's total,
+    measured as `cost_estimate` measures one request."""
+    return form.cost(**_quota_of(context))
+
+
+def _quota_of(context: template.Context) -> dict[str, Any]:
     credential = getattr(context.get("workspace"), "credential", None)
-    quota_kind = credential.capabilities.quota_kind if credential is not None else None
-    quota = context.get("quota") or None  # a lazy report: falsy when there is none
-    return form.cost_estimate(quota_kind=quota_kind, quota=quota)
+    return {
+        "quota_kind": credential.capabilities.quota_kind if credential is not None else None,
+        "quota": context.get("quota") or None,  # a lazy report: falsy when there is none
+    }
