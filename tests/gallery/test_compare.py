@@ -77,7 +77,8 @@ def test_three_sandbox_models_run_and_show_side_by_side(
     assert html.count('class="compare-col"') == 3
     for name in ("Nano Banana 2", "Imagen 4", "Seedream 4"):
         assert f">{name}</h2>" in html
-    assert html.count("data-review-state>") == 4  # 2 + 1 + 1 images, each with its review state
+    assert html.count('class="compare-result"') == 4  # 2 + 1 + 1 images
+    assert html.count(">Approve</button>") == 4  # each one can win
     assert 'hx-trigger="every 2s"' not in html  # all done: nothing polls any more
 
 
@@ -299,3 +300,40 @@ def test_past_comparisons_come_a_page_at_a_time(member_client, studio, member):
     assert rest.count('class="past-row"') == 3
     assert "Older comparisons" not in rest
     assert "Newest comparisons" in rest
+
+
+def test_without_javascript_show_their_options_fills_the_form_from_the_address(
+    member_client, studio
+):
+    query = {"prompt": "a harbour", "models": ["imagen-4", "seedream-4"]}
+    query[f"{pick(studio, 'imagen-4')}-aspect_ratio"] = "16:9"
+    html = member_client.get(compare_url(studio), query).content.decode()
+    assert "a harbour</textarea>" in html
+    assert html.count('class="pick-panel"') == 2
+    assert '<option value="16:9" selected>16:9</option>' in html
+    assert "Total:</span> 2 models · 2 images of the workspace quota" in html
+
+
+def test_the_comparison_page_takes_the_same_queries_however_many_models_and_images(
+    member_client, studio, member, django_assert_max_num_queries
+):
+    make_comparisons(studio, member, 1)
+    two = Comparison.objects.get()
+    Job.objects.filter(comparison=two, model_id="seedream-4").delete()
+    make_comparisons(studio, member, 1)
+    four = Comparison.objects.latest("pk")
+    job = four.jobs.first()
+    Image.objects.create(workspace=studio, job=job, prompt=job.prompt, model_id=job.model_id)
+    Job.objects.create(
+        workspace=studio, author=member, prompt=job.prompt, model_id="ideogram-v3",
+        idempotency_key="fourth", comparison=four, state="running",
+    )  # fmt: skip
+    member_client.get(reverse("gallery:comparison", args=[studio.slug, two.pk]))  # warm
+    with django_assert_max_num_queries(12) as few:
+        member_client.get(reverse("gallery:comparison", args=[studio.slug, two.pk]))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = member_client.get(
+            reverse("gallery:comparison", args=[studio.slug, four.pk])
+        ).content.decode()
+    assert html.count('class="compare-col"') == 4
+    assert html.count('class="compare-result"') == 4
