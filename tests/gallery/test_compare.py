@@ -4,8 +4,10 @@ and the results side by side."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from gallery.models import (
@@ -17,7 +19,8 @@ from gallery.models import (
     QuotaSnapshot,
     ReviewState,
 )
-from gallery.services.comparisons import job_key
+from gallery.services.comparisons import comparison_submit, job_key
+from gallery.services.jobs import JobRequest, SubmitRefused
 from tests.gallery import test_budgets
 from tests.gallery.running import run_until_done
 from tests.gallery.test_budgets import give, used
@@ -337,3 +340,82 @@ def test_the_comparison_page_takes_the_same_queries_however_many_models_and_imag
         ).content.decode()
     assert html.count('class="compare-col"') == 4
     assert html.count('class="compare-result"') == 4
+
+
+# --- At the same moment -----------------------------------------------------------------------
+
+
+def at_once(count: int, work) -> tuple[list[object], list[BaseException]]:
+    """Run `work(i)` in `count` threads released together; their results and their errors."""
+    start = threading.Barrier(count)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            start.wait()
+            results.append(work(i))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+def requests_for(models=THREE) -> list[JobRequest]:
+    return [JobRequest("text2image", "a burst", model_id, {"n": 1}) for model_id in models]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_comparison_sent_many_times_at_once_is_queued_once(studio, member):
+    def send(i: int) -> int:
+        return comparison_submit(
+            workspace=studio,
+            author=member,
+            prompt="a burst",
+            requests=requests_for(),
+            idempotency_key="one-click",
+        ).pk
+
+    results, errors = at_once(5, send)
+    assert errors == []
+    assert len(set(results)) == 1
+    assert Comparison.objects.count() == 1
+    assert Job.objects.count() == 3
+    assert LedgerEntry.objects.filter(kind="reserve").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_comparisons_at_once_are_each_reserved_whole_or_refused_whole(studio, member, settings):
+    """Five comparisons of three images against a budget of 7: two fit, three are refused,
+    and none is left half queued."""
+    settings.JOBS_MAX_ACTIVE_PER_WORKSPACE = 1000
+    settings.JOBS_PER_MEMBER_PER_MINUTE = 1000
+    give(studio, member, 7)
+
+    def send(i: int) -> str:
+        try:
+            comparison_submit(
+                workspace=studio,
+                author=member,
+                prompt="a burst",
+                requests=requests_for(),
+                idempotency_key=f"burst-{i}",
+            )
+        except SubmitRefused:
+            return "refused"
+        return "queued"
+
+    results, errors = at_once(5, send)
+    assert errors == []
+    assert sorted(results) == ["queued"] * 2 + ["refused"] * 3
+    assert Comparison.objects.count() == 2
+    assert all(c.jobs.count() == 3 for c in Comparison.objects.all())
+    assert Job.objects.count() == 6
+    assert used(studio, member) == 6
