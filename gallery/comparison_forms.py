@@ -21,7 +21,6 @@ from gallery.forms import (
     NO_CREDENTIAL,
     ModelOptionsForm,
     credential_missing,
-    group_models,
     prompt_clean,
 )
 from gallery.models import CatalogModel, JobKind, QuotaSnapshot
@@ -103,7 +102,6 @@ class CompareForm(forms.Form):
         self.catalog = [m for m in models if m.allowed]
         self.not_in_plan = len(models) - len(self.catalog)
         self.credential = credential
-        self.grouped_models = group_models(self.catalog)
         field = self.fields["models"]
         assert isinstance(field, forms.MultipleChoiceField)
         field.choices = [(m.provider_model_id, m.name) for m in self.catalog]
@@ -123,11 +121,6 @@ class CompareForm(forms.Form):
     @property
     def too_many(self) -> bool:
         return len(self.picks) > MAX_MODELS
-
-    @property
-    def submit_label(self) -> str:
-        count = len(self.picks)
-        return f"Compare {NUMBERS[count]} models" if count in NUMBERS else "Compare models"
 
     def clean_prompt(self) -> str:
         return prompt_clean(self.cleaned_data["prompt"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -21,13 +21,15 @@ PAGE = "gallery/compare.html"
 DETAIL = "gallery/comparison.html"
 
 
-def _form(membership: Membership, data: object = None, **kwargs: object) -> CompareForm:
+def _form(
+    membership: Membership, data: QueryDict | None = None, *, query: QueryDict | None = None
+) -> CompareForm:
     workspace = membership.workspace
     return CompareForm(
         data,
         models=selectors.catalog_for(workspace=workspace),
         credential=credential_for_workspace(workspace=workspace),
-        **kwargs,  # type: ignore[arg-type]
+        query=query,
     )
 
 

@@ -116,6 +116,17 @@ def test_a_refusal_for_the_third_model_queues_none_of_them(member_client, studio
     assert used(studio, member) == 0
 
 
+def test_the_quota_counts_the_models_before_too(member_client, studio, quota_left):
+    quota_left(3)
+    form = compare_form(studio, nano_banana_2__n="2", imagen_4__n="2", seedream_4__n="1")
+    response = member_client.post(compare_url(studio), form)
+    assert (
+        "Nothing was queued: Imagen 4 does not fit once the models before it were counted. "
+        "2 images requested, 1 left this month."
+    ) in response.content.decode()
+    assert not Job.objects.exists()
+
+
 def test_a_comparison_that_fits_reserves_every_model(member_client, studio, member):
     give(studio, member, 6)
     form = compare_form(studio, nano_banana_2__n="2", imagen_4__n="2", seedream_4__n="2")
