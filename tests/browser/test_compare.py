@@ -56,6 +56,7 @@ def test_a_member_compares_three_models_and_favourites_the_winner(
     columns = page.locator(".compare-col")
     expect(columns).to_have_count(3)
     expect(columns.first.locator(".badge").first).to_have_text(re.compile("Queued|Running"))
+    screenshot("comparison-waiting")
 
     comparison = Comparison.objects.get()
     jobs = list(comparison.jobs.order_by("pk"))
