@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from accounts.models import Membership
-from gallery.models import Collection, Comment, Image, Job
+from gallery.models import Collection, Comment, Comparison, Image, Job
 
 
 def get_job(membership: Membership, job_id: int) -> Job:
@@ -45,3 +45,14 @@ def get_collection(membership: Membership, collection_id: int) -> Collection:
     if collection is None:
         raise Http404("No such collection")
     return collection
+
+
+def get_comparison(membership: Membership, comparison_id: int) -> Comparison:
+    comparison = (
+        Comparison.objects.select_related("author", "workspace")
+        .filter(pk=comparison_id, workspace=membership.workspace)
+        .first()
+    )
+    if comparison is None:
+        raise Http404("No such comparison")
+    return comparison

@@ -164,7 +164,49 @@ def _estimate(
     if price is None:
         return CostEstimate(images=images, quota_kind=quota_kind)
     amount, currency = price
-    total = amount * images
+    return _in_money(images, quota_kind, amount * images, currency, quota, in_flight)
+
+
+def cost_total(
+    estimates: list[CostEstimate],
+    *,
+    quota_kind: QuotaKind | None,
+    quota: QuotaSnapshot | None,
+    in_flight: InFlight | None = None,
+    budget: BudgetLeft | None = None,
+) -> CostEstimate:
+    """What several requests sent together (a comparison) cost, against the same quota: the
+    sum of their images, and of their prices when every one is known in one currency."""
+    estimate = _total(estimates, quota_kind, quota, in_flight or InFlight())
+    return estimate if budget is None else replace(estimate, budget=budget)
+
+
+def _total(
+    estimates: list[CostEstimate],
+    quota_kind: QuotaKind | None,
+    quota: QuotaSnapshot | None,
+    in_flight: InFlight,
+) -> CostEstimate:
+    images = sum(e.images for e in estimates)
+    if quota is not None and quota.kind != quota_kind:
+        quota = None
+    if quota_kind == "credits":
+        return _in_images(images, quota, in_flight.images)
+    currencies = {e.currency for e in estimates}
+    if any(e.amount is None for e in estimates) or len(currencies) != 1:
+        return CostEstimate(images=images, quota_kind=quota_kind)
+    total = sum((e.amount for e in estimates if e.amount is not None), Decimal(0))
+    return _in_money(images, quota_kind, total, currencies.pop(), quota, in_flight)
+
+
+def _in_money(
+    images: int,
+    quota_kind: QuotaKind | None,
+    total: Decimal,
+    currency: str,
+    quota: QuotaSnapshot | None,
+    in_flight: InFlight,
+) -> CostEstimate:
     estimate = CostEstimate(images=images, quota_kind=quota_kind, amount=total, currency=currency)
     balance = quota.balance if quota is not None else None
     if balance is None or (quota is not None and quota.currency not in ("", currency)):

@@ -27,6 +27,23 @@ def initial_from_query(query: Mapping[str, str]) -> dict[str, str]:
     return {name: query[name] for name in PREFILLED_FIELDS if query.get(name)}
 
 
+def prompt_clean(prompt: str) -> str:
+    prompt = prompt.strip()
+    limit = settings.PROMPT_MAX_LENGTH
+    if len(prompt) > limit:
+        raise forms.ValidationError(f"Keep it under {limit} characters (this has {len(prompt)}).")
+    return prompt
+
+
+def credential_missing(credential: ProviderCredential | None) -> bool:
+    return credential is None or (kind_uses_secret(credential.kind) and not credential.has_secret)
+
+
+NO_CREDENTIAL = (
+    "This workspace has no provider credential yet. An admin can add one in Settings → Provider."
+)
+
+
 def group_models(models: list[CatalogModel]) -> list[tuple[str, list[CatalogModel]]]:
     """Models grouped by vendor for the <select>, in catalog order."""
     groups: dict[str, list[CatalogModel]] = defaultdict(list)
@@ -35,16 +52,103 @@ def group_models(models: list[CatalogModel]) -> list[tuple[str, list[CatalogMode
     return list(groups.items())
 
 
-class JobForm(forms.Form):
+class ModelOptionsForm(forms.Form):
+    """The option fields (count, aspect ratio, resolution, format) exactly as one catalog
+    model documents them, the value each shows, and what they cost. The generate and edit forms
+    are one of these; a comparison has one per model (`gallery.comparison_forms`)."""
+
+    fixed_n: int | None = None  # the model makes exactly this many; no count to choose
+    kind = JobKind.TEXT2IMAGE
+
+    def _add_option_fields(self, model: CatalogModel) -> None:
+        if model.fixed_image_count:
+            self.fixed_n = model.fixed_image_count
+        else:
+            self.fixed_n = None
+            maximum = model.max_images or 1
+            self.fields["n"] = forms.TypedChoiceField(
+                label="Images",
+                choices=[(i, str(i)) for i in range(1, maximum + 1)],
+                coerce=int,
+                initial=1,
+                help_text=f"Up to {maximum}."
+                if maximum > 1
+                else "This model makes one image at a time.",
+            )
+        ratios = list(model.aspect_ratios)
+        if self.kind == JobKind.EDIT and ratios and "auto" not in ratios:
+            ratios.insert(0, "auto")  # the edit endpoint also takes "keep the source's ratio"
+        if ratios:
+            self.fields["aspect_ratio"] = forms.ChoiceField(
+                label="Aspect ratio",
+                choices=[(r, r) for r in ratios],
+                initial="auto" if "auto" in ratios else ("1:1" if "1:1" in ratios else ratios[0]),
+            )
+        if model.sizes:
+            self.fields["size"] = forms.ChoiceField(
+                label="Resolution",
+                choices=[(s, s) for s in model.sizes],
+                initial=model.default_size or model.sizes[0],
+            )
+        if model.output_formats:
+            self.fields["output_format"] = forms.ChoiceField(
+                label="Format",
+                choices=[(f, f.upper()) for f in model.output_formats],
+                initial=model.output_formats[0],
+            )
+
+    def option_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in OPTION_FIELDS if name in self.fields]
+
+    def chosen(self, name: str) -> str | None:
+        """The value an option field shows: what was sent or asked for when the model offers
+        it, else the field's default (None when the model has no such option)."""
+        field = self.fields.get(name)
+        if field is None:
+            return None
+        offered = {str(value) for value, _ in getattr(field, "choices", [])}
+        value = self[name].value()
+        if value is not None and str(value) in offered:
+            return str(value)
+        return None if field.initial is None else str(field.initial)
+
+    def request_params(self) -> dict[str, Any]:
+        """The provider parameters of a valid form: the count, then the options it offers."""
+        data = self.cleaned_data
+        params: dict[str, Any] = {"n": self.fixed_n or data.get("n", 1)}
+        for name in ("aspect_ratio", "size", "output_format"):
+            if data.get(name):
+                params[name] = data[name]
+        return params
+
+    def options_cost(
+        self,
+        model: CatalogModel,
+        *,
+        quota_kind: QuotaKind | None,
+        quota: QuotaSnapshot | None,
+        in_flight: InFlight | None = None,
+        budget: BudgetLeft | None = None,
+    ) -> CostEstimate:
+        """What asking `model` with the options the form shows now would cost."""
+        return cost_estimate(
+            model=model,
+            n=self.fixed_n or int(self.chosen("n") or 1),
+            size=self.chosen("size"),
+            quota_kind=quota_kind,
+            quota=quota,
+            in_flight=in_flight,
+            budget=budget,
+        )
+
+
+class JobForm(ModelOptionsForm):
     """Prompt and model plus exactly the options the chosen model documents.
 
     `models` are the catalog rows usable for this kind of job (disallowed ones included, so the
     page can show them disabled with the reason, and a crafted POST is refused by name).
     """
 
-    fixed_n: int | None = None  # the model makes exactly this many; no count to choose
-
-    kind = JobKind.TEXT2IMAGE
     submit_label = "Generate"
 
     prompt = forms.CharField(
@@ -106,58 +210,6 @@ class JobForm(forms.Form):
         usable = [m for m in self.models.values() if m.allowed]
         return usable[0] if usable else None
 
-    def _add_option_fields(self, model: CatalogModel) -> None:
-        if model.fixed_image_count:
-            self.fixed_n = model.fixed_image_count
-        else:
-            self.fixed_n = None
-            maximum = model.max_images or 1
-            self.fields["n"] = forms.TypedChoiceField(
-                label="Images",
-                choices=[(i, str(i)) for i in range(1, maximum + 1)],
-                coerce=int,
-                initial=1,
-                help_text=f"Up to {maximum}."
-                if maximum > 1
-                else "This model makes one image at a time.",
-            )
-        ratios = list(model.aspect_ratios)
-        if self.kind == JobKind.EDIT and ratios and "auto" not in ratios:
-            ratios.insert(0, "auto")  # the edit endpoint also takes "keep the source's ratio"
-        if ratios:
-            self.fields["aspect_ratio"] = forms.ChoiceField(
-                label="Aspect ratio",
-                choices=[(r, r) for r in ratios],
-                initial="auto" if "auto" in ratios else ("1:1" if "1:1" in ratios else ratios[0]),
-            )
-        if model.sizes:
-            self.fields["size"] = forms.ChoiceField(
-                label="Resolution",
-                choices=[(s, s) for s in model.sizes],
-                initial=model.default_size or model.sizes[0],
-            )
-        if model.output_formats:
-            self.fields["output_format"] = forms.ChoiceField(
-                label="Format",
-                choices=[(f, f.upper()) for f in model.output_formats],
-                initial=model.output_formats[0],
-            )
-
-    def option_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in OPTION_FIELDS if name in self.fields]
-
-    def chosen(self, name: str) -> str | None:
-        """The value an option field shows: what was sent or asked for when the model offers
-        it, else the field's default (None when the model has no such option)."""
-        field = self.fields.get(name)
-        if field is None:
-            return None
-        offered = {str(value) for value, _ in getattr(field, "choices", [])}
-        value = self[name].value()
-        if value is not None and str(value) in offered:
-            return str(value)
-        return None if field.initial is None else str(field.initial)
-
     def cost_estimate(
         self,
         *,
@@ -169,24 +221,12 @@ class JobForm(forms.Form):
         """What the request the form shows now would cost (None without a usable model)."""
         if self.selected is None:
             return None
-        return cost_estimate(
-            model=self.selected,
-            n=self.fixed_n or int(self.chosen("n") or 1),
-            size=self.chosen("size"),
-            quota_kind=quota_kind,
-            quota=quota,
-            in_flight=in_flight,
-            budget=budget,
+        return self.options_cost(
+            self.selected, quota_kind=quota_kind, quota=quota, in_flight=in_flight, budget=budget
         )
 
     def clean_prompt(self) -> str:
-        prompt = self.cleaned_data["prompt"].strip()
-        limit = settings.PROMPT_MAX_LENGTH
-        if len(prompt) > limit:
-            raise forms.ValidationError(
-                f"Keep it under {limit} characters (this has {len(prompt)})."
-            )
-        return prompt
+        return prompt_clean(self.cleaned_data["prompt"])
 
     def clean_model(self) -> str:
         model = self.models.get(self.cleaned_data["model"])
@@ -201,25 +241,17 @@ class JobForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
-        credential = self.credential
-        if credential is None or (kind_uses_secret(credential.kind) and not credential.has_secret):
-            raise forms.ValidationError(
-                "This workspace has no provider credential yet. "
-                "An admin can add one in Settings → Provider."
-            )
+        if credential_missing(self.credential):
+            raise forms.ValidationError(NO_CREDENTIAL)
         return cleaned
 
     def job_request(self, parent_image: Any = None) -> JobRequest:
         data = self.cleaned_data
-        params: dict[str, Any] = {"n": self.fixed_n or data.get("n", 1)}
-        for name in ("aspect_ratio", "size", "output_format"):
-            if data.get(name):
-                params[name] = data[name]
         return JobRequest(
             kind=self.kind,
             prompt=data["prompt"],
             model_id=data["model"],
-            params=params,
+            params=self.request_params(),
             parent_image=parent_image,
         )
 

@@ -33,6 +33,7 @@ from gallery.models import (
     Collection,
     CollectionItem,
     Comment,
+    Comparison,
     Favourite,
     HistorySync,
     Image,
@@ -527,3 +528,52 @@ def review_queue_next(
     order = ("-created_at", "-id") if image_filter.newest_first else ("created_at", "id")
     images = image_filter.images(workspace=workspace, user=user).exclude(pk=after.pk)
     return images.order_by(*order).first()
+
+
+# --- Comparisons ------------------------------------------------------------------------------
+
+COMPARISONS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class ComparisonPage:
+    comparisons: list[Comparison]  # each with `listed_jobs`, each job with `visible_images`
+    next_before: int | None  # the `before` of the next (older) page
+
+
+def comparison_page(
+    *, workspace: Workspace, before: int | None = None, size: int = COMPARISONS_SHOWN
+) -> ComparisonPage:
+    """The workspace's comparisons, newest first, keyset-paginated on id, with their jobs and
+    images for the thumbnails: three queries however many there are."""
+    jobs = Job.objects.order_by("pk").prefetch_related(
+        Prefetch(
+            "images", queryset=Image.objects.visible().order_by("id"), to_attr="visible_images"
+        )
+    )
+    comparisons = Comparison.objects.filter(workspace=workspace)
+    if before is not None:
+        comparisons = comparisons.filter(pk__lt=before)
+    rows: list[Comparison] = list(
+        comparisons.select_related("author")
+        .prefetch_related(Prefetch("jobs", queryset=jobs, to_attr="listed_jobs"))
+        .order_by("-id")[: size + 1]
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    return ComparisonPage(rows, rows[-1].pk if more else None)
+
+
+def comparison_jobs(*, comparison: Comparison) -> list[Job]:
+    """The comparison's jobs in the order its models were picked, as the job cards need them."""
+    jobs = list(_with_images(comparison.jobs.all()).order_by("pk"))
+    if any(job.state == JobState.QUEUED for job in jobs):
+        _set_queue_positions(comparison.workspace, jobs)
+    return jobs
+
+
+def favourite_ids(*, user: User, images: list[Image]) -> set[int]:
+    """Which of `images` are `user`'s favourites (one query)."""
+    return set(
+        Favourite.objects.filter(user=user, image__in=images).values_list("image_id", flat=True)
+    )

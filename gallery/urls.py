@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from gallery.views import browse, budgets, bulk, collections, generate, images, queue, review, usage
+from gallery.views import (
+    browse,
+    budgets,
+    bulk,
+    collections,
+    compare,
+    generate,
+    images,
+    queue,
+    review,
+    usage,
+)
 
 app_name = "gallery"
 
@@ -13,6 +24,9 @@ urlpatterns = [
     path("generate/options/", generate.model_options, name="model_options"),
     path("generate/cost/", generate.cost_preview, name="cost_preview"),
     path("generate/refresh-models/", generate.catalog_refresh, name="catalog_refresh"),
+    path("compare/", compare.compare, name="compare"),
+    path("compare/preview/", compare.compare_preview, name="compare_preview"),
+    path("compare/<int:comparison_id>/", compare.comparison, name="comparison"),
     path("jobs/<int:job_id>/", generate.job_card, name="job_card"),
     path("jobs/<int:job_id>/cancel/", generate.job_cancel, name="job_cancel"),
     path("jobs/<int:job_id>/retry/", generate.job_retry, name="job_retry"),

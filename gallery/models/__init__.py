@@ -2,6 +2,7 @@
 
 from gallery.models.budgets import LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
 from gallery.models.catalog import CatalogModel, CatalogStatus
+from gallery.models.comparisons import Comparison
 from gallery.models.images import Image, ImageQuerySet, ImageSource
 from gallery.models.images import _image_path as _image_path  # named by migration 0001
 from gallery.models.jobs import (
@@ -35,6 +36,7 @@ __all__ = [
     "Collection",
     "CollectionItem",
     "Comment",
+    "Comparison",
     "Favourite",
     "HistorySync",
     "Image",

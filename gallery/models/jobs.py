@@ -287,6 +287,10 @@ class Job(models.Model):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # One of the models of a comparison (the comparison page shows its jobs side by side).
+    comparison = models.ForeignKey(
+        "gallery.Comparison", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
     # A double click or a browser resubmit carries the same key and finds this job.
     idempotency_key = models.CharField(max_length=64)
 

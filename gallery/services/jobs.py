@@ -25,7 +25,7 @@ from kombu.exceptions import OperationalError
 from accounts.models import Membership, User, Workspace
 from config.celery import send_task
 from gallery.costs import CostEstimate, cost_estimate, money
-from gallery.models import CatalogModel, Image, Job, JobState, QuotaSnapshot
+from gallery.models import CatalogModel, Comparison, Image, Job, JobState, QuotaSnapshot
 from gallery.selectors import in_flight, quota_latest
 from gallery.services.budgets import BudgetRefused, budget_reserve, budget_settle
 
@@ -110,7 +110,12 @@ def _check_balance(*, workspace: Workspace, balance: QuotaSnapshot, estimate: Co
 
 
 def job_submit(
-    *, workspace: Workspace, author: User, request: JobRequest, idempotency_key: str
+    *,
+    workspace: Workspace,
+    author: User,
+    request: JobRequest,
+    idempotency_key: str,
+    comparison: Comparison | None = None,
 ) -> Job:
     """Queue a job, or return the one this author's idempotency key already made (a key is
     the author's own: another member's same key never returns their job). Raises SubmitRefused.
@@ -136,6 +141,7 @@ def job_submit(
                 params=request.params,
                 parent_image=request.parent_image,
                 idempotency_key=idempotency_key,
+                comparison=comparison,
                 max_attempts=settings.JOB_MAX_ATTEMPTS,
                 dispatched_at=timezone.now(),
             )

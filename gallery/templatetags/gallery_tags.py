@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.urls import reverse
 
 from accounts.models import Membership
 from gallery import ledger, selectors
+from gallery.comparison_forms import CompareCost, CompareForm
 from gallery.costs import CostEstimate
 from gallery.forms import JobForm
 from gallery.models import Image, Job, LedgerEntry
@@ -57,20 +60,32 @@ def issued_thumbnail_url(context: template.Context, image: Image) -> str:
 def cost_estimate(context: template.Context, form: JobForm) -> CostEstimate | None:
     """`{% cost_estimate form as estimate %}`: what the form's request would cost, in what the
     workspace's provider counts, against the latest quota report the page already reads."""
-    workspace = context.get("workspace")
+    if form.selected is None:
+        return None
+    return form.cost_estimate(**_costs_context(context))
+
+
+@register.simple_tag(takes_context=True)
+def compare_cost(context: template.Context, form: CompareForm) -> CompareCost:
+    """`{% compare_cost form as cost %}`: each picked model's cost and the comparison's total,
+    measured as `cost_estimate` measures one request."""
+    return form.cost(**_costs_context(context))
+
+
+def _costs_context(context: template.Context) -> dict[str, Any]:
+    """What a cost line is measured against: the provider's unit, its latest report, what
+    queued jobs will take and the member's budget. Here rather than in the views that render
+    a cost line (generate, edit, compare, the model's options, the previews): two small queries,
+    more with a budget set, on those pages only."""
+    workspace = context["workspace"]
     credential = getattr(workspace, "credential", None)
     quota_kind = credential.capabilities.quota_kind if credential is not None else None
-    quota = context.get("quota") or None  # a lazy report: falsy when there is none
-    if form.selected is None or workspace is None:
-        return None
-    # Here rather than in the four views that render the cost line (generate, edit, the model's
-    # options, the preview): two small queries, more with a budget set, on those pages only.
-    return form.cost_estimate(
-        quota_kind=quota_kind,
-        quota=quota,
-        in_flight=selectors.in_flight(workspace=workspace, quota_kind=quota_kind),
-        budget=budget_left(workspace=workspace, user=context["request"].user),
-    )
+    return {
+        "quota_kind": quota_kind,
+        "quota": context.get("quota") or None,  # a lazy report: falsy when there is none
+        "in_flight": selectors.in_flight(workspace=workspace, quota_kind=quota_kind),
+        "budget": budget_left(workspace=workspace, user=context["request"].user),
+    }
 
 
 @register.filter

@@ -17,6 +17,7 @@ from gallery.models import (
     Collection,
     CollectionItem,
     Comment,
+    Comparison,
     Favourite,
     Image,
     Job,
@@ -68,6 +69,11 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
     "comment_id": lambda ws: (
         Comment.objects.create(image=Image.objects.filter(workspace=ws).latest("pk"), body="c").pk
     ),
+    "comparison_id": lambda ws: (
+        Comparison.objects.create(
+            workspace=ws, prompt="p", idempotency_key=f"c{Comparison.objects.count()}"
+        ).pk
+    ),
     "collection_id": lambda ws: (
         Collection.objects.create(workspace=ws, name=f"Board {Collection.objects.count()}").pk
     ),
@@ -110,6 +116,7 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "favourites": Favourite.objects.count(),
         "collections": list(Collection.objects.order_by("pk").values()),
         "collection_items": list(CollectionItem.objects.order_by("pk").values()),
+        "comparisons": list(Comparison.objects.order_by("pk").values()),
     }
 
 

@@ -1,0 +1,79 @@
+"""Comparing models: one prompt sent to several models at once, all queued or none.
+
+Each model's request is an ordinary job submitted through `job_submit`, so quota, rate limits,
+idempotency and budgets apply to each exactly as on the generate form. They are submitted in one
+transaction: the first reservation takes the workspace's budget lock (`services/budgets.py`) and
+holds it until the commit, so the models after it are checked against what the ones before it
+reserved, and a refusal of any model rolls back the comparison and every job before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import User, Workspace
+from gallery.models import CatalogModel, Comparison
+from gallery.services.jobs import JobRequest, SubmitRefused, job_submit
+
+MIN_MODELS = 2
+MAX_MODELS = 4
+
+
+def job_key(comparison_key: str, model_id: str) -> str:
+    """Each job's idempotency key, from the comparison's and the model's: the same comparison
+    sent twice finds the same jobs, and stays under the column's 64 characters whatever the
+    length of the model id."""
+    digest = hashlib.sha256(model_id.encode()).hexdigest()[:16]
+    return f"cmp-{comparison_key[:40]}-{digest}"
+
+
+def comparison_submit(
+    *,
+    workspace: Workspace,
+    author: User,
+    prompt: str,
+    requests: list[JobRequest],
+    idempotency_key: str,
+) -> Comparison:
+    """Queue one job per model of the comparison, or none. Returns the comparison this author's
+    key already made when it is sent again (a double click). Raises SubmitRefused, naming the
+    model that did not fit."""
+    if not MIN_MODELS <= len(requests) <= MAX_MODELS:
+        raise ValueError(f"a comparison has {MIN_MODELS} to {MAX_MODELS} models")
+    mine = Comparison.objects.filter(
+        workspace=workspace, author=author, idempotency_key=idempotency_key
+    )
+    existing = mine.first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            comparison = Comparison.objects.create(
+                workspace=workspace, author=author, prompt=prompt, idempotency_key=idempotency_key
+            )
+            for position, request in enumerate(requests):
+                try:
+                    job_submit(
+                        workspace=workspace,
+                        author=author,
+                        request=request,
+                        idempotency_key=job_key(idempotency_key, request.model_id),
+                        comparison=comparison,
+                    )
+                except SubmitRefused as exc:
+                    raise SubmitRefused(_refusal(workspace, request, position, exc)) from exc
+    except IntegrityError:  # the same key sent twice at the same moment: the other one won
+        return mine.get()
+    return comparison
+
+
+def _refusal(workspace: Workspace, request: JobRequest, position: int, exc: SubmitRefused) -> str:
+    name = (
+        CatalogModel.objects.filter(workspace=workspace, provider_model_id=request.model_id)
+        .values_list("name", flat=True)
+        .first()
+    ) or request.model_id
+    counted = " once the models before it were counted" if position else ""
+    return f"Nothing was queued: {name} does not fit{counted}. {exc}"
