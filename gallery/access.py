@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from accounts.models import Membership
-from gallery.models import Collection, Comment, Image, Job
+from gallery.models import BudgetRequest, Collection, Comment, Image, Job
 
 
 def get_job(membership: Membership, job_id: int) -> Job:
@@ -45,3 +45,14 @@ def get_collection(membership: Membership, collection_id: int) -> Collection:
     if collection is None:
         raise Http404("No such collection")
     return collection
+
+
+def get_budget_request(membership: Membership, request_id: int) -> BudgetRequest:
+    budget_request = (
+        BudgetRequest.objects.select_related("member", "workspace")
+        .filter(pk=request_id, workspace=membership.workspace)
+        .first()
+    )
+    if budget_request is None:
+        raise Http404("No such request")
+    return budget_request

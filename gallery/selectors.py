@@ -26,6 +26,7 @@ from accounts.models import Membership, User, Workspace
 from config.rows import model_columns, model_from_row
 from gallery.filters import FilterChoices, GalleryFilter
 from gallery.models import (
+    BudgetRequest,
     CatalogModel,
     CatalogStatus,
     Collection,
@@ -38,6 +39,7 @@ from gallery.models import (
     JobKind,
     JobState,
     QuotaSnapshot,
+    RequestState,
     ReviewEvent,
 )
 
@@ -503,3 +505,7 @@ def review_queue_next(
     order = ("-created_at", "-id") if image_filter.newest_first else ("created_at", "id")
     images = image_filter.images(workspace=workspace, user=user).exclude(pk=after.pk)
     return images.order_by(*order).first()
+
+
+def budget_request_count_pending(*, workspace: Workspace) -> int:
+    return BudgetRequest.objects.filter(workspace=workspace, state=RequestState.PENDING).count()

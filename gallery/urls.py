@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from gallery.views import browse, budgets, bulk, collections, generate, images, queue, review, usage
+from gallery.views import (
+    browse,
+    budgets,
+    bulk,
+    collections,
+    generate,
+    images,
+    notifications,
+    queue,
+    review,
+    usage,
+)
 
 app_name = "gallery"
 
@@ -52,6 +63,20 @@ urlpatterns = [
     path("usage/", usage.usage_page, name="usage"),
     path("budgets/", budgets.settings_budgets, name="settings_budgets"),
     path("budgets/<int:membership_id>/", budgets.member_budget, name="member_budget"),
+    path("budgets/<int:membership_id>/adjust/", budgets.member_adjust, name="member_adjust"),
+    path(
+        "budgets/requests/<int:request_id>/",
+        budgets.budget_request_decide,
+        name="budget_request_decide",
+    ),
+    path("budget/", budgets.budget_ask, name="budget_ask"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/read/", notifications.notifications_read, name="notifications_read"),
+    path(
+        "notifications/<int:notification_id>/open/",
+        notifications.notification_open,
+        name="notification_open",
+    ),
     path("usage/refresh-quota/", usage.quota_refresh_now, name="quota_refresh"),
     path("usage/meter/", usage.quota_meter, name="quota_meter"),
     path("history/sync/", browse.sync_now, name="sync_now"),

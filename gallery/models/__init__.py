@@ -1,6 +1,13 @@
 """The gallery's data, one module per feature; import from `gallery.models`."""
 
-from gallery.models.budgets import LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
+from gallery.models.budgets import (
+    BudgetRequest,
+    LedgerEntry,
+    LedgerKind,
+    MemberBudget,
+    RequestState,
+    WorkspaceBudget,
+)
 from gallery.models.catalog import CatalogModel, CatalogStatus
 from gallery.models.images import Image, ImageQuerySet, ImageSource
 from gallery.models.images import _image_path as _image_path  # named by migration 0001
@@ -30,6 +37,7 @@ __all__ = [
     "CLAIM_TOLERANCE_SECONDS",
     "NEAR_LIMIT",
     "NOTE_REQUIRED",
+    "BudgetRequest",
     "CatalogModel",
     "CatalogStatus",
     "Collection",
@@ -49,6 +57,7 @@ __all__ = [
     "LedgerKind",
     "MemberBudget",
     "QuotaSnapshot",
+    "RequestState",
     "ReviewEvent",
     "ReviewState",
     "WorkspaceBudget",
