@@ -78,7 +78,7 @@ def budget_request_decide(
                 amount=-request.amount,
                 unit=request.unit,
                 created_by=actor,
-                note=f"Request {request.pk} approved",
+                note=f"request {request.pk} approved",
             )
             text = f"Your request for {amount} more this month was approved."
         else:

@@ -306,9 +306,13 @@ def budget_set_workspace(
 
 
 def change_text(entry: LedgerEntry) -> str:
-    """An adjustment or grant as the budgets page lists it: "+5 images: a retried batch"."""
-    sign = "-" if entry.amount < 0 else "+"
-    text = f"{sign}{amount_text(abs(entry.amount), entry.unit)}"
+    """An adjustment or grant as the budgets page lists it: "Adjusted +5 images: a retried
+    batch", "Granted 4 images more: request 7 approved"."""
+    if entry.kind == LedgerKind.GRANT:
+        text = f"Granted {amount_text(-entry.amount, entry.unit)} more"
+    else:
+        sign = "-" if entry.amount < 0 else "+"
+        text = f"Adjusted {sign}{amount_text(abs(entry.amount), entry.unit)}"
     return f"{text}: {entry.note}" if entry.note else text
 
 

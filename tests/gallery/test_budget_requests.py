@@ -254,7 +254,7 @@ def test_approving_with_htmx_answers_the_page_without_the_request(owner_client, 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="budget-page">')
     assert "No requests waiting." in html
-    assert "-4 images: Request" in html  # the grant, shown in the member's row
+    assert "Granted 4 images more: request" in html  # shown in the member's row
 
 
 # --- Adjusting by hand ------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def test_an_admin_adjusts_a_members_month_with_a_reason(owner_client, studio, me
     event = AuditEvent.objects.get(verb="budget.adjusted")
     assert (event.target, event.detail) == ("bob@example.com", "-3 images: Blank images refunded")
     html = owner_client.get(budgets_url(studio)).content.decode()
-    assert "-3 images: Blank images refunded" in html
+    assert "Adjusted -3 images: Blank images refunded" in html
     assert "Used 3 of 10 images this month" in html
 
 
