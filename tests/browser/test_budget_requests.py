@@ -74,6 +74,8 @@ def test_a_member_asks_for_more_an_admin_approves_and_the_job_runs(
 
     request.get_by_role("button", name=f"Approve 1 image more for {member.email}").click()
     expect(page.locator("#requests")).to_contain_text("No requests waiting.")
+    tabs = page.get_by_role("navigation", name="Settings sections")
+    expect(tabs.get_by_role("link", name="Budgets", exact=True)).to_be_visible()  # no count left
     row = page.locator(".budget-row", has_text=member.email)
     expect(row).to_contain_text("Granted 1 image more: request")
     assert BudgetRequest.objects.get().state == "approved"

@@ -253,6 +253,7 @@ def test_approving_with_htmx_answers_the_page_without_the_request(owner_client, 
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="budget-page">')
+    assert '<span id="budget-requests-badge" hx-swap-oob="true"></span>' in html  # tab: 0
     assert "No requests waiting." in html
     assert "Granted 4 images more: request" in html  # shown in the member's row
 
