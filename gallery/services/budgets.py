@@ -42,10 +42,9 @@ class BudgetRefused(Exception):
     how much more the member's own budget would need (None when it is not theirs that is
     short), what "Ask for more" is prefilled with."""
 
-    def __init__(self, message: str, *, lacking: Decimal | None = None, unit: str = "") -> None:
+    def __init__(self, message: str, *, lacking: Decimal | None = None) -> None:
         super().__init__(message)
         self.lacking = lacking
-        self.unit = unit
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,6 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
                 f"{amount_text(left, unit, noun=False)} of your "
                 f"{amount_text(limit, unit, noun=False)} left this month.",
                 lacking=amount - left,
-                unit=unit,
             )
     if cap is not None:
         cap_used = budget_used(workspace=workspace, unit=unit)

@@ -28,6 +28,10 @@ def _shown(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount.normalize():f}"
 
 
+def _unit_label(unit: str) -> str:
+    return "images" if unit == budgets.IMAGES else unit
+
+
 def _context(
     membership: Membership,
     *,
@@ -70,7 +74,7 @@ def _context(
         "rows": forms,
         "pending": pending,
         "unit": unit,
-        "unit_label": "images" if unit == budgets.IMAGES else unit,
+        "unit_label": _unit_label(unit),
         "workspace_form": workspace_form,
     }
 
@@ -153,7 +157,7 @@ def budget_ask(request: WorkspaceRequest, slug: str) -> HttpResponse:
         "my_requests": BudgetRequest.objects.filter(workspace=workspace, member=request.user)
         .select_related("decided_by")
         .order_by("-created_at", "-id")[:10],
-        "unit_label": "images" if unit == budgets.IMAGES else unit,
+        "unit_label": _unit_label(unit),
     }
     status = 422 if form.errors else 200
     return render(request, "gallery/budget_ask.html", context, status=status)

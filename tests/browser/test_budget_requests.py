@@ -21,9 +21,11 @@ pytestmark = [
 
 
 def generate(page, n: str) -> None:
+    """With the default model (Nano Banana 2); waits for the live cost preview to follow the
+    count, so the click never races the preview's swap."""
     page.get_by_label("Prompt").fill("a red lighthouse on a cliff at dusk")
-    page.get_by_label("Model").select_option("nano-banana-2")
     page.get_by_label("Images").select_option(n)
+    expect(page.locator("#cost-preview")).to_contain_text(f"Cost: {n} images")
     page.get_by_role("button", name="Generate").click()
 
 

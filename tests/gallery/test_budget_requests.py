@@ -130,8 +130,9 @@ def test_the_database_allows_one_pending_request_per_member(studio, member):
     ],
 )
 def test_an_amount_that_is_not_a_whole_positive_number_of_images_is_refused(
-    member_client, studio, amount, error
+    member_client, studio, member, amount, error
 ):
+    give(studio, member, 3)
     response = member_client.post(ask_url(studio), {"amount": amount})
     assert response.status_code == 422
     assert error in response.content.decode()
@@ -308,3 +309,29 @@ def test_a_member_cannot_adjust(member_client, studio, member):
     )
     assert response.status_code == 403
     assert not LedgerEntry.objects.exists()
+
+
+def test_an_admin_does_not_decide_their_own_request(owner_client, studio, owner):
+    give(studio, owner, 5)
+    own = budget_request_create(
+        workspace=studio, user=owner, amount=Decimal(2), unit="images", note=""
+    )
+    assert "Another admin decides your own request." in (
+        owner_client.get(budgets_url(studio)).content.decode()
+    )
+    assert owner_client.post(decide_url(own), {"decision": "approve"}).status_code == 403
+    own.refresh_from_db()
+    assert own.state == "pending"
+
+
+def test_a_decision_other_than_approve_or_decline_changes_nothing(owner_client, asked):
+    assert owner_client.post(decide_url(asked), {"decision": "delete"}).status_code == 400
+    asked.refresh_from_db()
+    assert asked.state == "pending"
+
+
+def test_an_unlimited_member_has_nothing_to_ask_for(member_client, studio, member):
+    give(studio, member, None)
+    html = member_client.get(ask_url(studio)).content.decode()
+    assert "Your budget is unlimited, so there is nothing to ask for." in html
+    assert "Send the request" not in html
