@@ -87,15 +87,17 @@ def test_the_workspace_cap_tells_every_admin_not_the_member(
     assert told(member) == []  # the member has no budget of their own: unlimited
 
 
-def test_below_80_percent_nothing_is_told_and_no_query_is_spent_on_it(
-    submit, studio, member, committed, django_assert_num_queries
+def test_below_80_percent_the_submit_leaves_nothing_to_tell(
+    submit, studio, member, django_capture_on_commit_callbacks
 ):
-    give(studio, member, 100)
-    submit(n=1)
-    with django_assert_num_queries(0):
-        committed(lambda: None)
-    committed(lambda: submit(n=1))
-    assert not Notification.objects.exists()
+    give(studio, member, 10)
+    with django_capture_on_commit_callbacks() as below:
+        submit(n=7)
+    with django_capture_on_commit_callbacks() as crossing:
+        submit(n=1)
+    # The job's own dispatch only; crossing 80 % adds the notification, after the commit.
+    assert (len(below), len(crossing)) == (1, 2)
+    assert not Notification.objects.exists()  # nothing told inside the submit's transaction
 
 
 def test_the_email_says_what_the_bell_says(studio, member, submit, committed, sent_tasks):
@@ -227,3 +229,20 @@ def test_the_notifications_page_lists_the_members_own_in_a_fixed_number_of_queri
         html = member_client.get(url).content.decode()
     assert "theirs" not in html
     assert html.count('class="notification is-unread"') == 20
+
+
+def test_a_threshold_told_last_month_is_told_again_this_month(submit, studio, member, committed):
+    import datetime as dt
+
+    from gallery.models.budgets import this_month
+
+    last_month = (this_month() - dt.timedelta(days=1)).replace(day=1)
+    Notification.objects.create(
+        recipient=member, workspace=studio, kind="budget_80", text="old", period=last_month
+    )
+    give(studio, member, 10)
+    committed(lambda: submit(n=8))
+    assert told(member, "budget_80") == [
+        "old",
+        "You have used 8 of your 10 images this month (80 %).",
+    ]
