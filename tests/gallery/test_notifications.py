@@ -3,6 +3,7 @@ month each, under the header's bell (whose count costs no query) and by email fr
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 from accounts import tasks
 from accounts.models import Notification
 from gallery.models import WorkspaceBudget
+from gallery.models.budgets import this_month
 from tests.factories import MembershipFactory
 from tests.gallery.test_budgets import give, spend
 
@@ -232,10 +234,6 @@ def test_the_notifications_page_lists_the_members_own_in_a_fixed_number_of_queri
 
 
 def test_a_threshold_told_last_month_is_told_again_this_month(submit, studio, member, committed):
-    import datetime as dt
-
-    from gallery.models.budgets import this_month
-
     last_month = (this_month() - dt.timedelta(days=1)).replace(day=1)
     Notification.objects.create(
         recipient=member, workspace=studio, kind="budget_80", text="old", period=last_month
