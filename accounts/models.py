@@ -129,6 +129,10 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The member's unread notifications in this workspace (the header's bell), read with the
+    # membership in one query by `membership_list_for_user_with_credentials`; 0 otherwise.
+    unread_notifications: int = 0
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -295,7 +299,10 @@ class ProviderCredential(models.Model):
 
 
 class AuditVerb(models.TextChoices):
+    BUDGET_ADJUSTED = "budget.adjusted", "adjusted this month's budget of"
     BUDGET_CHANGED = "budget.changed", "changed the monthly budget of"
+    BUDGET_REQUEST_APPROVED = "budget.request_approved", "approved a request for more from"
+    BUDGET_REQUEST_DECLINED = "budget.request_declined", "declined a request for more from"
     BUDGET_WORKSPACE_CHANGED = "budget.workspace_changed", "changed the workspace budget"
     CREDENTIAL_SET = "credential.set", "set the provider credential"
     CREDENTIAL_CHANGED = "credential.changed", "changed the provider credential"
@@ -389,3 +396,48 @@ class ConnectionCheck(models.Model):
         if self.state == self.State.QUEUED:
             return "No worker picked this up — is the worker running?"
         return "The worker stopped while checking. Press Test connection to try again."
+
+
+class NotificationKind(models.TextChoices):
+    BUDGET_80 = "budget_80", "80 % of your budget"
+    BUDGET_100 = "budget_100", "All of your budget"
+    CAP_80 = "cap_80", "80 % of the workspace cap"
+    CAP_100 = "cap_100", "All of the workspace cap"
+    REQUEST_NEW = "request_new", "A request for more"
+    REQUEST_APPROVED = "request_approved", "Request approved"
+    REQUEST_DECLINED = "request_declined", "Request declined"
+
+
+class Notification(models.Model):
+    """Something a person should know, shown under the bell (and sent by email). The unread
+    count is read with the page's membership query (`membership_list_for_user_with_credentials`),
+    so the bell costs no query of its own."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    # The month a threshold notification is about (its first day); None for the others. A
+    # threshold is told once a month: the database refuses a second one for the same month.
+    period = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("recipient", "workspace", "kind", "period"),
+                condition=models.Q(period__isnull=False),
+                name="one_threshold_notification_a_month",
+            )
+        ]
+        indexes = [
+            models.Index(fields=("recipient", "workspace", "read_at"), name="notification_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text

@@ -7,6 +7,7 @@ from accounts.models import (
     AuditEvent,
     ConnectionCheck,
     Membership,
+    Notification,
     ProviderCredential,
     User,
     Workspace,
@@ -23,16 +24,24 @@ def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
 def membership_list_for_user_with_credentials(*, user: User) -> list[Membership]:
     """`membership_list_for_user(user=user).select_related("workspace__credential")`, in SQL:
     every page of a workspace reads it (`accounts.access.get_membership`), and the ORM took
-    ≈0.27 ms of Python to compile it each time for a query the database answers in ≈0.05."""
+    ≈0.27 ms of Python to compile it each time for a query the database answers in ≈0.05.
+
+    Each membership also gets `unread_notifications` (the header's bell), a subselect in the
+    same query rather than a query of its own on every page."""
     quote = connection.ops.quote_name
     columns = [
         *model_columns(Membership, "m"),
         *model_columns(Workspace, "w"),
         *model_columns(ProviderCredential, "c"),
     ]
+    unread = (
+        f"(SELECT COUNT(*) FROM {quote(Notification._meta.db_table)} n "  # noqa: S608
+        "WHERE n.recipient_id = m.user_id AND n.workspace_id = m.workspace_id "
+        "AND n.read_at IS NULL)"
+    )
     # Quoted names from the models; the user is a parameter.
     sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(Membership._meta.db_table)} m "  # noqa: S608
+        f"SELECT {', '.join(columns)}, {unread} FROM {quote(Membership._meta.db_table)} m "  # noqa: S608
         f"INNER JOIN {quote(Workspace._meta.db_table)} w ON w.id = m.workspace_id "
         f"LEFT JOIN {quote(ProviderCredential._meta.db_table)} c ON c.workspace_id = w.id "
         "WHERE m.user_id = %s ORDER BY w.name ASC"
@@ -46,12 +55,13 @@ def membership_list_for_user_with_credentials(*, user: User) -> list[Membership]
     for row in rows:
         membership, rest = model_from_row(Membership, row)
         workspace, rest = model_from_row(Workspace, rest)
-        credential, _ = model_from_row(ProviderCredential, rest)
+        credential, rest = model_from_row(ProviderCredential, rest)
         assert membership is not None  # an inner join: both there
         assert workspace is not None
         # As select_related does: none left for `workspace.credential` to ask for (without a
         # credential it raises RelatedObjectDoesNotExist, as after select_related).
         workspace_field.set_cached_value(membership, workspace)
+        membership.unread_notifications = int(rest[-1])
         credential_field.remote_field.set_cached_value(workspace, credential)
         if credential is not None:
             credential_field.set_cached_value(credential, workspace)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -12,12 +15,14 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
+from kombu.exceptions import OperationalError
 
 from accounts import crypto
 from accounts.models import (
     AuditEvent,
     AuditVerb,
     Membership,
+    Notification,
     ProviderCredential,
     ProviderKind,
     Role,
@@ -25,7 +30,10 @@ from accounts.models import (
     Workspace,
     kind_uses_secret,
 )
+from config.celery import send_task
 from providers import DsRoutes
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -386,3 +394,78 @@ def credential_rotate_all() -> RotationReport:
             pk=credential.pk, secret_encrypted=old
         ).update(secret_encrypted=new)
     return report
+
+
+# --- Notifications ----------------------------------------------------------------------------
+
+
+def notification_send(
+    *,
+    recipient: User,
+    workspace: Workspace,
+    kind: str,
+    text: str,
+    url: str = "",
+    period: dt.date | None = None,
+) -> Notification | None:
+    """Tell `recipient` under the bell, and by email once the transaction commits (a worker
+    sends it). With a `period`, once per kind and month: None when it was told already."""
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                recipient=recipient,
+                workspace=workspace,
+                kind=kind,
+                text=text,
+                url=url,
+                period=period,
+            )
+    except IntegrityError:
+        return None  # this month's threshold was told already
+    transaction.on_commit(lambda: _email_later(notification.pk))
+    return notification
+
+
+def _email_later(notification_id: int) -> None:
+    # After the commit of a submit: a broker that cannot be reached loses the email, never the
+    # job (the notification is under the bell all the same).
+    try:
+        send_task("accounts.tasks.send_notification_email", notification_id)
+    except (OperationalError, OSError):
+        logger.warning("Notification %s: no worker reachable, no email sent", notification_id)
+
+
+def notification_email(*, notification_id: int) -> None:
+    """Email one notification to its recipient (the worker's half of `notification_send`)."""
+    notification = (
+        Notification.objects.select_related("recipient", "workspace")
+        .filter(pk=notification_id)
+        .first()
+    )
+    if notification is None or not notification.recipient.email:
+        return
+    body = notification.text
+    if notification.url:
+        body += f"\n\nOpen it in Darkroom: {notification.url}"
+    send_mail(
+        subject=f"[{notification.workspace.name}] {notification.get_kind_display()}",
+        message=f"{body}\n\n— Darkroom, workspace {notification.workspace.name}\n",
+        from_email=None,
+        recipient_list=[notification.recipient.email],
+    )
+
+
+def notification_mark_read(
+    *, user: User, workspace: Workspace, notification_id: int | None = None
+) -> Notification | None:
+    """Mark one of the user's notifications in the workspace read (all of them without an id);
+    the one marked, or None."""
+    unread = Notification.objects.filter(recipient=user, workspace=workspace)
+    if notification_id is None:
+        unread.filter(read_at__isnull=True).update(read_at=timezone.now())
+        return None
+    notification = unread.filter(pk=notification_id).first()
+    if notification is not None and notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification

@@ -258,6 +258,23 @@ STORAGES = {
     },
 }
 
+# --- Email (budget notifications) -------------------------------------------------------------
+
+# Console by default (the worker's log); SMTP as soon as EMAIL_HOST is set. Mail is sent by a
+# worker (accounts.tasks.send_notification_email), never while a page waits.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Darkroom <darkroom@localhost>")
+
 # --- Security ---------------------------------------------------------------------------------
 
 # Sessions read from the cache (Redis in production), written through to the database: a page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from accounts.models import Membership
-from gallery.models import Collection, Comment, Comparison, Image, Job
+from gallery.models import BudgetRequest, Collection, Comment, Comparison, Image, Job
 
 
 def get_job(membership: Membership, job_id: int) -> Job:
@@ -56,3 +56,14 @@ def get_comparison(membership: Membership, comparison_id: int) -> Comparison:
     if comparison is None:
         raise Http404("No such comparison")
     return comparison
+
+
+def get_budget_request(membership: Membership, request_id: int) -> BudgetRequest:
+    budget_request = (
+        BudgetRequest.objects.select_related("member", "workspace")
+        .filter(pk=request_id, workspace=membership.workspace)
+        .first()
+    )
+    if budget_request is None:
+        raise Http404("No such request")
+    return budget_request

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -150,6 +151,9 @@ class JobForm(ModelOptionsForm):
     """
 
     submit_label = "Generate"
+    # Set when the submit was refused over the member's own budget: what they lacked, which
+    # the refusal's "Ask for more" link prefills.
+    ask_for_more: str | None = None
 
     prompt = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image…"}),
@@ -435,4 +439,66 @@ class WorkspaceBudgetForm(forms.Form):
         _budget_amount(self, "cap", bool(self.cleaned_data.get("cap_unlimited")), self.unit)
         unlimited = bool(self.cleaned_data.get("member_default_unlimited"))
         _budget_amount(self, "member_default", unlimited, self.unit)
+        return cleaned
+
+
+def _whole_images(form: forms.Form, name: str, unit: str) -> None:
+    amount = form.cleaned_data.get(name)
+    if unit == "images" and amount is not None and amount != amount.to_integral_value():
+        form.add_error(name, "Images are counted whole: enter a whole number.")
+
+
+class BudgetRequestForm(forms.Form):
+    """A member asking for more of this month's budget."""
+
+    amount = forms.DecimalField(
+        label="How much more",
+        min_value=Decimal("0.0001"),
+        max_digits=14,
+        decimal_places=4,
+        error_messages={"required": "Enter how much more you need."},
+    )
+    note = forms.CharField(
+        label="Note for the admins",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What it is for, so an admin can decide quickly.",
+    )
+
+    def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+        self.fields["amount"].label = f"How much more ({'images' if unit == 'images' else unit})"
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        _whole_images(self, "amount", self.unit)
+        return cleaned
+
+
+class BudgetAdjustForm(forms.Form):
+    """An admin's correction of what a member used this month: + uses more, - gives back."""
+
+    amount = forms.DecimalField(
+        label="Adjust by",
+        max_digits=14,
+        decimal_places=4,
+        error_messages={"required": "Enter an amount, e.g. -5 to give 5 back."},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=200,
+        error_messages={"required": "Say why, for the audit log."},
+    )
+
+    def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if cleaned is not None and cleaned.get("amount") == 0:
+            self.add_error("amount", "Enter an amount other than 0.")
+        _whole_images(self, "amount", self.unit)
         return cleaned

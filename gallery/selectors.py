@@ -28,6 +28,7 @@ from config.rows import model_columns, model_from_row
 from gallery.costs import InFlight
 from gallery.filters import FilterChoices, GalleryFilter
 from gallery.models import (
+    BudgetRequest,
     CatalogModel,
     CatalogStatus,
     Collection,
@@ -43,6 +44,7 @@ from gallery.models import (
     LedgerEntry,
     LedgerKind,
     QuotaSnapshot,
+    RequestState,
     ReviewEvent,
 )
 from gallery.models.budgets import IMAGES
@@ -577,3 +579,7 @@ def favourite_ids(*, user: User, images: list[Image]) -> set[int]:
     return set(
         Favourite.objects.filter(user=user, image__in=images).values_list("image_id", flat=True)
     )
+
+
+def budget_request_count_pending(*, workspace: Workspace) -> int:
+    return BudgetRequest.objects.filter(workspace=workspace, state=RequestState.PENDING).count()

@@ -1,6 +1,13 @@
 """The gallery's data, one module per feature; import from `gallery.models`."""
 
-from gallery.models.budgets import LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
+from gallery.models.budgets import (
+    BudgetRequest,
+    LedgerEntry,
+    LedgerKind,
+    MemberBudget,
+    RequestState,
+    WorkspaceBudget,
+)
 from gallery.models.catalog import CatalogModel, CatalogStatus
 from gallery.models.comparisons import Comparison
 from gallery.models.images import Image, ImageQuerySet, ImageSource
@@ -31,6 +38,7 @@ __all__ = [
     "CLAIM_TOLERANCE_SECONDS",
     "NEAR_LIMIT",
     "NOTE_REQUIRED",
+    "BudgetRequest",
     "CatalogModel",
     "CatalogStatus",
     "Collection",
@@ -51,6 +59,7 @@ __all__ = [
     "LedgerKind",
     "MemberBudget",
     "QuotaSnapshot",
+    "RequestState",
     "ReviewEvent",
     "ReviewState",
     "WorkspaceBudget",

@@ -81,6 +81,18 @@ class MemberBudget(models.Model):
         return f"Budget of {self.user} in {self.workspace}"
 
 
+IMAGES = "images"
+
+
+def amount_text(amount: Decimal, unit: str, *, noun: bool = True) -> str:
+    """An amount as people read it: 4 images (4 without the noun), $0.0224, 0.5 EUR."""
+    if unit == IMAGES:
+        count = int(amount)
+        return f"{count} image{'' if count == 1 else 's'}" if noun else str(count)
+    shown = amount.quantize(Decimal("0.0001")).normalize()
+    return f"${shown:f}" if unit == "USD" else f"{shown:f} {unit}"
+
+
 def this_month() -> dt.date:
     """The month an entry counts in, as its first day (local time)."""
     return timezone.localdate().replace(day=1)
@@ -90,7 +102,11 @@ class LedgerKind(models.TextChoices):
     RESERVE = "reserve", "Reserved"  # + the estimate, at submit
     SETTLE = "settle", "Settled"  # + the actual cost, when the job ends
     RELEASE = "release", "Released"  # - the whole reservation, when the job ends
-    ADJUST = "adjust", "Adjusted"  # ± by hand
+    ADJUST = "adjust", "Adjusted"  # ± by hand, with a reason (`note`)
+    # - an approved request for more: room for the member this month. Not spending, so the
+    # workspace cap leaves it out (`budget_used` without a user); an ADJUST would have raised
+    # the cap by the same amount, letting one approval take the workspace over its cap.
+    GRANT = "grant", "Granted"
 
 
 class LedgerEntry(models.Model):
@@ -116,6 +132,7 @@ class LedgerEntry(models.Model):
     # month it was reserved, so a job submitted on the 31st and ended on the 1st leaves both
     # months right instead of one over and one under.
     period = models.DateField(default=this_month)
+    note = models.CharField(max_length=300, blank=True)  # why, for an adjust or a grant
 
     class Meta:
         ordering = ("created_at", "id")
@@ -134,3 +151,51 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.unit}"
+
+
+class RequestState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class BudgetRequest(models.Model):
+    """A member asking an admin for more of this month's budget. An approval appends a GRANT
+    entry to the ledger; the request itself never changes what was used."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="budget_requests"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="budget_requests"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=6)
+    unit = models.CharField(max_length=12)
+    note = models.CharField(max_length=500, blank=True)
+    state = models.CharField(
+        max_length=10, choices=RequestState.choices, default=RequestState.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "member"),
+                condition=Q(state="pending"),
+                name="one_pending_budget_request_per_member",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="budget_request_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} asks for {self.amount} {self.unit}"
+
+    @property
+    def amount_text(self) -> str:
+        return amount_text(self.amount, self.unit)

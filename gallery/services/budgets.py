@@ -26,16 +26,25 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 
-from accounts.models import AuditVerb, Membership, User, Workspace
-from accounts.services import audit_record
+from accounts.models import AuditVerb, Membership, NotificationKind, Role, User, Workspace
+from accounts.services import audit_record, notification_send
 from gallery.costs import BudgetLeft, CostEstimate
 from gallery.models import Job, JobStage, LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
-from gallery.models.budgets import IMAGES, this_month
+from gallery.models.budgets import IMAGES, amount_text, this_month
+
+NEAR = Decimal("0.8")  # the first notification, at 80 % of a budget or of the cap
 
 
 class BudgetRefused(Exception):
-    """The request would take a member or the workspace over its monthly budget."""
+    """The request would take a member or the workspace over its monthly budget. `lacking`:
+    how much more the member's own budget would need (None when it is not theirs that is
+    short), what "Ask for more" is prefilled with."""
+
+    def __init__(self, message: str, *, lacking: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.lacking = lacking
 
 
 @dataclass(frozen=True)
@@ -54,10 +63,13 @@ def reservation_for(estimate: CostEstimate) -> Reservation | None:
 
 
 def budget_used(*, workspace: Workspace, unit: str, user: User | None = None) -> Decimal:
-    """What the ledger says was used this month (by `user`, or by everyone)."""
+    """What the ledger says was used this month (by `user`, or by everyone against the cap:
+    grants raise one member's month, not the workspace cap)."""
     entries = LedgerEntry.objects.filter(workspace=workspace, unit=unit, period=this_month())
     if user is not None:
         entries = entries.filter(member=user)
+    else:
+        entries = entries.exclude(kind=LedgerKind.GRANT)
     return entries.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
@@ -91,15 +103,6 @@ def budget_left(*, workspace: Workspace, user: User) -> BudgetLeft | None:
     return min(found, key=lambda b: b.left, default=None)
 
 
-def amount_text(amount: Decimal, unit: str, *, noun: bool = True) -> str:
-    """An amount as people read it: 4 images (4 without the noun), $0.0224, 0.5 EUR."""
-    if unit == IMAGES:
-        count = int(amount)
-        return f"{count} image{'' if count == 1 else 's'}" if noun else str(count)
-    shown = amount.quantize(Decimal("0.0001")).normalize()
-    return f"${shown:f}" if unit == "USD" else f"{shown:f} {unit}"
-
-
 def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
     """Refuse the job if it does not fit the member's budget or the workspace cap, else
     append its reserve entry. Call inside the transaction that creates the job, so a refusal
@@ -119,22 +122,40 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
             )
         return
     amount, unit = reservation.amount, reservation.unit
+    member_used = cap_used = None
     if limit is not None:
-        left = max(limit - budget_used(workspace=workspace, unit=unit, user=user), Decimal(0))
+        member_used = budget_used(workspace=workspace, unit=unit, user=user)
+        left = max(limit - member_used, Decimal(0))
         if amount > left:
             raise BudgetRefused(
                 f"This costs {amount_text(amount, unit)}; you have "
                 f"{amount_text(left, unit, noun=False)} of your "
-                f"{amount_text(limit, unit, noun=False)} left this month."
+                f"{amount_text(limit, unit, noun=False)} left this month.",
+                lacking=amount - left,
             )
     if cap is not None:
-        left = max(cap - budget_used(workspace=workspace, unit=unit), Decimal(0))
+        cap_used = budget_used(workspace=workspace, unit=unit)
+        left = max(cap - cap_used, Decimal(0))
         if amount > left:
             raise BudgetRefused(
                 f"This costs {amount_text(amount, unit)}; the workspace has "
                 f"{amount_text(left, unit, noun=False)} of its "
                 f"{amount_text(cap, unit, noun=False)} cap left this month."
             )
+    # Crossing 80 % or 100 % is told after the commit, outside the lock (and only then is a
+    # query spent on it).
+    if limit and member_used is not None and member_used + amount >= limit * NEAR:
+        used_now = member_used + amount
+        transaction.on_commit(
+            lambda: notify_member_threshold(
+                workspace=workspace, user=user, used=used_now, limit=limit, unit=unit
+            )
+        )
+    if cap and cap_used is not None and cap_used + amount >= cap * NEAR:
+        cap_now = cap_used + amount
+        transaction.on_commit(
+            lambda: notify_cap_threshold(workspace=workspace, used=cap_now, cap=cap, unit=unit)
+        )
     LedgerEntry.objects.create(
         workspace=workspace,
         member=user,
@@ -187,6 +208,65 @@ def budget_settle(*, job_id: int) -> None:
                 LedgerEntry.objects.create(kind=LedgerKind.SETTLE, amount=actual, **common)
     except IntegrityError:
         return  # settled already
+
+
+# --- Notifications at 80 % and 100 % ----------------------------------------------------------
+
+
+def _share(used: Decimal, limit: Decimal) -> str:
+    return f"{min(int(used * 100 / limit), 100)} %"
+
+
+def notify_member_threshold(
+    *, workspace: Workspace, user: User, used: Decimal, limit: Decimal, unit: str
+) -> None:
+    """Tell the member they reached 80 % or all of their month (each once a month)."""
+    kind = NotificationKind.BUDGET_100 if used >= limit else NotificationKind.BUDGET_80
+    if kind == NotificationKind.BUDGET_100:
+        text = (
+            f"You have used all of your {amount_text(limit, unit)} this month. "
+            "You can ask an admin for more."
+        )
+    else:
+        text = (
+            f"You have used {amount_text(used, unit, noun=False)} of your "
+            f"{amount_text(limit, unit)} this month ({_share(used, limit)})."
+        )
+    notification_send(
+        recipient=user,
+        workspace=workspace,
+        kind=kind,
+        text=text,
+        url=reverse("gallery:budget_ask", args=[workspace.slug]),
+        period=this_month(),
+    )
+
+
+def notify_cap_threshold(*, workspace: Workspace, used: Decimal, cap: Decimal, unit: str) -> None:
+    """Tell the workspace's admins it reached 80 % or all of its cap (each once a month)."""
+    full = used >= cap
+    kind = NotificationKind.CAP_100 if full else NotificationKind.CAP_80
+    if full:
+        text = f"The workspace has used all of its {amount_text(cap, unit)} cap this month."
+    else:
+        text = (
+            f"The workspace has used {amount_text(used, unit, noun=False)} of its "
+            f"{amount_text(cap, unit)} cap this month ({_share(used, cap)})."
+        )
+    url = reverse("gallery:settings_budgets", args=[workspace.slug])
+    for admin in admins_of(workspace):
+        notification_send(
+            recipient=admin, workspace=workspace, kind=kind, text=text, url=url, period=this_month()
+        )
+
+
+def admins_of(workspace: Workspace) -> list[User]:
+    return [
+        m.user
+        for m in Membership.objects.filter(workspace=workspace, role=Role.ADMIN).select_related(
+            "user"
+        )
+    ]
 
 
 # --- Settings (admins, on the budgets page) ---------------------------------------------------
@@ -246,6 +326,32 @@ def budget_set_workspace(
 # --- Reading (the budgets page) ---------------------------------------------------------------
 
 
+def change_text(entry: LedgerEntry) -> str:
+    """An adjustment or grant as the budgets page lists it: "Adjusted +5 images: a retried
+    batch", "Granted 4 images more: request 7 approved"."""
+    if entry.kind == LedgerKind.GRANT:
+        text = f"Granted {amount_text(-entry.amount, entry.unit)} more"
+    else:
+        sign = "-" if entry.amount < 0 else "+"
+        text = f"Adjusted {sign}{amount_text(abs(entry.amount), entry.unit)}"
+    return f"{text}: {entry.note}" if entry.note else text
+
+
+def budget_row_for(*, workspace: Workspace, user: User, unit: str) -> BudgetRow:
+    """One member's budget and what they used this month (the "Ask for more" page)."""
+    workspace_budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
+    if workspace_budget is None:
+        workspace_budget = WorkspaceBudget(workspace=workspace)
+    return BudgetRow(
+        membership_id=0,
+        user=user,
+        limit=member_limit(workspace_budget=workspace_budget, user=user),
+        own=MemberBudget.objects.filter(workspace=workspace, user=user).exists(),
+        used=budget_used(workspace=workspace, unit=unit, user=user),
+        unit=unit,
+    )
+
+
 def budget_unit(workspace: Workspace) -> str:
     """What budgets count in for the workspace's provider: images of a quota, else USD."""
     credential = getattr(workspace, "credential", None)
@@ -261,6 +367,8 @@ class BudgetRow:
     own: bool  # set for this member, not the workspace default
     used: Decimal
     unit: str
+    # This month's adjustments and grants, oldest first (shown under the member's name).
+    changes: tuple[str, ...] = ()
 
     @property
     def used_text(self) -> str:
@@ -277,8 +385,8 @@ class BudgetRow:
 
 
 def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
-    """Every member's budget and what the ledger says they used this month (three queries,
-    however many members)."""
+    """Every member's budget, what the ledger says they used this month and the month's
+    adjustments (five queries, however many members)."""
 
     workspace_budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
     default = None
@@ -291,6 +399,14 @@ def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
         .annotate(total=Sum("amount"))
         .values_list("member", "total")
     )
+    changes: dict[int | None, list[LedgerEntry]] = {}
+    for entry in LedgerEntry.objects.filter(
+        workspace=workspace,
+        unit=unit,
+        period=this_month(),
+        kind__in=(LedgerKind.ADJUST, LedgerKind.GRANT),
+    ):
+        changes.setdefault(entry.member_id, []).append(entry)
     rows = []
     for membership in Membership.objects.filter(workspace=workspace).select_related("user"):
         budget = own.get(membership.user_id)
@@ -303,6 +419,7 @@ def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
                 own=budget is not None,
                 used=used.get(membership.user_id) or Decimal(0),
                 unit=unit,
+                changes=tuple(change_text(e) for e in changes.get(membership.user_id, ())),
             )
         )
     return sorted(rows, key=lambda row: row.user.email)

@@ -40,7 +40,12 @@ DISPATCH_BATCH = 200
 
 
 class SubmitRefused(Exception):
-    """The request is fine but cannot run now (quota, running-job cap, rate limit)."""
+    """The request is fine but cannot run now (quota, running-job cap, rate limit, budget).
+    `lacking`: how much more the member's own budget needs, when that is the reason."""
+
+    def __init__(self, message: str, *, lacking: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.lacking = lacking
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ def job_submit(
     except IntegrityError:  # the same key submitted twice at the same moment
         return mine.get()
     except BudgetRefused as exc:
-        raise SubmitRefused(str(exc)) from exc
+        raise SubmitRefused(str(exc), lacking=exc.lacking) from exc
     transaction.on_commit(lambda: _send_or_note(job))
     return job
 

@@ -37,6 +37,8 @@ def submit_from_form(
         )
     except jobs.SubmitRefused as exc:
         form.add_error(None, str(exc))
+        if exc.lacking is not None:  # over the member's own budget: offer to ask for more
+            form.ask_for_more = f"{exc.lacking.normalize():f}"
         return None
     if job.error == jobs.WORKERS_UNREACHABLE:
         messages.warning(request, job.error)

@@ -42,3 +42,23 @@
     });
   });
 })();
+
+// Header menus (<details class="menu">): say on the summary whether the menu is open, and let
+// Escape close it and give the focus back to its summary.
+(function () {
+  "use strict";
+  document.addEventListener("toggle", (event) => {
+    const menu = event.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.classList.contains("menu")) return;
+    const summary = menu.querySelector(":scope > summary");
+    if (summary) summary.setAttribute("aria-expanded", menu.open ? "true" : "false");
+  }, true);
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach((menu) => {
+      menu.removeAttribute("open");
+      const summary = menu.querySelector(":scope > summary");
+      if (summary && menu.contains(document.activeElement)) summary.focus();
+    });
+  });
+})();

@@ -12,8 +12,16 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import AuditEvent, ConnectionCheck, Membership, ProviderCredential, Workspace
+from accounts.models import (
+    AuditEvent,
+    ConnectionCheck,
+    Membership,
+    Notification,
+    ProviderCredential,
+    Workspace,
+)
 from gallery.models import (
+    BudgetRequest,
     Collection,
     CollectionItem,
     Comment,
@@ -21,7 +29,10 @@ from gallery.models import (
     Favourite,
     Image,
     Job,
+    LedgerEntry,
+    MemberBudget,
     ReviewEvent,
+    WorkspaceBudget,
 )
 
 # Patterns with arguments that are not workspace-scoped: auth's own one-time link, and signed
@@ -74,6 +85,24 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
             workspace=ws, prompt="p", idempotency_key=f"c{Comparison.objects.count()}"
         ).pk
     ),
+    # A pending request of the plain member (one at a time: the same one for every use).
+    "request_id": lambda ws: (
+        BudgetRequest.objects.get_or_create(
+            workspace=ws,
+            member=Membership.objects.get(workspace=ws, role="member").user,
+            state="pending",
+            defaults={"amount": 5, "unit": "images"},
+        )[0].pk
+    ),
+    # The owner's: nobody else in the cast may open it.
+    "notification_id": lambda ws: (
+        Notification.objects.create(
+            workspace=ws,
+            recipient=Membership.objects.filter(workspace=ws, role="admin").first().user,
+            kind="request_new",
+            text="n",
+        ).pk
+    ),
     "collection_id": lambda ws: (
         Collection.objects.create(workspace=ws, name=f"Board {Collection.objects.count()}").pk
     ),
@@ -117,11 +146,27 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "collections": list(Collection.objects.order_by("pk").values()),
         "collection_items": list(CollectionItem.objects.order_by("pk").values()),
         "comparisons": list(Comparison.objects.order_by("pk").values()),
+        "budget_requests": list(BudgetRequest.objects.order_by("pk").values()),
+        "ledger": LedgerEntry.objects.count(),
+        "budgets": list(MemberBudget.objects.order_by("pk").values()),
+        "workspace_budgets": list(WorkspaceBudget.objects.values()),
+        "notifications": list(Notification.objects.order_by("pk").values()),
     }
 
 
-# Every route of the settings app is for workspace admins only.
-ADMIN_ROUTES = [route for route in ROUTES if route.name.startswith("accounts:")]
+# Every route of the settings app is for workspace admins only, and so are Settings · Budgets
+# (served by the gallery app: what was used comes from its ledger).
+GALLERY_ADMIN_ROUTES = {
+    "gallery:settings_budgets",
+    "gallery:member_budget",
+    "gallery:member_adjust",
+    "gallery:budget_request_decide",
+}
+ADMIN_ROUTES = [
+    route
+    for route in ROUTES
+    if route.name.startswith("accounts:") or route.name in GALLERY_ADMIN_ROUTES
+]
 # Routes that name an object besides the workspace: where an ID from elsewhere could be slipped in.
 OBJECT_ROUTES = [route for route in ROUTES if set(route.args) - {"slug"}]
 

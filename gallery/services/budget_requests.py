@@ -1,0 +1,126 @@
+"""Asking an admin for more of this month's budget, the admins' decision, and their
+adjustments by hand: each one an entry in the ledger (`gallery/services/budgets.py`), audit-logged
+and told to whom it concerns."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditVerb, NotificationKind, User, Workspace
+from accounts.services import audit_record, notification_send
+from gallery.models import BudgetRequest, LedgerEntry, LedgerKind, RequestState
+from gallery.services.budgets import admins_of, amount_text
+
+
+class RequestRefused(Exception):
+    """A request for more that cannot be made or decided (one is pending already; decided)."""
+
+
+def budget_request_create(
+    *, workspace: Workspace, user: User, amount: Decimal, unit: str, note: str
+) -> BudgetRequest:
+    """Ask the admins for `amount` more this month; they are told. Raises RequestRefused when
+    the member has a request waiting already (the database allows one pending at a time)."""
+    try:
+        with transaction.atomic():
+            request = BudgetRequest.objects.create(
+                workspace=workspace, member=user, amount=amount, unit=unit, note=note
+            )
+            text = f"{user.email} asks for {amount_text(amount, unit)} more this month"
+            text += f": “{note[:150]}”" if note else "."
+            url = reverse("gallery:settings_budgets", args=[workspace.slug]) + "#requests"
+            for admin in admins_of(workspace):
+                notification_send(
+                    recipient=admin,
+                    workspace=workspace,
+                    kind=NotificationKind.REQUEST_NEW,
+                    text=text,
+                    url=url,
+                )
+    except IntegrityError:
+        pending = BudgetRequest.objects.filter(
+            workspace=workspace, member=user, state=RequestState.PENDING
+        ).first()
+        asked = f" for {amount_text(pending.amount, pending.unit)}" if pending else ""
+        raise RequestRefused(
+            f"You already have a request{asked} waiting for an admin. "
+            "You can ask again once it is decided."
+        ) from None
+    return request
+
+
+def budget_request_decide(
+    *, request: BudgetRequest, approve: bool, actor: User, note: str = ""
+) -> None:
+    """Approve (a GRANT of the amount for this month, see `LedgerKind.GRANT`) or decline a
+    pending request; audit-logged and told to the member. Raises RequestRefused when it was
+    decided already (two admins clicking at once: the conditional UPDATE lets one win)."""
+    state = RequestState.APPROVED if approve else RequestState.DECLINED
+    verb = AuditVerb.BUDGET_REQUEST_APPROVED if approve else AuditVerb.BUDGET_REQUEST_DECLINED
+    kind = NotificationKind.REQUEST_APPROVED if approve else NotificationKind.REQUEST_DECLINED
+    with transaction.atomic():
+        won = BudgetRequest.objects.filter(pk=request.pk, state=RequestState.PENDING).update(
+            state=state, decided_by=actor, decided_at=timezone.now(), decision_note=note
+        )
+        if not won:
+            raise RequestRefused("This request was already decided.")
+        request.refresh_from_db()
+        amount = amount_text(request.amount, request.unit)
+        if approve:
+            LedgerEntry.objects.create(
+                workspace=request.workspace,
+                member=request.member,
+                kind=LedgerKind.GRANT,
+                amount=-request.amount,
+                unit=request.unit,
+                created_by=actor,
+                note=f"request {request.pk} approved",
+            )
+            text = f"Your request for {amount} more this month was approved."
+        else:
+            text = f"Your request for {amount} more this month was declined."
+        if note:
+            text += f" {actor.email}: “{note[:150]}”"
+        audit_record(
+            workspace=request.workspace,
+            actor=actor,
+            verb=verb,
+            target=request.member.email,
+            detail=f"{amount} more this month" + (f": {note}" if note else ""),
+        )
+        notification_send(
+            recipient=request.member,
+            workspace=request.workspace,
+            kind=kind,
+            text=text,
+            url=reverse("gallery:budget_ask", args=[request.workspace.slug]),
+        )
+
+
+def budget_adjust(
+    *, workspace: Workspace, user: User, amount: Decimal, unit: str, reason: str, actor: User
+) -> None:
+    """An admin's correction of what `user` used this month (+ uses more, - gives back); it
+    counts against the workspace cap too, as spending does."""
+    with transaction.atomic():
+        LedgerEntry.objects.create(
+            workspace=workspace,
+            member=user,
+            kind=LedgerKind.ADJUST,
+            amount=amount,
+            unit=unit,
+            created_by=actor,
+            note=reason,
+        )
+        sign = "+" if amount > 0 else "-"
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            verb=AuditVerb.BUDGET_ADJUSTED,
+            target=user.email,
+            detail=f"{sign}{amount_text(abs(amount), unit)}: {reason}"[:300],
+        )
