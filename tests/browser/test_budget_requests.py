@@ -41,7 +41,11 @@ def test_a_member_asks_for_more_an_admin_approves_and_the_job_runs(
     spend(studio, member, 2)
     log_in(page, member.email)
     page.goto(f"/w/{studio.slug}/generate/")
+    cost = page.locator("#cost-preview")
+    expect(cost).to_contain_text("1 of your 3 images budget left this month")
     generate(page, "2")
+    # The preview said so before the click: the refusal only confirms it.
+    expect(cost).to_contain_text("over budget: 1 of your 3 images left this month")
     refusal = page.locator(".form-error")
     expect(refusal).to_contain_text("This costs 2 images; you have 1 of your 3 left this month.")
     screenshot("generate-refused-ask-for-more")
