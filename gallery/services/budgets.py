@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 
 from accounts.models import AuditVerb, Membership, NotificationKind, Role, User, Workspace
@@ -73,6 +73,20 @@ def budget_used(*, workspace: Workspace, unit: str, user: User | None = None) ->
     return entries.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
+def budget_used_by_member_and_workspace(
+    *, workspace: Workspace, unit: str, user: User
+) -> tuple[Decimal, Decimal]:
+    """`budget_used` for `user` and for the workspace's cap at once: one query (every submit
+    under a budget reads both)."""
+    totals = LedgerEntry.objects.filter(
+        workspace=workspace, unit=unit, period=this_month()
+    ).aggregate(
+        member=Sum("amount", filter=Q(member=user)),
+        workspace=Sum("amount", filter=~Q(kind=LedgerKind.GRANT)),
+    )
+    return totals["member"] or Decimal(0), totals["workspace"] or Decimal(0)
+
+
 def member_limit(*, workspace_budget: WorkspaceBudget, user: User) -> Decimal | None:
     """A member's monthly budget (their own, else the workspace default); None = unlimited."""
     own = MemberBudget.objects.filter(workspace_id=workspace_budget.pk, user=user).first()
@@ -91,16 +105,18 @@ def budget_left(*, workspace: Workspace, user: User) -> BudgetLeft | None:
     budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
     budget = budget or WorkspaceBudget(workspace=workspace)
     unit = budget_unit(workspace)
+    limit, cap = member_limit(workspace_budget=budget, user=user), budget.cap_limit
+    if limit is None and cap is None:
+        return None
+    member_used, workspace_used = budget_used_by_member_and_workspace(
+        workspace=workspace, unit=unit, user=user
+    )
     found = []
-    limit = member_limit(workspace_budget=budget, user=user)
     if limit is not None:
-        used = budget_used(workspace=workspace, unit=unit, user=user)
-        found.append(BudgetLeft(max(limit - used, Decimal(0)), limit, unit, mine=True))
-    cap = budget.cap_limit
+        found.append(BudgetLeft(max(limit - member_used, Decimal(0)), limit, unit, mine=True))
     if cap is not None:
-        used = budget_used(workspace=workspace, unit=unit)
-        found.append(BudgetLeft(max(cap - used, Decimal(0)), cap, unit, mine=False))
-    return min(found, key=lambda b: b.left, default=None)
+        found.append(BudgetLeft(max(cap - workspace_used, Decimal(0)), cap, unit, mine=False))
+    return min(found, key=lambda b: b.left)
 
 
 def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
@@ -108,9 +124,13 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
     append its reserve entry. Call inside the transaction that creates the job, so a refusal
     rolls the job back too. Raises BudgetRefused."""
     workspace = job.workspace
-    WorkspaceBudget.objects.get_or_create(workspace=workspace)
-    # The lock (see the module docstring); on SQLite the write lock is already held.
-    budget = WorkspaceBudget.objects.select_for_update().get(pk=workspace.pk)
+    # The lock (see the module docstring); on SQLite the write lock is already held. A
+    # workspace's first submit makes the row to lock.
+    locked = WorkspaceBudget.objects.select_for_update()
+    budget = locked.filter(pk=workspace.pk).first()
+    if budget is None:
+        WorkspaceBudget.objects.get_or_create(workspace=workspace)
+        budget = locked.get(pk=workspace.pk)
     limit = member_limit(workspace_budget=budget, user=user)
     cap = budget.cap_limit
     reservation = reservation_for(estimate)
@@ -123,8 +143,12 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
         return
     amount, unit = reservation.amount, reservation.unit
     member_used = cap_used = None
+    if limit is not None or cap is not None:
+        member_used, cap_used = budget_used_by_member_and_workspace(
+            workspace=workspace, unit=unit, user=user
+        )
     if limit is not None:
-        member_used = budget_used(workspace=workspace, unit=unit, user=user)
+        assert member_used is not None
         left = max(limit - member_used, Decimal(0))
         if amount > left:
             raise BudgetRefused(
@@ -134,7 +158,7 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
                 lacking=amount - left,
             )
     if cap is not None:
-        cap_used = budget_used(workspace=workspace, unit=unit)
+        assert cap_used is not None
         left = max(cap - cap_used, Decimal(0))
         if amount > left:
             raise BudgetRefused(
