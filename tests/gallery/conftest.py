@@ -7,8 +7,21 @@ from dataclasses import dataclass
 
 import pytest
 
+from accounts import crypto
 from gallery.models import Job, QuotaSnapshot
+from gallery.services.catalog import catalog_refresh
 from gallery.services.jobs import JobRequest, job_submit
+
+
+@pytest.fixture
+def nanogpt_studio(studio, sandbox):
+    """The workspace on the sandbox's NanoGPT side (a USD balance), its priced catalog loaded."""
+    credential = studio.credential
+    credential.kind = "nanogpt"
+    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
+    credential.save()
+    catalog_refresh(workspace=studio)
+    return studio
 
 
 @pytest.fixture(autouse=True)

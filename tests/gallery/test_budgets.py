@@ -14,7 +14,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import crypto
 from gallery.costs import CostEstimate
 from gallery.models import (
     Job,
@@ -26,21 +25,9 @@ from gallery.models import (
     WorkspaceBudget,
 )
 from gallery.services.budgets import budget_reserve, budget_settle, budget_used
-from gallery.services.catalog import catalog_refresh
 from gallery.services.jobs import JobRequest, SubmitRefused, job_cancel, job_retry, job_submit
 from providers.adapters import NeuroflashProvider
 from tests.gallery.running import run_until_done
-
-
-@pytest.fixture
-def nanogpt_studio(studio, sandbox):
-    """The workspace on the sandbox's NanoGPT side (a USD balance), its priced catalog loaded."""
-    credential = studio.credential
-    credential.kind = "nanogpt"
-    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
-    credential.save()
-    catalog_refresh(workspace=studio)
-    return studio
 
 
 def give(workspace, user, limit: int | str | None) -> None:

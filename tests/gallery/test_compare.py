@@ -21,12 +21,10 @@ from gallery.models import (
 )
 from gallery.services.comparisons import comparison_submit, job_key
 from gallery.services.jobs import JobRequest, SubmitRefused
-from tests.gallery import test_budgets
 from tests.gallery.running import run_until_done
 from tests.gallery.test_budgets import give, used
 
 THREE = ("nano-banana-2", "imagen-4", "seedream-4")
-nanogpt_studio = test_budgets.nanogpt_studio  # the workspace on NanoGPT, priced in USD
 
 
 def pick(workspace, model_id: str) -> str:

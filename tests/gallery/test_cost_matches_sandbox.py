@@ -7,25 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from accounts import crypto
 from gallery.costs import cost_estimate
 from gallery.models import CatalogModel
-from gallery.services.catalog import catalog_refresh
 from sandbox.catalog import NANO_MODELS, NEUROFLASH_MODELS
 from tests.gallery.running import run_until_done
 
 NANO_CASES = [(model.id, size) for model in NANO_MODELS for size in model.resolutions]
 NEUROFLASH_CASES = [model.id for model in NEUROFLASH_MODELS if model.allowed]
-
-
-@pytest.fixture
-def nanogpt_studio(studio, sandbox):
-    credential = studio.credential
-    credential.kind = "nanogpt"
-    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
-    credential.save()
-    catalog_refresh(workspace=studio)
-    return studio
 
 
 def _count(row: CatalogModel) -> int:

@@ -8,9 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts import crypto
 from gallery.models import CatalogModel, Image, Job, LedgerEntry, MemberBudget, QuotaSnapshot
-from gallery.services.catalog import catalog_refresh
 
 
 def generate_url(ws) -> str:
@@ -26,17 +24,6 @@ def cost_line(html: str) -> str:
     found = re.search(r'<p id="cost-preview"[^>]*>(.*?)</p>', html, re.S)
     assert found, "no cost preview"
     return " ".join(re.sub(r"<[^>]+>", " ", found[1]).split())
-
-
-@pytest.fixture
-def nanogpt_studio(studio, sandbox):
-    """The workspace on the sandbox's NanoGPT side, its catalog (with prices) loaded."""
-    credential = studio.credential
-    credential.kind = "nanogpt"
-    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
-    credential.save()
-    catalog_refresh(workspace=studio)
-    return studio
 
 
 def test_the_page_shows_the_cost_of_the_defaults_without_javascript(

@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from accounts import crypto
 from gallery.models import Image, Job
 from gallery.services.jobs import JobRequest, job_cancel, job_retry, job_submit
 from gallery.services.runner import (
@@ -251,16 +250,6 @@ def test_an_edit_sends_the_relative_history_url_and_links_the_lineage(
     parent.refresh_from_db()
     assert sandbox.calls("POST ds.edit") == 1
     assert sandbox.calls("GET ds.history_item") == 0
-
-
-@pytest.fixture
-def nanogpt_studio(studio, sandbox):
-    """The workspace on the sandbox's NanoGPT side: edits send the image bytes themselves."""
-    credential = studio.credential
-    credential.kind = "nanogpt"
-    credential.secret_encrypted = crypto.encrypt(sandbox.api_key)
-    credential.save()
-    return studio
 
 
 def test_an_edit_whose_source_file_is_missing_fails_before_any_call(
