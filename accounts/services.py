@@ -5,6 +5,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field, replace
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -445,8 +446,8 @@ def notification_email(*, notification_id: int) -> None:
     if notification is None or not notification.recipient.email:
         return
     body = notification.text
-    if notification.url:
-        body += f"\n\nOpen it in Darkroom: {notification.url}"
+    if notification.url.startswith("/"):  # the app's own pages only
+        body += f"\n\nOpen it in Darkroom: {settings.SITE_URL}{notification.url}"
     send_mail(
         subject=f"[{notification.workspace.name}] {notification.get_kind_display()}",
         message=f"{body}\n\n— Darkroom, workspace {notification.workspace.name}\n",

@@ -102,7 +102,8 @@ def test_below_80_percent_the_submit_leaves_nothing_to_tell(
     assert not Notification.objects.exists()  # nothing told inside the submit's transaction
 
 
-def test_the_email_says_what_the_bell_says(studio, member, submit, committed, sent_tasks):
+def test_the_email_says_what_the_bell_says(studio, member, submit, committed, sent_tasks, settings):
+    settings.SITE_URL = "http://darkroom.example"
     give(studio, member, 1)
     committed(lambda: submit(n=1))
     (task,) = [t for t in sent_tasks if t.name == "accounts.tasks.send_notification_email"]
@@ -111,7 +112,8 @@ def test_the_email_says_what_the_bell_says(studio, member, submit, committed, se
     assert email.to == ["bob@example.com"]
     assert email.subject == "[Studio] All of your budget"
     assert "You have used all of your 1 image this month." in email.body
-    assert reverse("gallery:budget_ask", args=[studio.slug]) in email.body
+    link = "http://darkroom.example" + reverse("gallery:budget_ask", args=[studio.slug])
+    assert f"Open it in Darkroom: {link}" in email.body  # absolute: SITE_URL in front
 
 
 def test_an_unreachable_worker_does_not_fail_the_submit(
