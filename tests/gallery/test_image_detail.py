@@ -164,7 +164,7 @@ def test_the_lightbox_is_the_detail_without_the_page_around_it(member_client, im
     assert f'href="{neighbour}" hx-get="{neighbour}" hx-target="#lightbox"' in html
     assert 'id="review"' in html
     assert 'id="comments"' in html
-    assert 'id="favourite"' in html
+    assert f'id="favourite-{images[2].pk}"' in html  # unique: a comparison shows several
     assert 'id="edit"' not in html  # the edit form is on the page
 
 
