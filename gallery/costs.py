@@ -60,7 +60,7 @@ class CostEstimate:
     def over_budget(self) -> bool:
         if self.budget is None:
             return False
-        cost = Decimal(self.images) if self.quota_kind == "credits" else self.amount
+        cost = self._cost_in(self.budget.unit)
         return cost is not None and cost > self.budget.left
 
     @property
@@ -76,7 +76,7 @@ class CostEstimate:
 
     def _provider_parts(self) -> list[str]:
         noun = "image" if self.images == 1 else "images"
-        queued = " after queued jobs" if self.after_queued else ""
+        queued = " after recent jobs" if self.after_queued else ""
         if self.quota_kind == "credits":
             parts = [f"{self.images} {noun} of the workspace quota"]
             if self.short and self.left_now is not None:
@@ -97,15 +97,24 @@ class CostEstimate:
         return parts
 
     def _budget_part(self, budget: BudgetLeft) -> str:
+        """Like the quota's part, what is left once this request is paid: "leaves 2 of your 50
+        images budget this month"; "over budget: …" with what is left now when it does not fit."""
         whose = "your" if budget.mine else "the workspace's"
-        left, limit = (
-            _budget_amount(budget.left, budget.unit),
-            _budget_amount(budget.limit, budget.unit),
-        )
+        limit = _budget_amount(budget.limit, budget.unit)
         unit = " images" if budget.unit == "images" else ""
+        left = _budget_amount(budget.left, budget.unit)
         if self.over_budget:
             return f"over budget: {left} of {whose} {limit}{unit} left this month"
-        return f"{left} of {whose} {limit}{unit} budget left this month"
+        cost = self._cost_in(budget.unit)
+        if cost is None:
+            return f"{left} of {whose} {limit}{unit} budget left this month"
+        after = _budget_amount(budget.left - cost, budget.unit)
+        return f"leaves {after} of {whose} {limit}{unit} budget this month"
+
+    def _cost_in(self, unit: str) -> Decimal | None:
+        if self.quota_kind == "credits":
+            return Decimal(self.images) if unit == "images" else None
+        return self.amount if unit == self.currency else None
 
 
 def _budget_amount(amount: Decimal, unit: str) -> str:

@@ -28,6 +28,7 @@ from config.rows import model_columns, model_from_row
 from gallery.costs import InFlight
 from gallery.filters import FilterChoices, GalleryFilter
 from gallery.models import (
+    ACTIVE_STATES,
     BudgetRequest,
     CatalogModel,
     CatalogStatus,
@@ -48,7 +49,6 @@ from gallery.models import (
     ReviewEvent,
 )
 from gallery.models.budgets import IMAGES
-from providers import QuotaKind
 
 
 def catalog_for(*, workspace: Workspace, kind: str = JobKind.TEXT2IMAGE) -> list[CatalogModel]:
@@ -282,22 +282,21 @@ def quota_latest(*, workspace: Workspace) -> QuotaSnapshot | None:
     return QuotaSnapshot.objects.filter(workspace=workspace).first()
 
 
-def in_flight(*, workspace: Workspace, quota_kind: QuotaKind | None) -> InFlight:
-    """What the workspace's queued and running jobs will still take, which the provider's last
-    report does not show yet: their images for a quota counted in images (as the quota check at
-    submit counts them), else the money the ledger reserved for them. One query."""
-    active = Job.objects.filter(workspace=workspace).active()
-    if quota_kind == "credits":
-        params = active.values_list("params", flat=True)
-        return InFlight(images=sum(int(p.get("n", 1)) for p in params))
-    amounts = (
-        LedgerEntry.objects.filter(job__in=active, kind=LedgerKind.RESERVE)
-        .exclude(unit=IMAGES)
+def in_flight(*, workspace: Workspace, since: dt.datetime | None) -> InFlight:
+    """What the provider's last report (taken at `since`) does not show yet, from the ledger:
+    what queued and running jobs reserved, and what jobs that ended after the report took. In
+    images for a quota counted in images, by currency for a balance. One query."""
+    pending = Q(kind=LedgerKind.RESERVE, job__state__in=ACTIVE_STATES)
+    if since is not None:
+        pending |= Q(kind=LedgerKind.SETTLE, job__finished_at__gt=since)
+    totals = dict(
+        LedgerEntry.objects.filter(pending, workspace=workspace)
         .values_list("unit")
         .annotate(total=Sum("amount"))
         .values_list("unit", "total")
     )
-    return InFlight(amounts=dict(amounts))
+    images = totals.pop(IMAGES, 0)
+    return InFlight(images=int(images), amounts=totals)
 
 
 def _beyond(created: dt.datetime, pk: int, *, newest_first: bool) -> RawSQL:

@@ -24,7 +24,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.models import Membership, User, Workspace
 from config.celery import send_task
-from gallery.costs import CostEstimate, cost_estimate, money
+from gallery.costs import CostEstimate, InFlight, cost_estimate, money
 from gallery.models import CatalogModel, Comparison, Image, Job, JobState, QuotaSnapshot
 from gallery.selectors import in_flight, quota_latest
 from gallery.services.budgets import BudgetRefused, budget_reserve, budget_settle
@@ -65,11 +65,8 @@ class JobRequest:
 def _preflight(
     *, workspace: Workspace, author: User, n_images: int, estimate: CostEstimate
 ) -> None:
-    active_params = list(
-        Job.objects.filter(workspace=workspace).active().values_list("params", flat=True)
-    )
     cap = settings.JOBS_MAX_ACTIVE_PER_WORKSPACE
-    if len(active_params) >= cap:
+    if Job.objects.filter(workspace=workspace).active().count() >= cap:
         raise SubmitRefused(
             f"{cap} jobs are already queued or running in this workspace. "
             "Wait for one to finish, or cancel one."
@@ -81,32 +78,31 @@ def _preflight(
     if recent.count() >= per_minute:
         raise SubmitRefused(f"You can start {per_minute} jobs a minute. Try again in a moment.")
     snapshot = quota_latest(workspace=workspace)
-    if snapshot is None:
+    if snapshot is None or (snapshot.balance is None and snapshot.images_left is None):
         return
+    # What queued jobs reserved and jobs ended since the report took: not in the report yet
+    # (the cost preview counts the same, `gallery.selectors.in_flight`).
+    pending = in_flight(workspace=workspace, since=snapshot.taken_at)
     if snapshot.balance is not None:
-        _check_balance(workspace=workspace, balance=snapshot, estimate=estimate)
+        _check_balance(balance=snapshot, estimate=estimate, pending=pending)
     if snapshot.images_left is None:
         return
-    # Images that queued and running jobs will use are not in the snapshot yet.
-    reserved = sum(int(params.get("n", 1)) for params in active_params)
-    left = max(snapshot.images_left - reserved, 0)
+    left = max(snapshot.images_left - pending.images, 0)
     if n_images > left:
         noun = "image" if n_images == 1 else "images"
         raise SubmitRefused(f"{n_images} {noun} requested, {left} left {snapshot.limiting_period}.")
 
 
-def _check_balance(*, workspace: Workspace, balance: QuotaSnapshot, estimate: CostEstimate) -> None:
-    """Refuse a request the provider's last reported balance, less what queued and running jobs
-    reserved, cannot pay for (a price the catalog does not state is not refused here)."""
+def _check_balance(*, balance: QuotaSnapshot, estimate: CostEstimate, pending: InFlight) -> None:
+    """Refuse a request the provider's last reported balance, less what is pending, cannot pay
+    for (a price the catalog does not state is not refused here)."""
     assert balance.balance is not None
     if estimate.amount is None or balance.currency not in ("", estimate.currency):
         return
-    queued = in_flight(workspace=workspace, quota_kind="balance").amounts.get(
-        estimate.currency, Decimal(0)
-    )
+    queued = pending.amounts.get(estimate.currency, Decimal(0))
     left = max(balance.balance - queued, Decimal(0))
     if estimate.amount > left:
-        after = " after queued jobs" if queued else ""
+        after = " after recent jobs" if queued else ""
         raise SubmitRefused(
             f"This costs ≈ {money(estimate.amount, estimate.currency)}; the provider's balance "
             f"is {money(left, estimate.currency)}{after}. Top up the account with the provider, "

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import template
@@ -83,9 +84,14 @@ def _costs_context(context: template.Context) -> dict[str, Any]:
     return {
         "quota_kind": quota_kind,
         "quota": context.get("quota") or None,  # a lazy report: falsy when there is none
-        "in_flight": selectors.in_flight(workspace=workspace, quota_kind=quota_kind),
+        "in_flight": selectors.in_flight(workspace=workspace, since=_taken_at(context)),
         "budget": budget_left(workspace=workspace, user=context["request"].user),
     }
+
+
+def _taken_at(context: template.Context) -> dt.datetime | None:
+    quota = context.get("quota") or None
+    return quota.taken_at if quota is not None else None
 
 
 @register.filter

@@ -42,7 +42,7 @@ def test_a_member_asks_for_more_an_admin_approves_and_the_job_runs(
     log_in(page, member.email)
     page.goto(f"/w/{studio.slug}/generate/")
     cost = page.locator("#cost-preview")
-    expect(cost).to_contain_text("1 of your 3 images budget left this month")
+    expect(cost).to_contain_text("leaves 0 of your 3 images budget this month")
     generate(page, "2")
     # The preview said so before the click: the refusal only confirms it.
     expect(cost).to_contain_text("over budget: 1 of your 3 images left this month")

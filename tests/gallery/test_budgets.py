@@ -88,7 +88,7 @@ def test_a_request_the_reported_balance_cannot_pay_for_is_refused(nanogpt_studio
     with pytest.raises(SubmitRefused) as refused:
         submit(model="hidream", size="1024x1024", n=2)  # $0.0224, and $0.0112 is queued
     assert str(refused.value) == (
-        "This costs ≈ $0.0224; the provider's balance is $0.0188 after queued jobs. Top up the "
+        "This costs ≈ $0.0224; the provider's balance is $0.0188 after recent jobs. Top up the "
         "account with the provider, or choose fewer images or a cheaper model."
     )
     assert Job.objects.count() == 1

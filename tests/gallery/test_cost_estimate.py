@@ -132,13 +132,13 @@ def test_queued_jobs_come_off_what_the_quota_report_says_is_left():
         in_flight=InFlight(images=6),
     )
     assert estimate.text == (
-        "4 images of the workspace quota · leaves 78 this month after queued jobs"
+        "4 images of the workspace quota · leaves 78 this month after recent jobs"
     )
     short = cost_estimate(
         model=model, n=4, size=None, quota_kind="credits", quota=credits(8), in_flight=InFlight(6)
     )
     assert (
-        short.text == "4 images of the workspace quota · only 2 left this month after queued jobs"
+        short.text == "4 images of the workspace quota · only 2 left this month after recent jobs"
     )
 
 
@@ -152,7 +152,7 @@ def test_money_reserved_for_queued_jobs_comes_off_the_balance():
         quota=balance("1"),
         in_flight=InFlight(amounts={"USD": Decimal("0.5")}),
     )
-    assert estimate.text == "2 images · ≈ $0.08 · leaves $0.42 after queued jobs"
+    assert estimate.text == "2 images · ≈ $0.08 · leaves $0.42 after recent jobs"
 
 
 def test_the_tighter_budget_is_shown_and_going_over_it_is_said_plainly():
@@ -160,7 +160,8 @@ def test_the_tighter_budget_is_shown_and_going_over_it_is_said_plainly():
     mine = BudgetLeft(Decimal(6), Decimal(50), "images", mine=True)
     fits = cost_estimate(model=model, n=4, size=None, quota_kind="credits", quota=None, budget=mine)
     assert (
-        fits.text == "4 images of the workspace quota · 6 of your 50 images budget left this month"
+        fits.text
+        == "4 images of the workspace quota · leaves 2 of your 50 images budget this month"
     )
     assert not fits.over_budget
     cap = BudgetLeft(Decimal(2), Decimal(100), "images", mine=False)
@@ -176,4 +177,4 @@ def test_the_tighter_budget_is_shown_and_going_over_it_is_said_plainly():
         quota=None,
         budget=dollars,
     )
-    assert priced.text == "1 image · ≈ $0.04 · $0.10 of your $5.00 budget left this month"
+    assert priced.text == "1 image · ≈ $0.04 · leaves $0.06 of your $5.00 budget this month"

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from gallery.models import CatalogModel, Image, Job, LedgerEntry, MemberBudget, QuotaSnapshot
+from gallery.models import CatalogModel, Image, LedgerEntry, MemberBudget, QuotaSnapshot
+from tests.gallery.running import run_until_done
 
 
 def generate_url(ws) -> str:
@@ -134,20 +135,40 @@ def test_it_is_for_members(viewer_client, outsider_client, studio):
 
 
 def test_the_preview_counts_queued_jobs_and_shows_the_members_budget(
-    member_client, studio, member, quota_left
+    member_client, studio, member, quota_left, submit
 ):
     quota_left(40)
-    Job.objects.create(
-        workspace=studio, author=member, prompt="p", model_id="imagen-4", params={"n": 3}
-    )
+    submit(model="imagen-4", n=3)  # queued: its 3 images are not in the report
     MemberBudget.objects.create(workspace=studio, user=member, limit=Decimal(10), unlimited=False)
     LedgerEntry.objects.create(
-        workspace=studio, member=member, kind="adjust", amount=Decimal(8), unit="images"
+        workspace=studio, member=member, kind="adjust", amount=Decimal(5), unit="images"
     )
     query = {"model": "imagen-4", "n": "3"}
     html = member_client.get(preview_url(studio), query, HTTP_HX_REQUEST="true").content.decode()
     assert " ".join(re.sub(r"<[^>]+>", " ", html).split()) == (
-        "Cost: 3 images of the workspace quota · leaves 34 this month after queued jobs · "
+        "Cost: 3 images of the workspace quota · leaves 34 this month after recent jobs · "
         "over budget: 2 of your 10 images left this month"
     )
     assert "cost-short" in html
+    fits = member_client.get(preview_url(studio), {**query, "n": "2"}, HTTP_HX_REQUEST="true")
+    assert "leaves 0 of your 10 images budget this month" in fits.content.decode()
+
+
+def test_a_job_that_ended_after_the_quota_report_still_counts(
+    member_client, studio, quota_left, submit
+):
+    job = submit(model="imagen-4", n=2)
+    run_until_done(job)  # done before the report: the report shows it
+    quota_left(40)
+    query = {"model": "imagen-4", "n": "1"}
+    line = cost_line_of(member_client.get(preview_url(studio), query, HTTP_HX_REQUEST="true"))
+    assert line == "Cost: 1 image of the workspace quota · leaves 39 this month"
+    later = submit(model="imagen-4", n=2)
+    run_until_done(later)  # done after it, before the next report: not in it yet
+    assert later.state == "succeeded", later.error
+    line = cost_line_of(member_client.get(preview_url(studio), query, HTTP_HX_REQUEST="true"))
+    assert line == "Cost: 1 image of the workspace quota · leaves 37 this month after recent jobs"
+
+
+def cost_line_of(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
