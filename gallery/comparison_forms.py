@@ -147,6 +147,8 @@ class CompareForm(forms.Form):
         valid = [super().is_valid()] + [pick.is_valid() for pick in self.picks]  # every error shown
         return all(valid)
 
+    ask_for_more: str | None = None  # set by the view when the member's budget is short
+
     @property
     def has_errors(self) -> bool:
         return bool(self.errors) or any(pick.errors for pick in self.picks)

@@ -10,12 +10,15 @@ reserved, and a refusal of any model rolls back the comparison and every job bef
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
 from accounts.models import User, Workspace
 from gallery.models import CatalogModel, Comparison
-from gallery.services.jobs import JobRequest, SubmitRefused, job_submit
+from gallery.models.budgets import amount_text
+from gallery.services.budgets import budget_left, reservation_for
+from gallery.services.jobs import JobRequest, SubmitRefused, job_submit, request_estimate
 
 MIN_MODELS = 2
 MAX_MODELS = 4
@@ -48,6 +51,7 @@ def comparison_submit(
     existing = mine.first()
     if existing is not None:
         return existing
+    _check_total_budget(workspace=workspace, author=author, requests=requests)
     try:
         with transaction.atomic():
             comparison = Comparison.objects.create(
@@ -63,10 +67,33 @@ def comparison_submit(
                         comparison=comparison,
                     )
                 except SubmitRefused as exc:
-                    raise SubmitRefused(_refusal(workspace, request, position, exc)) from exc
+                    message = _refusal(workspace, request, position, exc)
+                    raise SubmitRefused(message, lacking=exc.lacking) from exc
     except IntegrityError:  # the same key sent twice at the same moment: the other one won
         return mine.get()
     return comparison
+
+
+def _check_total_budget(*, workspace: Workspace, author: User, requests: list[JobRequest]) -> None:
+    """Refuse up front, with the comparison's total, when it cannot fit the budget; each job's
+    own reservation below still checks again under the lock (this check takes none)."""
+    budget = budget_left(workspace=workspace, user=author)
+    if budget is None:
+        return
+    reserved = [reservation_for(request_estimate(workspace, request)) for request in requests]
+    if any(r is None or r.unit != budget.unit for r in reserved):
+        return  # an unknown price: the first job's reservation says so
+    total = sum((r.amount for r in reserved if r is not None), Decimal(0))
+    if total <= budget.left:
+        return
+    costs = f"Nothing was queued: the {len(requests)} models cost {amount_text(total, budget.unit)}"
+    left, limit = (amount_text(n, budget.unit, noun=False) for n in (budget.left, budget.limit))
+    if budget.mine:
+        raise SubmitRefused(
+            f"{costs}; you have {left} of your {limit} left this month.",
+            lacking=total - budget.left,
+        )
+    raise SubmitRefused(f"{costs}; the workspace has {left} of its {limit} cap left this month.")
 
 
 def _refusal(workspace: Workspace, request: JobRequest, position: int, exc: SubmitRefused) -> str:

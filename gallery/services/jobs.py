@@ -128,7 +128,7 @@ def job_submit(
     existing = mine.first()
     if existing is not None:
         return existing
-    estimate = _estimate(workspace, request)
+    estimate = request_estimate(workspace, request)
     n_images = int(request.params.get("n", 1))
     _preflight(workspace=workspace, author=author, n_images=n_images, estimate=estimate)
     try:
@@ -157,7 +157,7 @@ def job_submit(
     return job
 
 
-def _estimate(workspace: Workspace, request: JobRequest) -> CostEstimate:
+def request_estimate(workspace: Workspace, request: JobRequest) -> CostEstimate:
     """The cost to reserve, in what the workspace's provider counts (`gallery.costs`)."""
     credential = getattr(workspace, "credential", None)
     quota_kind = credential.capabilities.quota_kind if credential is not None else None

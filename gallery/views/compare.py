@@ -60,6 +60,8 @@ def compare(request: WorkspaceRequest, slug: str) -> HttpResponse:
             )
         except jobs.SubmitRefused as exc:
             form.add_error(None, str(exc))
+            if exc.lacking is not None:  # over the member's own budget: offer to ask for more
+                form.ask_for_more = f"{exc.lacking.normalize():f}"
         else:
             if comparison.jobs.filter(error=jobs.WORKERS_UNREACHABLE).exists():
                 messages.warning(request, jobs.WORKERS_UNREACHABLE)

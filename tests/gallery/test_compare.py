@@ -96,7 +96,9 @@ def test_the_comparison_polls_while_a_model_is_still_running(member_client, stud
     assert "Done" in fragment
 
 
-def test_a_refusal_for_the_third_model_queues_none_of_them(member_client, studio, member):
+def test_a_comparison_over_the_budget_is_refused_whole_with_its_total(
+    member_client, studio, member
+):
     give(studio, member, 4)
     form = compare_form(
         studio, nano_banana_2__n="2", imagen_4__n="2", seedream_4__n="2"
@@ -105,9 +107,10 @@ def test_a_refusal_for_the_third_model_queues_none_of_them(member_client, studio
     assert response.status_code == 422
     html = response.content.decode()
     assert (
-        "Nothing was queued: Seedream 4 does not fit once the models before it were counted. "
-        "This costs 2 images; you have 0 of your 4 left this month."
+        "Nothing was queued: the 3 models cost 6 images; you have 4 of your 4 left this month."
     ) in html
+    ask = reverse("gallery:budget_ask", args=[studio.slug])
+    assert f'href="{ask}?amount=2">Ask for more</a>' in html
     assert not Comparison.objects.exists()
     assert not Job.objects.exists()
     assert not LedgerEntry.objects.exists()
