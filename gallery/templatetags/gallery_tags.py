@@ -90,8 +90,8 @@ def _costs_context(context: template.Context) -> dict[str, Any]:
 
 @register.filter
 def ledger_amount(entry: LedgerEntry) -> str:
-    """A ledger entry's amount as people read it, signed: "+4 images", "+$0.0112"."""
-    return ledger.signed_amount_text(entry.amount, entry.unit)
+    """A ledger entry's amount as people read it: "+4 images", "+$0.0112", "2 images more"."""
+    return ledger.entry_amount_text(entry)
 
 
 @register.filter
