@@ -427,12 +427,12 @@ class BudgetRow:
     def used_text(self) -> str:
         """What the member used against this month's room: Used 4 of 50 images this month,
         Used 4 of 5 images this month (3 + 2 granted)."""
-        if self.room is None or self.limit is None:
+        if self.limit is None:
             return f"Used {amount_text(self.used, self.unit)} this month · unlimited"
         noun = self.unit != IMAGES
         text = (
             f"Used {amount_text(self.used, self.unit, noun=noun)} of "
-            f"{amount_text(self.room, self.unit)} this month"
+            f"{amount_text(self.limit + self.granted, self.unit)} this month"
         )
         note = granted_note(self.limit, self.granted, self.unit)
         return f"{text} {note}" if note else text
