@@ -14,6 +14,7 @@ from django.conf import settings
 from accounts.models import ProviderCredential, kind_uses_secret
 from gallery.costs import BudgetLeft, CostEstimate, InFlight, cost_estimate
 from gallery.models import CatalogModel, JobKind, QuotaSnapshot, ReviewState
+from gallery.models.budgets import amount_text
 from gallery.services.jobs import JobRequest
 from gallery.services.review import COMMENT_MAX_LENGTH
 from providers import QuotaKind
@@ -388,57 +389,101 @@ class QueueActionForm(forms.Form):
 # --- Budgets (admins) -------------------------------------------------------------------------
 
 
-def _budget_amount(form: forms.Form, name: str, unlimited: bool, unit: str) -> None:
-    """A budget is a number or an explicit "unlimited", never a blank taken for either."""
+NEGATIVE_BUDGET = "A budget cannot be below 0: enter 0 or more."
+
+
+def _budget_amount(
+    form: forms.Form, name: str, unlimited: bool, unit: str, *, current: Decimal | None, tick: str
+) -> None:
+    """A budget is a number or an explicit "unlimited", never a blank taken for either. A
+    number typed while `tick` ("Unlimited") is still ticked is refused rather than thrown away;
+    the number already saved (`current`, None: unlimited), shown in the box, is not typed: ticking
+    the box beside it makes the budget unlimited."""
+    if name in form.errors:
+        return  # one error at a time (e.g. below 0)
     amount = form.cleaned_data.get(name)
     if unlimited:
+        if amount is not None and amount != current:
+            form.add_error(
+                name,
+                f"Untick {tick} to set {amount_text(amount, unit)} a month, or clear the amount.",
+            )
         form.cleaned_data[name] = None
     elif amount is None:
-        form.add_error(name, "Enter a monthly amount, or tick Unlimited.")
+        form.add_error(name, f"Enter a monthly amount, or tick {tick}.")
     elif unit == "images" and amount != amount.to_integral_value():
         form.add_error(name, "Images are counted whole: enter a whole number.")
 
 
-class MemberBudgetForm(forms.Form):
-    limit = forms.DecimalField(
-        label="Monthly budget", required=False, min_value=0, max_digits=14, decimal_places=4
-    )
-    unlimited = forms.BooleanField(label="Unlimited", required=False)
-
-    def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.unit = unit
-
-    def clean(self) -> dict[str, Any] | None:
-        cleaned = super().clean()
-        _budget_amount(self, "limit", bool(self.cleaned_data.get("unlimited")), self.unit)
-        return cleaned
-
-
-class WorkspaceBudgetForm(forms.Form):
-    cap = forms.DecimalField(
-        label="Workspace cap a month", required=False, min_value=0, max_digits=14, decimal_places=4
-    )
-    cap_unlimited = forms.BooleanField(label="No cap", required=False)
-    member_default = forms.DecimalField(
-        label="Default for members",
+def _budget_field(label: str, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
         required=False,
         min_value=0,
         max_digits=14,
         decimal_places=4,
-        help_text="For members without a budget of their own.",
+        error_messages={"min_value": NEGATIVE_BUDGET},
+        **kwargs,
     )
-    member_default_unlimited = forms.BooleanField(label="Unlimited", required=False)
 
-    def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
+
+class MemberBudgetForm(forms.Form):
+    limit = _budget_field("Monthly budget")
+    unlimited = forms.BooleanField(label="Unlimited", required=False)
+
+    def __init__(
+        self, *args: Any, unit: str, current: Decimal | None = None, **kwargs: Any
+    ) -> None:
+        """`current`: the member's budget as the page shows it (None: unlimited)."""
         super().__init__(*args, **kwargs)
-        self.unit = unit
+        self.unit, self.current = unit, current
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
-        _budget_amount(self, "cap", bool(self.cleaned_data.get("cap_unlimited")), self.unit)
-        unlimited = bool(self.cleaned_data.get("member_default_unlimited"))
-        _budget_amount(self, "member_default", unlimited, self.unit)
+        unlimited = bool(self.cleaned_data.get("unlimited"))
+        _budget_amount(self, "limit", unlimited, self.unit, current=self.current, tick="Unlimited")
+        return cleaned
+
+
+class WorkspaceBudgetForm(forms.Form):
+    cap = _budget_field("Workspace cap a month")
+    cap_unlimited = forms.BooleanField(label="No cap", required=False)
+    member_default = _budget_field(
+        "Default for members", help_text="For members without a budget of their own."
+    )
+    member_default_unlimited = forms.BooleanField(label="Unlimited", required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        unit: str,
+        current_cap: Decimal | None = None,
+        current_default: Decimal | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`current_*`: what is saved now (None: unlimited)."""
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+        self.current_cap, self.current_default = current_cap, current_default
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        _budget_amount(
+            self,
+            "cap",
+            bool(self.cleaned_data.get("cap_unlimited")),
+            self.unit,
+            current=self.current_cap,
+            tick="No cap",
+        )
+        _budget_amount(
+            self,
+            "member_default",
+            bool(self.cleaned_data.get("member_default_unlimited")),
+            self.unit,
+            current=self.current_default,
+            tick="Unlimited by default",
+        )
         return cleaned
 
 
@@ -453,7 +498,6 @@ class BudgetRequestForm(forms.Form):
 
     amount = forms.DecimalField(
         label="How much more",
-        min_value=Decimal("0.0001"),
         max_digits=14,
         decimal_places=4,
         error_messages={"required": "Enter how much more you need."},
@@ -473,7 +517,12 @@ class BudgetRequestForm(forms.Form):
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
-        _whole_images(self, "amount", self.unit)
+        least = Decimal(1) if self.unit == "images" else Decimal("0.01")
+        amount = self.cleaned_data.get("amount")
+        if amount is not None and amount < least:
+            self.add_error("amount", f"Ask for at least {amount_text(least, self.unit)}.")
+        else:
+            _whole_images(self, "amount", self.unit)
         return cleaned
 
 

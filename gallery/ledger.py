@@ -80,8 +80,9 @@ class LedgerFilterForm(forms.Form):
         member.error_messages["invalid_choice"] = (
             "That is not a member of this workspace; showing everyone."
         )
+        kinds = [str(label).lower() for _, label in LedgerKind.choices]
         self.fields["kind"].error_messages["invalid_choice"] = (
-            "Choose reserved, settled, released or adjusted; showing every kind."
+            f"Choose {', '.join(kinds[:-1])} or {kinds[-1]}; showing every kind."
         )
 
     def ledger_filter(self) -> LedgerFilter:
@@ -174,7 +175,17 @@ def ledger_settled(*, workspace: Workspace, unit: str, period: dt.date) -> Decim
 
 # --- CSV --------------------------------------------------------------------------------------
 
-CSV_HEADER = ("time (UTC)", "month", "member", "kind", "amount", "unit", "job", "made by")
+CSV_HEADER = (
+    "time (UTC)",
+    "month",
+    "member",
+    "kind",
+    "amount",
+    "unit",
+    "job",
+    "made by",
+    "note",
+)
 
 
 def plain_decimal(amount: Decimal) -> str:
@@ -188,6 +199,15 @@ def signed_amount_text(amount: Decimal, unit: str) -> str:
     if not amount:
         return amount_text(amount, unit)
     return f"{MINUS if amount < 0 else '+'}{amount_text(abs(amount), unit)}"
+
+
+def entry_amount_text(entry: LedgerEntry) -> str:
+    """The amount column: signed ("+4 images", "-2 images" with a true minus), but a grant
+    reads as the room it gave ("2 images more", beside its "Granted" badge), not as negative
+    use."""
+    if entry.kind == LedgerKind.GRANT:
+        return f"{amount_text(-entry.amount, entry.unit)} more"
+    return signed_amount_text(entry.amount, entry.unit)
 
 
 def entry_made_by(entry: LedgerEntry) -> str:
@@ -213,6 +233,7 @@ def ledger_csv_rows(entries: QuerySet[LedgerEntry]) -> Iterator[list[str]]:
             entry.unit,
             str(entry.job_id or ""),
             entry_made_by(entry),
+            entry.note,
         ]
 
 

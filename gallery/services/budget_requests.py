@@ -7,17 +7,30 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditVerb, NotificationKind, User, Workspace
+from accounts.models import AuditVerb, Notification, NotificationKind, User, Workspace
 from accounts.services import audit_record, notification_send
-from gallery.models import BudgetRequest, LedgerEntry, LedgerKind, RequestState
+from gallery.models import BudgetRequest, LedgerEntry, LedgerKind, RequestState, WorkspaceBudget
+from gallery.models.budgets import this_month
 from gallery.services.budgets import admins_of, amount_text
 
 
 class RequestRefused(Exception):
     """A request for more that cannot be made or decided (one is pending already; decided)."""
+
+
+class AdjustRefused(Exception):
+    """An adjustment that would give back more than the member used this month."""
+
+
+def request_url(request: BudgetRequest) -> str:
+    """Where the admins' "asks for more" notification leads: the request on the budgets page.
+    Its anchor names the request, so deciding it finds the notifications to mark read."""
+    page = reverse("gallery:settings_budgets", args=[request.workspace.slug])
+    return f"{page}#request-{request.pk}"
 
 
 def budget_request_create(
@@ -32,7 +45,7 @@ def budget_request_create(
             )
             text = f"{user.email} asks for {amount_text(amount, unit)} more this month"
             text += f": “{note[:150]}”" if note else "."
-            url = reverse("gallery:settings_budgets", args=[workspace.slug]) + "#requests"
+            url = request_url(request)
             for admin in admins_of(workspace):
                 notification_send(
                     recipient=admin,
@@ -69,6 +82,13 @@ def budget_request_decide(
         if not won:
             raise RequestRefused("This request was already decided.")
         request.refresh_from_db()
+        # Decided: no admin's bell counts it as waiting any more (whoever decided it).
+        Notification.objects.filter(
+            workspace=request.workspace,
+            kind=NotificationKind.REQUEST_NEW,
+            url=request_url(request),
+            read_at__isnull=True,
+        ).update(read_at=timezone.now())
         amount = amount_text(request.amount, request.unit)
         if approve:
             LedgerEntry.objects.create(
@@ -105,8 +125,22 @@ def budget_adjust(
     *, workspace: Workspace, user: User, amount: Decimal, unit: str, reason: str, actor: User
 ) -> None:
     """An admin's correction of what `user` used this month (+ uses more, - gives back); it
-    counts against the workspace cap too, as spending does."""
+    counts against the workspace cap too, as spending does. Raises AdjustRefused when it
+    would give back more than `user` used this month (their use would read below 0)."""
     with transaction.atomic():
+        if amount < 0:
+            # Under the workspace's lock, as a submit reserves (`budget_reserve`).
+            WorkspaceBudget.objects.select_for_update().filter(workspace=workspace).first()
+            used = LedgerEntry.objects.filter(
+                workspace=workspace, member=user, unit=unit, period=this_month()
+            ).exclude(kind=LedgerKind.GRANT).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+            if -amount > used:
+                name = user.get_full_name() or user.email
+                most = max(used, Decimal(0))
+                raise AdjustRefused(
+                    f"{name} used {amount_text(most, unit)} this month; you can give back "
+                    f"at most {amount_text(most, unit, noun=False)}."
+                )
         LedgerEntry.objects.create(
             workspace=workspace,
             member=user,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.urls import reverse
 
 from accounts.models import AuditVerb, Membership, NotificationKind, Role, User, Workspace
@@ -336,14 +336,16 @@ def budget_set_workspace(
     budget.member_default = member_default
     budget.member_default_unlimited = member_default is None
     budget.save()
+    parts = [
+        f"{name} {limit_text(before, unit)} → {limit_text(after, unit)}"
+        for name, before, after in (("cap", old[0], cap), ("default", old[1], member_default))
+        if before != after
+    ]
     audit_record(
         workspace=workspace,
         actor=actor,
         verb=AuditVerb.BUDGET_WORKSPACE_CHANGED,
-        detail=(
-            f"cap {limit_text(old[0], unit)} → {limit_text(cap, unit)}; "
-            f"default {limit_text(old[1], unit)} → {limit_text(member_default, unit)}"
-        ),
+        detail="; ".join(parts),
     )
 
 
@@ -366,14 +368,35 @@ def budget_row_for(*, workspace: Workspace, user: User, unit: str) -> BudgetRow:
     workspace_budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
     if workspace_budget is None:
         workspace_budget = WorkspaceBudget(workspace=workspace)
+    mine = _month_entries(workspace=workspace, unit=unit).filter(member=user)
+    totals = mine.aggregate(used=_USED, granted=_GRANTED)
     return BudgetRow(
         membership_id=0,
         user=user,
         limit=member_limit(workspace_budget=workspace_budget, user=user),
         own=MemberBudget.objects.filter(workspace=workspace, user=user).exists(),
-        used=budget_used(workspace=workspace, unit=unit, user=user),
+        used=totals["used"] or Decimal(0),
         unit=unit,
+        granted=-(totals["granted"] or Decimal(0)),
     )
+
+
+def _month_entries(*, workspace: Workspace, unit: str) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(workspace=workspace, unit=unit, period=this_month())
+
+
+# What a member used this month (every entry but grants) and was granted (grant entries are
+# negative), summed in one query. Reserving counts both (`budget_used`); people read them apart.
+_USED = Sum("amount", filter=~Q(kind=LedgerKind.GRANT))
+_GRANTED = Sum("amount", filter=Q(kind=LedgerKind.GRANT))
+
+
+def granted_note(limit: Decimal, granted: Decimal, unit: str) -> str:
+    """ "(3 + 2 granted)": a member's budget and this month's grants, "" without grants."""
+    if not granted:
+        return ""
+    budget, granted_text = (amount_text(n, unit, noun=False) for n in (limit, granted))
+    return f"({budget} + {granted_text} granted)"
 
 
 def budget_unit(workspace: Workspace) -> str:
@@ -389,40 +412,48 @@ class BudgetRow:
     user: User
     limit: Decimal | None  # None: unlimited
     own: bool  # set for this member, not the workspace default
-    used: Decimal
+    used: Decimal  # every entry of the month but grants
     unit: str
     # This month's adjustments and grants, oldest first (shown under the member's name).
     changes: tuple[str, ...] = ()
+    granted: Decimal = Decimal(0)  # this month's approved requests for more (positive)
+
+    @property
+    def room(self) -> Decimal | None:
+        """This month's room: the budget and what was granted on top (None: unlimited)."""
+        return None if self.limit is None else self.limit + self.granted
 
     @property
     def used_text(self) -> str:
-        """What the member used against their budget: Used 4 of 50 images this month."""
+        """What the member used against this month's room: Used 4 of 50 images this month,
+        Used 4 of 5 images this month (3 + 2 granted)."""
         if self.limit is None:
             return f"Used {amount_text(self.used, self.unit)} this month · unlimited"
-        if self.unit == IMAGES:
-            used = amount_text(self.used, self.unit, noun=False)
-            return f"Used {used} of {amount_text(self.limit, self.unit)} this month"
-        return (
-            f"Used {amount_text(self.used, self.unit)} of "
-            f"{amount_text(self.limit, self.unit)} this month"
+        noun = self.unit != IMAGES
+        text = (
+            f"Used {amount_text(self.used, self.unit, noun=noun)} of "
+            f"{amount_text(self.limit + self.granted, self.unit)} this month"
         )
+        note = granted_note(self.limit, self.granted, self.unit)
+        return f"{text} {note}" if note else text
 
 
 def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
-    """Every member's budget, what the ledger says they used this month and the month's
-    adjustments (five queries, however many members)."""
+    """Every member's budget (viewers have none), what the ledger says they used and were
+    granted this month, and the month's adjustments (five queries, however many members)."""
 
     workspace_budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
     default = None
     if workspace_budget is not None and not workspace_budget.member_default_unlimited:
         default = workspace_budget.member_default
     own = {b.user_id: b for b in MemberBudget.objects.filter(workspace=workspace)}
-    used = dict(
-        LedgerEntry.objects.filter(workspace=workspace, unit=unit, period=this_month())
+    totals = {
+        member: (used, granted)
+        for member, used, granted in _month_entries(workspace=workspace, unit=unit)
         .values_list("member")
-        .annotate(total=Sum("amount"))
-        .values_list("member", "total")
-    )
+        .annotate(used=_USED, granted=_GRANTED)
+        .values_list("member", "used", "granted")
+    }
     changes: dict[int | None, list[LedgerEntry]] = {}
     for entry in LedgerEntry.objects.filter(
         workspace=workspace,
@@ -432,18 +463,22 @@ def budget_rows(*, workspace: Workspace, unit: str) -> list[BudgetRow]:
     ):
         changes.setdefault(entry.member_id, []).append(entry)
     rows = []
-    for membership in Membership.objects.filter(workspace=workspace).select_related("user"):
+    # Viewers do not generate, so they have no budget.
+    members = Membership.objects.filter(workspace=workspace).exclude(role=Role.VIEWER)
+    for membership in members.select_related("user"):
         budget = own.get(membership.user_id)
         limit = default if budget is None else (None if budget.unlimited else budget.limit)
+        used, granted = totals.get(membership.user_id, (None, None))
         rows.append(
             BudgetRow(
                 membership_id=membership.pk,
                 user=membership.user,
                 limit=limit,
                 own=budget is not None,
-                used=used.get(membership.user_id) or Decimal(0),
+                used=used or Decimal(0),
                 unit=unit,
                 changes=tuple(change_text(e) for e in changes.get(membership.user_id, ())),
+                granted=-(granted or Decimal(0)),
             )
         )
     return sorted(rows, key=lambda row: row.user.email)
@@ -483,8 +518,9 @@ class BudgetBar:
     label: str
     used: Decimal  # everything the ledger counts, in-flight reservations included
     reserved: Decimal  # of `used`, reserved by jobs still running
-    limit: Decimal | None  # None: unlimited
+    limit: Decimal | None  # None: unlimited; a member's includes this month's grants
     unit: str
+    granted: Decimal = Decimal(0)  # of `limit`, granted this month on a member's request
 
     @property
     def settled(self) -> Decimal:
@@ -504,17 +540,20 @@ class BudgetBar:
 
     @property
     def text(self) -> str:
-        """4 of 50 images used · 46 left; 4 images used · unlimited."""
+        """4 of 50 images used · 46 left; 4 of 5 images used (3 + 2 granted) · 1 left;
+        4 images used · unlimited."""
         if self.limit is None:
             return f"{amount_text(self.used, self.unit)} used · unlimited"
         left = max(self.limit - self.used, Decimal(0))
-        if self.unit == IMAGES:
-            used, left_text = (amount_text(n, IMAGES, noun=False) for n in (self.used, left))
-            return f"{used} of {amount_text(self.limit, IMAGES)} used · {left_text} left"
-        return (
-            f"{amount_text(self.used, self.unit)} of {amount_text(self.limit, self.unit)} used"
-            f" · {amount_text(left, self.unit)} left"
+        noun = self.unit != IMAGES
+        text = (
+            f"{amount_text(self.used, self.unit, noun=noun)} of "
+            f"{amount_text(self.limit, self.unit)} used"
         )
+        note = granted_note(self.limit - self.granted, self.granted, self.unit)
+        if note:
+            text += f" {note}"
+        return f"{text} · {amount_text(left, self.unit, noun=noun)} left"
 
     @property
     def reserved_text(self) -> str:
@@ -556,8 +595,9 @@ def budget_bars(*, workspace: Workspace, unit: str, only: User | None = None) ->
             label=row.user.display_name or row.user.email,
             used=row.used,
             reserved=in_flight.get(row.user.pk) or Decimal(0),
-            limit=row.limit,
+            limit=row.room,
             unit=unit,
+            granted=row.granted,
         )
         for row in rows
         if only is None or row.user.pk == only.pk

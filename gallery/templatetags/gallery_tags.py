@@ -96,8 +96,8 @@ def _taken_at(context: template.Context) -> dt.datetime | None:
 
 @register.filter
 def ledger_amount(entry: LedgerEntry) -> str:
-    """A ledger entry's amount as people read it, signed: "+4 images", "+$0.0112"."""
-    return ledger.signed_amount_text(entry.amount, entry.unit)
+    """A ledger entry's amount as people read it: "+4 images", "+$0.0112", "2 images more"."""
+    return ledger.entry_amount_text(entry)
 
 
 @register.filter

@@ -86,7 +86,14 @@ def settings_budgets(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
     if request.method == "POST":
         unit = budgets.budget_unit(membership.workspace)
-        form = WorkspaceBudgetForm(request.POST, unit=unit)
+        current = WorkspaceBudget.objects.filter(workspace=membership.workspace).first()
+        current = current or WorkspaceBudget(workspace=membership.workspace)
+        form = WorkspaceBudgetForm(
+            request.POST,
+            unit=unit,
+            current_cap=current.cap_limit,
+            current_default=None if current.member_default_unlimited else current.member_default,
+        )
         if form.is_valid():
             budgets.budget_set_workspace(
                 workspace=membership.workspace,
@@ -108,7 +115,12 @@ def member_budget(request: WorkspaceRequest, slug: str, membership_id: int) -> H
     membership = get_membership(request, slug, role=Role.ADMIN)
     target = get_membership_in_workspace(membership, membership_id)
     unit = budgets.budget_unit(membership.workspace)
-    form = MemberBudgetForm(request.POST, unit=unit, prefix=f"m{target.pk}")
+    workspace_budget = WorkspaceBudget.objects.filter(workspace=membership.workspace).first()
+    current = budgets.member_limit(
+        workspace_budget=workspace_budget or WorkspaceBudget(workspace=membership.workspace),
+        user=target.user,
+    )
+    form = MemberBudgetForm(request.POST, unit=unit, current=current, prefix=f"m{target.pk}")
     if not form.is_valid():
         context = _context(membership, invalid=(target.pk, form))
         return render(request, "gallery/settings_budgets.html", context, status=422)
@@ -199,16 +211,20 @@ def member_adjust(request: WorkspaceRequest, slug: str, membership_id: int) -> H
     target = get_membership_in_workspace(membership, membership_id)
     unit = budgets.budget_unit(membership.workspace)
     form = BudgetAdjustForm(request.POST, unit=unit, prefix=f"a{target.pk}")
-    if not form.is_valid():
+    if form.is_valid():
+        try:
+            budget_requests.budget_adjust(
+                workspace=membership.workspace,
+                user=target.user,
+                amount=form.cleaned_data["amount"],
+                unit=unit,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except budget_requests.AdjustRefused as exc:
+            form.add_error("amount", str(exc))
+    if form.errors:
         context = _context(membership, invalid_adjust=(target.pk, form))
         return render(request, "gallery/settings_budgets.html", context, status=422)
-    budget_requests.budget_adjust(
-        workspace=membership.workspace,
-        user=target.user,
-        amount=form.cleaned_data["amount"],
-        unit=unit,
-        reason=form.cleaned_data["reason"],
-        actor=request.user,
-    )
     messages.success(request, f"This month's budget of {target.user.email} adjusted.")
     return redirect(f"{reverse('gallery:settings_budgets', args=[slug])}#budget-{target.pk}")

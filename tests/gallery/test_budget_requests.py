@@ -13,6 +13,7 @@ from accounts.models import AuditEvent, Membership, Notification
 from gallery.models import BudgetRequest, Job, LedgerEntry, WorkspaceBudget
 from gallery.services.budget_requests import RequestRefused, budget_request_create
 from gallery.services.jobs import SubmitRefused
+from tests.factories import MembershipFactory
 from tests.gallery.test_budgets import give, spend, used
 
 
@@ -124,8 +125,8 @@ def test_the_database_allows_one_pending_request_per_member(studio, member):
     ("amount", "error"),
     [
         ("", "Enter how much more you need."),
-        ("0", "Ensure this value is greater than or equal to 0.0001."),
-        ("-3", "Ensure this value is greater than or equal to 0.0001."),
+        ("0", "Ask for at least 1 image."),
+        ("-3", "Ask for at least 1 image."),
         ("1.5", "Images are counted whole: enter a whole number."),
     ],
 )
@@ -136,6 +137,17 @@ def test_an_amount_that_is_not_a_whole_positive_number_of_images_is_refused(
     response = member_client.post(ask_url(studio), {"amount": amount})
     assert response.status_code == 422
     assert error in response.content.decode()
+    assert "Ensure this value" not in response.content.decode()
+    assert not BudgetRequest.objects.exists()
+
+
+def test_asking_for_less_than_a_cent_says_the_least_in_dollars(
+    member_client, nanogpt_studio, member
+):
+    give(nanogpt_studio, member, "5")
+    response = member_client.post(ask_url(nanogpt_studio), {"amount": "0.001"})
+    assert response.status_code == 422
+    assert "Ask for at least $0.01." in response.content.decode()
     assert not BudgetRequest.objects.exists()
 
 
@@ -335,3 +347,54 @@ def test_an_unlimited_member_has_nothing_to_ask_for(member_client, studio, membe
     html = member_client.get(ask_url(studio)).content.decode()
     assert "Your budget is unlimited, so there is nothing to ask for." in html
     assert "Send the request" not in html
+
+
+def test_giving_back_more_than_was_used_is_refused_next_to_the_amount(owner_client, studio, member):
+    give(studio, member, 3)
+    spend(studio, member, 1)
+    LedgerEntry.objects.create(  # a grant is room, not use: it cannot be given back
+        workspace=studio, member=member, kind="grant", amount=-2, unit="images"
+    )
+    p = adjust_prefix(studio, member)
+    response = owner_client.post(
+        adjust_url(studio, member), {f"{p}-amount": "-2", f"{p}-reason": "Refund"}
+    )
+    assert response.status_code == 422
+    name = member.get_full_name() or member.email
+    html = response.content.decode()
+    errors = html.split(f'id="id_{p}-amount_error"')[1].split("</div>")[0]
+    assert f"{name} used 1 image this month; you can give back at most 1." in errors
+    assert LedgerEntry.objects.filter(kind="adjust").count() == 1
+    assert not AuditEvent.objects.filter(verb="budget.adjusted").exists()
+    response = owner_client.post(
+        adjust_url(studio, member), {f"{p}-amount": "-1", f"{p}-reason": "Refund"}
+    )
+    assert response.status_code == 302
+    assert used(studio, member) == -2  # 1 used, 1 given back, 2 granted
+
+
+# --- The admins' bell -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decision", ["approve", "decline"])
+def test_deciding_a_request_marks_every_admins_notification_of_it_read(
+    client_for, studio, member, owner, decision
+):
+    other_admin = MembershipFactory(workspace=studio, role="admin").user
+    other_member = MembershipFactory(workspace=studio, role="member").user
+    give(studio, member, 3)
+    give(studio, other_member, 3)
+    asked = budget_request_create(
+        workspace=studio, user=member, amount=Decimal(2), unit="images", note=""
+    )
+    budget_request_create(
+        workspace=studio, user=other_member, amount=Decimal(1), unit="images", note=""
+    )
+    unread = Notification.objects.filter(kind="request_new", read_at__isnull=True)
+    assert unread.count() == 4  # two requests, two admins
+    response = client_for(other_admin).post(decide_url(asked), {"decision": decision})
+    assert response.status_code == 302
+    assert sorted(unread.values_list("recipient__email", flat=True)) == sorted(
+        [owner.email, other_admin.email]  # the other member's request is still waiting
+    )
+    assert all(f"#request-{asked.pk}" not in n.url for n in unread)

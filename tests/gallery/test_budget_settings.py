@@ -103,3 +103,97 @@ def test_a_member_cannot_open_or_change_budgets(member_client, workspace, member
     response = member_client.post(member_url(workspace, member), {f"{p}-unlimited": "on"})
     assert response.status_code == 403
     assert not MemberBudget.objects.exists()
+
+
+# --- What people read: grants, viewers, refusals ----------------------------------------------
+
+
+def test_a_grant_raises_the_months_room_instead_of_reading_as_negative_use(
+    owner_client, workspace, member
+):
+    MemberBudget.objects.create(workspace=workspace, user=member, limit=3, unlimited=False)
+    LedgerEntry.objects.create(
+        workspace=workspace, member=member, kind="grant", amount=-2, unit="images", note="r 1"
+    )
+    html = owner_client.get(page(workspace)).content.decode()
+    assert "Used 0 of 5 images this month (3 + 2 granted)" in html
+    assert "Used -2" not in html
+    assert "Granted 2 images more: r 1" in html
+    LedgerEntry.objects.create(
+        workspace=workspace, member=member, kind="reserve", amount=4, unit="images"
+    )
+    html = owner_client.get(page(workspace)).content.decode()
+    assert "Used 4 of 5 images this month (3 + 2 granted)" in html
+
+
+def test_viewers_have_no_budget_row(owner_client, workspace, member, viewer):
+    html = owner_client.get(page(workspace)).content.decode()
+    assert viewer.email not in html
+    assert html.count('class="member-row budget-row"') == 2  # the owner and the member
+    assert "Viewers do not generate, so they have no budget." in html
+
+
+@pytest.mark.parametrize("saved", [None, 3])
+def test_a_number_typed_while_unlimited_is_ticked_is_refused_not_thrown_away(
+    owner_client, workspace, member, saved
+):
+    if saved is not None:  # a budget of 3, then Unlimited ticked and 5 typed
+        MemberBudget.objects.create(workspace=workspace, user=member, limit=3, unlimited=False)
+    p = prefix(workspace, member)
+    response = owner_client.post(
+        member_url(workspace, member), {f"{p}-limit": "5", f"{p}-unlimited": "on"}
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Untick Unlimited to set 5 images a month, or clear the amount." in html
+    assert f'id="id_{p}-limit_error"' in html
+    budget = MemberBudget.objects.filter(user=member).first()
+    assert (budget.limit if budget else None) == saved
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (
+            {"cap": "5", "cap_unlimited": "on", "member_default_unlimited": "on"},
+            "Untick No cap to set 5 images a month, or clear the amount.",
+        ),
+        (
+            {"cap_unlimited": "on", "member_default": "5", "member_default_unlimited": "on"},
+            "Untick Unlimited by default to set 5 images a month, or clear the amount.",
+        ),
+    ],
+)
+def test_a_cap_or_default_typed_while_unlimited_is_ticked_is_refused(
+    owner_client, workspace, data, error
+):
+    response = owner_client.post(page(workspace), data)
+    assert response.status_code == 422
+    assert error in response.content.decode()
+    assert not WorkspaceBudget.objects.filter(cap__isnull=False).exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_ticking_no_cap_beside_the_saved_cap_lifts_it(owner_client, workspace):
+    WorkspaceBudget.objects.create(workspace=workspace, cap=Decimal(200), cap_unlimited=False)
+    data = {"cap": "200", "cap_unlimited": "on", "member_default_unlimited": "on"}
+    assert owner_client.post(page(workspace), data).status_code == 302
+    assert WorkspaceBudget.objects.get(workspace=workspace).cap_limit is None
+
+
+def test_a_negative_budget_gets_one_clear_error(owner_client, workspace, member):
+    p = prefix(workspace, member)
+    response = owner_client.post(member_url(workspace, member), {f"{p}-limit": "-1"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    errors = html.split(f'id="id_{p}-limit_error"')[1].split("</div>")[0]
+    assert errors.count('class="error"') == 1
+    assert "A budget cannot be below 0: enter 0 or more." in errors
+
+
+def test_the_audit_log_records_only_what_changed(owner_client, workspace):
+    owner_client.post(page(workspace), {"cap": "10", "member_default_unlimited": "on"})
+    assert AuditEvent.objects.get(verb="budget.workspace_changed").detail == (
+        "cap unlimited → 10 images"
+    )

@@ -238,9 +238,33 @@ def test_an_admin_sees_every_members_bar(owner_client, workspace, owner, member,
     entry(workspace, member, 4)
     html = owner_client.get(page(workspace)).content.decode()
     assert "As an admin you see every member's budget." in html
-    assert html.count('class="budget-bar-row budget-member"') == 3
+    assert "Viewers do not generate, so they have no budget." in html
+    assert html.count('class="budget-bar-row budget-member"') == 2  # not the viewer's
     assert "4 of 50 images used · 46 left" in html
     assert "Workspace cap" in html
+
+
+def test_a_grant_raises_the_members_bar_and_reads_as_granted_in_the_ledger(
+    owner_client, workspace, owner, member
+):
+    MemberBudget.objects.create(workspace=workspace, user=member, limit=Decimal(3), unlimited=False)
+    entry(workspace, member, -2, kind="grant", note="request 1 approved", created_by=owner)
+    entry(workspace, member, 4, kind="settle")
+    html = owner_client.get(page(workspace)).content.decode()
+    assert "4 of 5 images used (3 + 2 granted) · 1 left" in html
+    ledger = html.split('id="ledger"')[1]
+    assert ">2 images more<" in ledger
+    assert "\u22122 images" not in ledger
+    assert '<td class="ledger-note">request 1 approved</td>' in ledger
+
+
+def test_the_ledger_shows_each_entrys_note(owner_client, workspace, owner, member):
+    entry(workspace, member, -1, note="Blank images refunded", created_by=owner)
+    entry(workspace, member, 2, kind="reserve")
+    html = owner_client.get(page(workspace)).content.decode()
+    assert '<th scope="col">Note</th>' in html
+    assert '<td class="ledger-note">Blank images refunded</td>' in html
+    assert '<td class="ledger-note">—</td>' in html  # the reservation has none
 
 
 def test_a_member_sees_their_own_bar_and_the_cap_only(
@@ -318,7 +342,7 @@ def test_a_filter_value_from_elsewhere_is_refused_next_to_the_ledger(
     response = owner_client.get(page(workspace, member=outsider.pk, kind="bogus"))
     html = response.content.decode()
     assert "That is not a member of this workspace; showing everyone." in html
-    assert "showing every kind." in html
+    assert "Choose reserved, settled, released, adjusted or granted; showing every kind." in html
     assert len(response.context["ledger_page"].entries) == 1
 
 
@@ -370,19 +394,23 @@ def test_the_csv_has_a_header_plain_amounts_and_the_filtered_rows(
         f'attachment; filename="darkroom-ledger-{workspace.slug}-{month}.csv"'
     )
     rows = csv_rows(response)
-    assert rows[0] == ["time (UTC)", "month", "member", "kind", "amount", "unit", "job", "made by"]
+    assert rows[0] == [
+        "time (UTC)",
+        "month",
+        "member",
+        "kind",
+        "amount",
+        "unit",
+        "job",
+        "made by",
+        "note",
+    ]
+    job = str(nanogpt_ledger.pk)
     assert [row[2:] for row in rows[1:]] == [
-        [member.display_name, "settle", "0.0112", "USD", str(nanogpt_ledger.pk), "Darkroom"],
-        [member.display_name, "release", "-0.0224", "USD", str(nanogpt_ledger.pk), "Darkroom"],
-        [
-            member.display_name,
-            "reserve",
-            "0.0224",
-            "USD",
-            str(nanogpt_ledger.pk),
-            member.display_name,
-        ],
-        [member.display_name, "adjust", "100", "USD", "", owner.display_name],
+        [member.display_name, "settle", "0.0112", "USD", job, "Darkroom", ""],
+        [member.display_name, "release", "-0.0224", "USD", job, "Darkroom", ""],
+        [member.display_name, "reserve", "0.0224", "USD", job, member.display_name, ""],
+        [member.display_name, "adjust", "100", "USD", "", owner.display_name, "Top-up, ok"],
     ]
     assert all(row[1] == month for row in rows[1:])
 
@@ -390,7 +418,7 @@ def test_the_csv_has_a_header_plain_amounts_and_the_filtered_rows(
 @pytest.fixture
 def nanogpt_ledger(workspace, owner, member) -> Job:
     """A USD ledger: an admin's adjustment, then one job reserved, released and settled."""
-    entry(workspace, member, 100, unit="USD", created_by=owner)
+    entry(workspace, member, 100, unit="USD", created_by=owner, note="Top-up, ok")
     job = Job.objects.create(
         workspace=workspace, author=member, prompt="p", model_id="hidream", idempotency_key="k"
     )
