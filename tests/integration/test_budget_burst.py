@@ -54,13 +54,16 @@ def web_server(transactional_db, tmp_path) -> Iterator[str]:
         cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # Booting two workers can take a while on a busy machine: wait for the first answer.
+        deadline = time.monotonic() + 90
+        while True:
             try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+                requests.get(f"http://127.0.0.1:{port}/", timeout=10)
                 break
-            except requests.ConnectionError:
-                assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            except requests.RequestException:
+                log_text = (tmp_path / "gunicorn.log").read_text()
+                assert process.poll() is None, log_text
+                assert time.monotonic() < deadline, f"gunicorn did not answer:\n{log_text}"
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
