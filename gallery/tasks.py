@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Task, shared_task
+from celery.signals import worker_ready, worker_shutdown
+from django.utils import timezone
 
 from accounts.models import Workspace
 from gallery.ingest import IngestError
-from gallery.services import catalog, images, jobs, quota, runner, sync
+from gallery.services import catalog, images, jobs, ops, quota, runner, sync
 from providers import ProviderError
 
 
@@ -83,3 +87,25 @@ def sync_all_histories(mode: str) -> None:
     for workspace in Workspace.objects.select_related("credential"):
         if workspace.credential.capabilities.has_history:
             sync.sync_request(workspace=workspace, mode=mode)
+
+
+@shared_task(ignore_result=True)
+def record_beat() -> None:
+    ops.beat_tick(now=timezone.now())
+
+
+# The worker's own heartbeat for the operations page, from its main process.
+_heartbeats: list[ops.WorkerHeartbeat] = []
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    heartbeat = ops.WorkerHeartbeat(getattr(sender, "hostname", None) or "worker")
+    heartbeat.start()
+    _heartbeats.append(heartbeat)
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    while _heartbeats:
+        _heartbeats.pop().stop()
