@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 from django.utils import timezone
 
 from accounts.models import Workspace
+from config import logcontext
 from gallery.ingest import IngestError
 from gallery.services import catalog, images, jobs, ops, quota, runner, sync
 from providers import ProviderError
@@ -19,6 +20,19 @@ def run_job(job_id: int) -> None:
     # Retries are not Celery retries: the runner puts the job back in the database and sends a
     # new message due at the right time; the dispatcher sends another if that one is lost.
     runner.job_run(job_id=job_id)
+
+
+@task_prerun.connect
+def _log_under_the_job(sender: Any = None, args: Any = None, **_: Any) -> None:
+    """Celery's own lines about a job's task (succeeded, raised) carry the job id too."""
+    if getattr(sender, "name", None) == run_job.name and args:
+        logcontext.job_id.set(args[0])
+
+
+@task_postrun.connect
+def _log_under_no_job(sender: Any = None, **_: Any) -> None:
+    if getattr(sender, "name", None) == run_job.name:
+        logcontext.job_id.set(None)
 
 
 @shared_task(ignore_result=True)
