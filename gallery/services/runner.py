@@ -42,7 +42,6 @@ import contextvars
 import datetime as dt
 import logging
 import random
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -127,11 +126,11 @@ def _attempt(job_id: int) -> None:
             held.fail(str(exc), error=exc)
         except ProviderError as exc:  # the client could not be built from the credential
             _refused(held, exc)
-        except Exception:
+        except Exception as exc:
             # Handled like a worker that died here: logged, then resumed from the stage it is
             # in (a call in flight is reconciled, never repeated blindly), attempts permitting.
             logger.exception("Job %s: unexpected error at stage %s", job_id, job.stage)
-            held.retry_or_fail(UNEXPECTED, retry_after=None, error=sys.exc_info()[1])
+            held.retry_or_fail(UNEXPECTED, retry_after=None, error=exc)
 
 
 @dataclass
