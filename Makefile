@@ -4,7 +4,7 @@ PYTHON ?= python3
 # Use uv from PATH, else bootstrap it from PyPI into .tools/ (only Python is needed for that).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
-.PHONY: run test test-fast lint format bench install password key clean
+.PHONY: run prod test test-fast lint format bench install password key clean
 
 run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
 	@$(UV) run python -m config.initenv
@@ -16,6 +16,15 @@ run: install ## Install, migrate, create the first admin and the Sandbox workspa
 	@$(UV) run python manage.py refresh_quotas
 	@# Ctrl-C stops everything; that is how this target ends, not an error.
 	@$(UV) run honcho start || [ $$? -eq 130 ]
+
+prod: export DEBUG = false
+prod: install ## Production on this machine: check the settings, migrate, collect static files, start gunicorn, the worker and beat
+	@$(UV) run python -m config.prodcheck
+	@$(UV) run python manage.py check --deploy
+	@$(UV) run python manage.py migrate --noinput -v 0
+	@$(UV) run python manage.py collectstatic --noinput -v 0
+	@# Ctrl-C or SIGTERM stops everything; workers finish the task in hand first.
+	@$(UV) run honcho -f Procfile.prod start || [ $$? -eq 130 ]
 
 test: install ## The whole suite: lint, types, migrations check and pytest (browser tests included)
 	$(UV) run ruff check .

@@ -65,6 +65,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before the host check and the HTTPS redirect.
+    "config.middleware.HealthCheckMiddleware",
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -323,16 +326,34 @@ USE_I18N = True
 USE_TZ = True
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# plain: one readable line per message; json: one JSON object per line, for a log collector.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "config.logfilters.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        "json": {"()": "config.logfilters.JsonFormatter"},
+    },
     "filters": {
+        # The request id (web) and the job id (worker) on every line.
+        "log_context": {"()": "config.logfilters.LogContext"},
         "quiet_routine_tasks": {"()": "config.logfilters.QuietRoutineTasks"},
         "one_line_for_refusals": {"()": "config.logfilters.OneLineForRefusals"},
         "quiet_broker_hostname": {"()": "config.logfilters.QuietBrokerHostname"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Celery's lines about the recovery tick, every few seconds, in beat and the worker.
@@ -395,7 +416,15 @@ HISTORY_PAGE_SIZE = env_int("HISTORY_PAGE_SIZE", 100, minimum=1)
 # A running sync whose heartbeat is older than this lost its worker; another may take over.
 HISTORY_SYNC_STALE_SECONDS = env_int("HISTORY_SYNC_STALE_SECONDS", 600, minimum=1)
 
+# How often beat sends the tick that the operations page shows as "beat last ran".
+OPS_BEAT_TICK_SECONDS = 30.0
+
 CELERY_BEAT_SCHEDULE = {
+    "record-beat": {
+        "task": "gallery.tasks.record_beat",
+        "schedule": OPS_BEAT_TICK_SECONDS,
+        "options": {"expires": OPS_BEAT_TICK_SECONDS},
+    },
     "refresh-catalogs": {
         "task": "gallery.tasks.refresh_all_catalogs",
         "schedule": CATALOG_REFRESH_MINUTES * 60,

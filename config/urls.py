@@ -6,8 +6,10 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from accounts.forms import LoginForm
+from config import health
 from gallery.thumbnails import URL_PREFIX as THUMBNAILS
 from gallery.views import images as image_views
+from gallery.views import ops as ops_views
 
 auth_patterns = [
     path(
@@ -36,9 +38,13 @@ auth_patterns = [
 ]
 
 urlpatterns = [
+    # Answered by config.middleware.HealthCheckMiddleware; named here for reverse().
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", account_views.home, name="home"),
     path("account/", include(auth_patterns)),
     path("workspaces/new/", account_views.workspace_create, name="workspace_create"),
+    path("ops/", ops_views.ops_page, name="ops"),
     path("w/<slug:slug>/", include("gallery.urls")),
     # Outside any workspace: the signed token is the whole permission (gallery.thumbnails).
     # gallery.middleware answers these before sessions and auth; this names the route.

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Task, shared_task
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+from django.utils import timezone
 
 from accounts.models import Workspace
+from config import logcontext
 from gallery.ingest import IngestError
-from gallery.services import catalog, images, jobs, quota, runner, sync
+from gallery.services import catalog, images, jobs, ops, quota, runner, sync
 from providers import ProviderError
 
 
@@ -15,6 +20,19 @@ def run_job(job_id: int) -> None:
     # Retries are not Celery retries: the runner puts the job back in the database and sends a
     # new message due at the right time; the dispatcher sends another if that one is lost.
     runner.job_run(job_id=job_id)
+
+
+@task_prerun.connect
+def _log_under_the_job(sender: Any = None, args: Any = None, **_: Any) -> None:
+    """Celery's own lines about a job's task (succeeded, raised) carry the job id too."""
+    if getattr(sender, "name", None) == run_job.name and args:
+        logcontext.job_id.set(args[0])
+
+
+@task_postrun.connect
+def _log_under_no_job(sender: Any = None, **_: Any) -> None:
+    if getattr(sender, "name", None) == run_job.name:
+        logcontext.job_id.set(None)
 
 
 @shared_task(ignore_result=True)
@@ -83,3 +101,25 @@ def sync_all_histories(mode: str) -> None:
     for workspace in Workspace.objects.select_related("credential"):
         if workspace.credential.capabilities.has_history:
             sync.sync_request(workspace=workspace, mode=mode)
+
+
+@shared_task(ignore_result=True)
+def record_beat() -> None:
+    ops.beat_tick(now=timezone.now())
+
+
+# The worker's own heartbeat for the operations page, from its main process.
+_heartbeats: list[ops.WorkerHeartbeat] = []
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    heartbeat = ops.WorkerHeartbeat(getattr(sender, "hostname", None) or "worker")
+    heartbeat.start()
+    _heartbeats.append(heartbeat)
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    while _heartbeats:
+        _heartbeats.pop().stop()

@@ -3,13 +3,17 @@ outsider who belongs to another workspace."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts.models import Role, User, Workspace
+from config.logfilters import JsonFormatter, LogContext
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 
@@ -114,3 +118,34 @@ def outsider_client(client_for, outsider) -> Client:
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:
     return UserFactory
+
+
+class Captured:
+    """Everything logged anywhere, as JSON lines, through the filter and formatter LOGGING uses."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def entries(self) -> list[dict]:
+        return [json.loads(line) for line in self.text.splitlines()]
+
+
+@pytest.fixture
+def logs() -> Iterator[Captured]:
+    captured = Captured()
+    handler = logging.StreamHandler(captured.stream)
+    handler.addFilter(LogContext())
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield captured
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

@@ -11,7 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 READERS = re.compile(
     r"""env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"|os\.environ\.get\("([A-Z0-9_]+)\""""
 )
-SOURCES = ["config/settings.py", "tests/browser/conftest.py", "Procfile", "Makefile"]
+SOURCES = [
+    "config/settings.py",
+    "config/gunicorn.py",
+    "tests/browser/conftest.py",
+    "Procfile",
+    "Procfile.prod",
+    "Makefile",
+]
 NOT_CONFIGURATION = {"CI", "DJANGO_ALLOW_ASYNC_UNSAFE", "SCREENSHOT_DIR", "DJANGO_SETTINGS_MODULE"}
 
 

@@ -21,6 +21,7 @@ from gallery.models.jobs import (
     JobStage,
     JobState,
 )
+from gallery.models.ops import ProcessHeartbeat
 from gallery.models.quota import NEAR_LIMIT, QuotaSnapshot
 from gallery.models.review import (
     NOTE_REQUIRED,
@@ -58,6 +59,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerKind",
     "MemberBudget",
+    "ProcessHeartbeat",
     "QuotaSnapshot",
     "RequestState",
     "ReviewEvent",

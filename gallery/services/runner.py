@@ -38,6 +38,7 @@ Attempts count claims at stages NOT_CALLED and PAID; reconciling is bounded by t
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import random
@@ -57,6 +58,7 @@ from django.utils import timezone
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
 from accounts.text import sentence
+from config.logcontext import job_context
 from gallery import ingest
 from gallery.models import Image, Job, JobKind, JobStage
 from gallery.services import budgets, quota, reconcile, results
@@ -106,6 +108,11 @@ def backoff_seconds(attempt: int, retry_after: float | None) -> float:
 
 def job_run(*, job_id: int) -> None:
     """One attempt: claim the job, move it as far as it goes, give it back or end it."""
+    with job_context(job_id):  # every line this attempt logs names the job
+        _attempt(job_id)
+
+
+def _attempt(job_id: int) -> None:
     lease = uuid.uuid4().hex
     if not Job.objects.claim(job_id, lease=lease, now=timezone.now()):
         return  # another worker has it, it is not due yet, or it has ended
@@ -116,14 +123,14 @@ def job_run(*, job_id: int) -> None:
             with provider_for(job.workspace.credential) as provider:
                 _advance(held, provider)
         except CredentialUnusable as exc:
-            held.fail(str(exc))
+            held.fail(str(exc), error=exc)
         except ProviderError as exc:  # the client could not be built from the credential
             _refused(held, exc)
-        except Exception:
+        except Exception as exc:
             # Handled like a worker that died here: logged, then resumed from the stage it is
             # in (a call in flight is reconciled, never repeated blindly), attempts permitting.
             logger.exception("Job %s: unexpected error at stage %s", job_id, job.stage)
-            held.retry_or_fail(UNEXPECTED, retry_after=None)
+            held.retry_or_fail(UNEXPECTED, retry_after=None, error=exc)
 
 
 @dataclass
@@ -142,19 +149,49 @@ class HeldJob:
         if Job.objects.requeue(self.pk, lease=self.lease, run_at=run_at, note=note):
             transaction.on_commit(lambda: job_send(self.pk, at=run_at))
 
-    def retry_or_fail(self, note: str, *, retry_after: float | None, final: str = "") -> None:
+    def retry_or_fail(
+        self,
+        note: str,
+        *,
+        retry_after: float | None,
+        final: str = "",
+        error: BaseException | None = None,
+    ) -> None:
         """Try again later while attempts remain (a call that may be in flight is always
         reconciled first); else fail with `final` (or the note)."""
         if self.job.stage == JobStage.CALLED or self.job.attempts < self.job.max_attempts:
-            self.requeue(delay=backoff_seconds(self.job.attempts, retry_after), note=note)
+            delay = backoff_seconds(self.job.attempts, retry_after)
+            logger.info(
+                "Job %s: trying again in %.0f s: %s",
+                self.pk,
+                delay,
+                note,
+                extra={"error_class": type(error).__name__ if error else None},
+            )
+            self.requeue(delay=delay, note=note)
         else:
-            self.fail(final or note)
+            self.fail(final or note, error=error)
 
-    def fail(self, message: str, *, cost: Decimal | None = None, currency: str = "") -> None:
+    def fail(
+        self,
+        message: str,
+        *,
+        cost: Decimal | None = None,
+        currency: str = "",
+        error: BaseException | None = None,
+    ) -> None:
         now = timezone.now()
         if Job.objects.fail(
             self.pk, lease=self.lease, now=now, error=message, cost=cost, currency=currency
         ):
+            error_class = type(error).__name__ if error else None
+            logger.warning(
+                "Job %s failed%s: %s",
+                self.pk,
+                f" ({error_class})" if error_class else "",
+                message,
+                extra={"error_class": error_class},
+            )
             _after_finish(self.job)
 
     def mark_called(self, *, balance_before: Decimal | None) -> bool:
@@ -234,7 +271,11 @@ def _heartbeat(job_id: int, lease: str) -> Iterator[None]:
         finally:
             connections.close_all()  # this thread's own connections
 
-    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    # The thread logs under the job's id too: it runs in a copy of this context.
+    context = contextvars.copy_context()
+    thread = threading.Thread(
+        target=context.run, args=(beat,), name=f"job-{job_id}-heartbeat", daemon=True
+    )
     thread.start()
     try:
         yield
@@ -260,7 +301,7 @@ def _call(held: HeldJob, provider: ImageProvider) -> bool:
     try:
         request = _provider_request(job, provider)
     except EditSourceUnusable as exc:
-        held.fail(str(exc))
+        held.fail(str(exc), error=exc)
         return False
     except ProviderError as exc:  # looking up the edit's source image failed
         _refused(held, exc)
@@ -306,9 +347,11 @@ def _balance_for_reconciling(provider: ImageProvider) -> Decimal | None:
 def _refused(held: HeldJob, exc: ProviderError) -> None:
     reason = sentence(exc.message)
     if exc.transient:
-        held.retry_or_fail(f"{reason}. Trying again…", retry_after=exc.retry_after, final=reason)
+        held.retry_or_fail(
+            f"{reason}. Trying again…", retry_after=exc.retry_after, final=reason, error=exc
+        )
     else:
-        held.fail(reason)
+        held.fail(reason, error=exc)
 
 
 def _provider_request(job: Job, provider: ImageProvider) -> GenerateRequest | EditRequest:
@@ -364,7 +407,7 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
             )
             held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
         else:
-            held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})")
+            held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})", error=exc)
         return False
     with transaction.atomic():
         # One adoption at a time per workspace: the batches judged free stay free until recorded.
@@ -431,7 +474,7 @@ def _reconcile_by_balance(held: HeldJob, provider: ImageProvider) -> None:
             note = f"Reading the balance failed ({sentence(exc.message)}); trying again…"
             held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
         else:
-            held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})")
+            held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})", error=exc)
         return
     spent = job.balance_before - balance if balance is not None else None
     if spent is None or spent < 0:  # a top-up meanwhile hides any charge
@@ -464,10 +507,11 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
         elif exc.transient:
             held.fail(
                 f"The images were paid for but could not be downloaded ({exc}). "
-                "Retry downloads them again without a new charge."
+                "Retry downloads them again without a new charge.",
+                error=exc,
             )
         else:
-            held.fail(f"The images could not be stored: {exc}")
+            held.fail(f"The images could not be stored: {exc}", error=exc)
         return
     held.succeed()
 
