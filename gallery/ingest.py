@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
@@ -77,30 +79,22 @@ class StorageUnavailable(IngestError):
     of reach. Always worth another try later; the image itself was fine."""
 
     def __init__(self, cause: BaseException) -> None:
-        reason = _STORAGE_REASONS.get(getattr(cause, "errno", None) or 0, "unreachable")
-        super().__init__(f"the media storage could not be written to ({reason})", transient=True)
+        what = _STORAGE_TROUBLE.get(getattr(cause, "errno", None) or 0, "cannot be reached")
+        super().__init__(f"the media storage {what}", transient=True)
 
 
 # An OSError's own text can mislead ("File exists" where a volume's mount point is gone).
-_STORAGE_REASONS = {
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.EROFS: "it is read-only",
-    errno.ENOSPC: "it is full",
-    errno.EDQUOT: "its quota is used up",
+_STORAGE_TROUBLE = {
+    errno.EACCES: "refused the write (permission denied)",
+    errno.EPERM: "refused the write (permission denied)",
+    errno.EROFS: "is read-only",
+    errno.ENOSPC: "is full",
+    errno.EDQUOT: "is over its quota",
 }
-
 
 # What a storage write raises when the storage, not the image, is the trouble: the filesystem's
 # OSError (a missing or read-only volume) and, with object storage, botocore's connection errors.
-STORAGE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
-try:
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import HTTPClientError
-
-    STORAGE_ERRORS += (BotoConnectionError, HTTPClientError)
-except ImportError:  # pragma: no cover - botocore comes with django-storages[s3]
-    pass
+STORAGE_ERRORS = (OSError, BotoConnectionError, HTTPClientError)
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,8 +195,8 @@ def test_a_paid_job_waits_for_the_storage_and_finishes_when_it_is_back(
     generate(n=2)
     job = Job.objects.get()
     waiting = (
-        "Paid; the images are not stored yet: the media storage could not be written to "
-        "(unreachable). Trying again (no new charge)…"
+        "Paid; the images are not stored yet: the media storage cannot be reached. "
+        "Trying again (no new charge)…"
     )
     wait_for(
         lambda: Job.objects.filter(
@@ -228,9 +228,8 @@ def test_a_job_out_of_attempts_while_the_storage_is_away_is_stored_by_retry_with
     job = finished(Job.objects.get(), worker)
     assert (job.state, job.stage) == ("failed", "paid")
     assert job.error == (
-        "Paid, but the images are not stored: the media storage could not be written to "
-        "(unreachable). Once the storage is back, Retry download stores them without a new "
-        "charge."
+        "Paid, but the images are not stored: the media storage cannot be reached. "
+        "Once the storage is back, Retry download stores them without a new charge."
     )
     assert job.retry_resumes
 
