@@ -52,8 +52,13 @@ class RedisCache(DjangoRedisCache):
     Django's own backend a page view would answer 500 while Redis is away (the session store
     writes what it read from the database back to the cache). Here reads miss and writes are
     dropped, with a warning; redis-py opens a new connection by itself on the first command
-    after Redis is back. ``incr`` and ``clear`` still raise: they have no sensible miss.
+    after Redis is back. ``incr`` and ``clear`` still raise: they have no sensible miss, and
+    ``ping`` raises so that a health check can tell.
     """
+
+    def ping(self) -> None:
+        """Raise (redis-py's ConnectionError or TimeoutError) unless Redis answers."""
+        self._cache.get_client(write=True).ping()
 
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None

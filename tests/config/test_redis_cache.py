@@ -6,6 +6,7 @@ import socket
 
 import pytest
 from django.core.cache import caches
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.cache import RedisCache
 
@@ -39,6 +40,11 @@ def test_it_misses_and_drops_writes_while_redis_is_down(unreachable_cache, caplo
     assert cache.delete("k") is False
     cache.delete_many(["k"])
     assert "Cache get skipped: Redis cannot be reached" in caplog.text
+
+
+def test_ping_tells_a_health_check_that_redis_is_down(unreachable_cache):
+    with pytest.raises(RedisConnectionError):
+        unreachable_cache.ping()
 
 
 def test_a_page_with_a_session_is_served_while_redis_is_down(unreachable_cache, member_client):

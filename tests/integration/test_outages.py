@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from gallery.models import Job
 from gallery.services.jobs import WORKERS_UNREACHABLE
+from tests.celery_fixture import CeleryProcess
 from tests.integration.conftest import finished, wait_for
 from tests.integration.tcp_proxy import TcpProxy
 from tests.integration.test_pipeline_worker import FAST_RETRIES
@@ -53,6 +54,10 @@ def database_proxy(transactional_db) -> Iterator[TcpProxy]:
     proxy.close()
 
 
+def whole_log(worker: CeleryProcess) -> str:
+    return worker.log_path.read_text(errors="replace")
+
+
 def database_url(proxy: TcpProxy) -> str:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
@@ -67,7 +72,7 @@ def test_a_worker_waits_out_a_database_outage_before_the_call(
     with database_proxy.outage():
         generate()  # the web tier writes the job; the worker cannot claim it yet
         wait_for(
-            lambda: UNREACHABLE_IN_LOG in worker.output(),
+            lambda: UNREACHABLE_IN_LOG in whole_log(worker),
             what="the worker to find the database unreachable",
             worker=worker,
         )
@@ -104,7 +109,37 @@ def test_an_answer_paid_for_during_a_database_outage_is_recorded_once_it_is_back
     assert sandbox.calls("POST ds.generate") == 1
     assert sandbox.counters()["images_charged"] == 2
     assert database_proxy.refused > 0  # the worker did try while it was cut off
-    assert f"Job {job.pk}: {UNREACHABLE_IN_LOG}" in worker.output()
+    assert f"Job {job.pk}: {UNREACHABLE_IN_LOG}" in whole_log(worker)
+
+
+@pytest.mark.worker_env(
+    JOB_DATABASE_RETRY_SECONDS="1",
+    JOB_HEARTBEAT_SECONDS="0.5",
+    JOB_STALE_SECONDS="2",
+    JOB_DISPATCH_SECONDS="1",
+    JOB_REDISPATCH_SECONDS="1",
+    **FAST_RETRIES,
+)
+def test_a_worker_cut_off_for_longer_lets_the_job_go_and_it_resumes_without_a_second_call(
+    database_proxy, start_worker, start_beat, generate, sandbox
+):
+    worker = start_worker(DATABASE_URL=database_url(database_proxy))
+    start_beat()  # the recovery tick, on the database directly
+    sandbox.faults(route="ds.generate", latency=1, count=1)
+    generate()
+    job = Job.objects.get()
+    wait_for(lambda: sandbox.calls("POST ds.generate") >= 1, what="the call to reach the provider")
+    with database_proxy.outage():  # the answer arrives; the worker gives up recording it
+        wait_for(
+            lambda: "the database stayed unreachable at stage called" in whole_log(worker),
+            what="the worker to let the job go",
+            worker=worker,
+        )
+    finished(job, worker)
+    assert job.state == "succeeded", job.error  # adopted from the provider's history
+    assert job.images.count() == 1
+    assert sandbox.calls("POST ds.generate") == 1
+    assert sandbox.counters()["images_charged"] == 1
 
 
 # --- Redis ------------------------------------------------------------------------------------
