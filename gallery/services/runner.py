@@ -26,9 +26,14 @@ What one attempt does depends on the stage it finds:
 - CALLED: reconcile with the provider's history (`reconcile.py`): adopt the batch that is ours
   (mark_paid), wait for it to appear, call again once it surely never ran, or fail when nobody
   can tell. A provider without history cannot tell: the job fails, "may have been charged".
-- PAID: download, verify and store every recorded image, then succeed. A failed download is
-  retried later; the provider is never called again. When tries run out the job fails at stage
-  PAID, and Retry resumes storing it.
+- PAID: download, verify and store every recorded image, then succeed. A failed download, or
+  a media storage that cannot be written ("Paid; the images are not stored yet"), is retried
+  later; the provider is never called again. When tries run out the job fails at stage PAID,
+  and Retry resumes storing it.
+
+Every database step of an attempt (the claim, each transition, storing the rows) rides out a
+brief database outage: it is tried again with backoff, the provider's answer kept in hand
+(`outages.py`). Past JOB_DATABASE_RETRY_SECONDS the worker lets the job go like a dead one.
 
 A worker holds a job while a heartbeat thread renews `heartbeat_at` every JOB_HEARTBEAT_SECONDS.
 A worker that dies stops beating; the recovery tick (`jobs.jobs_recover`) hands its jobs back to
@@ -505,9 +510,13 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
         )
     except ingest.StorageUnavailable as exc:
         if job.attempts < job.max_attempts:
-            held.requeue(delay=backoff_seconds(job.attempts, None), note=storage_waiting(exc))
+            note = f"Paid; the images are not stored yet: {exc}. Trying again (no new charge)…"
+            held.requeue(delay=backoff_seconds(job.attempts, None), note=note)
         else:
-            held.fail(storage_gave_up(exc))
+            held.fail(
+                f"Paid, but the images are not stored: {exc}. "
+                "Once the storage is back, Retry download stores them without a new charge."
+            )
         return
     except ingest.IngestError as exc:
         if exc.transient and job.attempts < job.max_attempts:
@@ -522,17 +531,6 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
             held.fail(f"The images could not be stored: {exc}")
         return
     held.succeed()
-
-
-def storage_waiting(exc: ingest.StorageUnavailable) -> str:
-    return f"Paid; the images are not stored yet: {exc}. Trying again (no new charge)…"
-
-
-def storage_gave_up(exc: ingest.StorageUnavailable) -> str:
-    return (
-        f"Paid, but the images are not stored: {exc}. "
-        "Once the storage is back, Retry download stores them without a new charge."
-    )
 
 
 def _after_finish(job: Job) -> None:

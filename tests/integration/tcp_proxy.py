@@ -81,6 +81,7 @@ class TcpProxy:
             except OSError:
                 _close(client)
                 continue
+            client.settimeout(None)
             upstream.settimeout(None)
             with self._lock:
                 self._open.update((client, upstream))
