@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task, shared_task
 
 from accounts.models import Workspace
 from gallery.ingest import IngestError
 from gallery.services import catalog, images, jobs, quota, runner, sync
+from gallery.services.outages import DATABASE_UNREACHABLE
 from providers import ProviderError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -19,7 +24,10 @@ def run_job(job_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def recover_jobs() -> None:
-    jobs.jobs_recover()
+    try:
+        jobs.jobs_recover()
+    except DATABASE_UNREACHABLE as exc:  # the next tick, seconds away, tries again
+        logger.warning("Recovery tick skipped: the database cannot be reached (%s)", exc)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from gallery.models import Job
 from tests.browser.test_foundation import log_in
-from tests.integration.test_outages import VolumeOutage
+from tests.integration.test_outages import VolumeOutage, skip_unless_media_on_files
 
 # A real worker runs the job too: browser and integration.
 pytestmark = [
@@ -19,6 +19,7 @@ pytestmark = [
 def test_a_job_paid_while_the_storage_is_away_says_so_and_retry_download_stores_it(
     page, screenshot, start_worker, studio, member, sandbox, settings, tmp_path
 ):
+    skip_unless_media_on_files()
     settings.JOB_MAX_ATTEMPTS = 3  # fixed on the job when it is submitted
     storage = VolumeOutage(tmp_path)
     settings.MEDIA_ROOT = storage.root

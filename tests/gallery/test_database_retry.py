@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 
-from gallery.services import outages
+from gallery import tasks
+from gallery.services import jobs, outages
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +57,12 @@ def test_it_leaves_a_transaction_to_its_owner():
     with pytest.raises(OperationalError), transaction.atomic():
         outages.database_retry(step, what="Job 7")
     assert len(calls) == 1
+
+
+def test_a_recovery_tick_without_a_database_is_skipped_with_a_warning(monkeypatch, caplog):
+    def unreachable() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(jobs, "jobs_recover", unreachable)
+    tasks.recover_jobs()
+    assert "Recovery tick skipped: the database cannot be reached" in caplog.text
