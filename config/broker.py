@@ -1,4 +1,5 @@
-"""The zero-service default broker: kombu's filesystem transport, made safe for several processes.
+"""The zero-service default broker: kombu's filesystem transport, made safe for several processes
+(and, at the end, kombu's Redis transport, made to survive a Redis restart).
 
 kombu's own filesystem transport creates a message file and then writes into it, while a worker
 in another process may already be reading it (the reader takes no lock): the worker sees an empty
@@ -26,9 +27,11 @@ from time import monotonic_ns
 from typing import Any
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
+from kombu.transport import filesystem, redis
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -105,3 +108,48 @@ class Transport(filesystem.Transport):
         if timeout is not None:
             timeout = min(timeout, self.MAX_DRAIN_SECONDS)
         super().drain_events(connection, timeout=timeout)
+
+
+# --- Redis --------------------------------------------------------------------------------------
+
+
+class _RedisQoS(redis.QoS):
+    """kombu's Redis QoS, which lets a worker reconnect when Redis goes away.
+
+    When the connection to Redis breaks, the worker closes its channel, and kombu then puts back
+    the messages the worker had taken but not acknowledged. That needs Redis: it raises (a
+    ConnectionError, or an AttributeError once the connection is closed), and the worker stops
+    with "Unrecoverable error" instead of reconnecting. Here the messages are left where they
+    are: in Redis's set of unacknowledged messages, which hands them out again after the
+    visibility timeout (if Redis kept its data); jobs never depend on that, the dispatcher sends
+    a QUEUED job again (gallery/services/jobs.py).
+    """
+
+    def restore_unacked(self, client: Any = None) -> None:
+        if self.channel.connection.client is None:  # closed already: no way to reach Redis
+            self._leave_unrestored("the connection to the broker is closed")
+            return
+        try:
+            super().restore_unacked(client)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            self._leave_unrestored(str(exc))
+
+    def _leave_unrestored(self, reason: str) -> None:
+        delivered = self._delivered
+        logger.warning(
+            "%d unacknowledged message(s) left in Redis, not restored now (%s)",
+            len(delivered or ()),
+            reason,
+        )
+        if delivered is not None:
+            delivered.clear()
+
+
+class _RedisChannel(redis.Channel):
+    QoS = _RedisQoS
+
+
+class RedisTransport(redis.Transport):
+    """kombu's Redis transport, with `_RedisQoS`."""
+
+    Channel = _RedisChannel

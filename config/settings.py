@@ -130,8 +130,11 @@ _cache_url = env_str("CACHE_URL", f"file://{VAR_DIR / 'cache'}")
 if _cache_url.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis restarting is a cache miss, not an error (config/cache.py); a Redis that
+            # hangs must not hang a page.
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": _cache_url,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 elif _cache_url.startswith("file://"):
@@ -382,6 +385,9 @@ JOB_RETRY_MAX_SECONDS = env_float("JOB_RETRY_MAX_SECONDS", 300.0, minimum=0.0)
 # older than JOB_STALE_SECONDS has lost its worker and is resumed (after reconciling).
 JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 JOB_STALE_SECONDS = env_float("JOB_STALE_SECONDS", 30.0, minimum=1.0)
+# How long a worker keeps trying a step of a job while the database cannot be reached
+# (gallery/services/outages.py) before it lets the job go for the reaper to hand back.
+JOB_DATABASE_RETRY_SECONDS = env_float("JOB_DATABASE_RETRY_SECONDS", 30.0, minimum=0.0)
 if JOB_STALE_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured(
         "JOB_STALE_SECONDS must be at least three times JOB_HEARTBEAT_SECONDS, "
@@ -460,6 +466,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_TASK_TIME_LIMIT + JOB_RETRY_MAX_SECONDS + 60
     }
+    # kombu's own, except that a worker reconnects when Redis restarts (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:RedisTransport"
 
 # Seconds a provider may take before the request is abandoned (connect, read).
 PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0, minimum=0.1)

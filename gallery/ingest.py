@@ -8,12 +8,15 @@ writes them and a thumbnail through Django's storage API. Provider download link
 expire within the hour, so a job downloads at once.
 
 Every failure is an ``IngestError``: ``transient`` says whether trying again later may work,
-``retry_after`` how long the other side asked us to wait. Messages never show a URL's query: it
-carries the signature.
+``retry_after`` how long the other side asked us to wait; a storage that cannot be written is a
+``StorageUnavailable`` (always transient). Messages never show a URL's query: it carries the
+signature.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import uuid
@@ -23,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
@@ -67,6 +72,29 @@ class IngestError(Exception):
         self.transient = transient
         self.status = status
         self.retry_after = retry_after
+
+
+class StorageUnavailable(IngestError):
+    """The media storage could not be written: a volume gone or unwritable, object storage out
+    of reach. Always worth another try later; the image itself was fine."""
+
+    def __init__(self, cause: BaseException) -> None:
+        what = _STORAGE_TROUBLE.get(getattr(cause, "errno", None) or 0, "cannot be reached")
+        super().__init__(f"the media storage {what}", transient=True)
+
+
+# An OSError's own text can mislead ("File exists" where a volume's mount point is gone).
+_STORAGE_TROUBLE = {
+    errno.EACCES: "refused the write (permission denied)",
+    errno.EPERM: "refused the write (permission denied)",
+    errno.EROFS: "is read-only",
+    errno.ENOSPC: "is full",
+    errno.EDQUOT: "is over its quota",
+}
+
+# What a storage write raises when the storage, not the image, is the trouble: the filesystem's
+# OSError (a missing or read-only volume) and, with object storage, botocore's connection errors.
+STORAGE_ERRORS = (OSError, BotoConnectionError, HTTPClientError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,11 +329,17 @@ def store_image(
         image.file.storage = storage
         image.thumbnail.storage = storage
     stem = uuid.uuid4().hex
-    image.file.save(f"{stem}.{_EXTENSIONS[facts.format]}", ContentFile(content), save=False)
+    try:
+        image.file.save(f"{stem}.{_EXTENSIONS[facts.format]}", ContentFile(content), save=False)
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailable(exc) from exc
     try:
         image.thumbnail.save(f"{stem}.thumb.webp", ContentFile(thumbnail), save=False)
-    except Exception:
-        image.file.delete(save=False)
+    except Exception as exc:
+        with contextlib.suppress(*STORAGE_ERRORS):  # the storage may be gone for this too
+            image.file.delete(save=False)
+        if isinstance(exc, STORAGE_ERRORS):
+            raise StorageUnavailable(exc) from exc
         raise
     image.width = facts.width
     image.height = facts.height

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task, shared_task
@@ -12,7 +13,10 @@ from accounts.models import Workspace
 from config import logcontext
 from gallery.ingest import IngestError
 from gallery.services import catalog, images, jobs, ops, quota, runner, sync
+from gallery.services.outages import DATABASE_UNREACHABLE
 from providers import ProviderError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -37,7 +41,10 @@ def _log_under_no_job(sender: Any = None, **_: Any) -> None:
 
 @shared_task(ignore_result=True)
 def recover_jobs() -> None:
-    jobs.jobs_recover()
+    try:
+        jobs.jobs_recover()
+    except DATABASE_UNREACHABLE as exc:  # the next tick, seconds away, tries again
+        logger.warning("Recovery tick skipped: the database cannot be reached (%s)", exc)
 
 
 @shared_task(acks_late=True, ignore_result=True)

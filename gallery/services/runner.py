@@ -26,9 +26,14 @@ What one attempt does depends on the stage it finds:
 - CALLED: reconcile with the provider's history (`reconcile.py`): adopt the batch that is ours
   (mark_paid), wait for it to appear, call again once it surely never ran, or fail when nobody
   can tell. A provider without history cannot tell: the job fails, "may have been charged".
-- PAID: download, verify and store every recorded image, then succeed. A failed download is
-  retried later; the provider is never called again. When tries run out the job fails at stage
-  PAID, and Retry resumes storing it.
+- PAID: download, verify and store every recorded image, then succeed. A failed download, or
+  a media storage that cannot be written ("Paid; the images are not stored yet"), is retried
+  later; the provider is never called again. When tries run out the job fails at stage PAID,
+  and Retry resumes storing it.
+
+Every database step of an attempt (the claim, each transition, storing the rows) rides out a
+brief database outage: it is tried again with backoff, the provider's answer kept in hand
+(`outages.py`). Past JOB_DATABASE_RETRY_SECONDS the worker lets the job go like a dead one.
 
 A worker holds a job while a heartbeat thread renews `heartbeat_at` every JOB_HEARTBEAT_SECONDS.
 A worker that dies stops beating; the recovery tick (`jobs.jobs_recover`) hands its jobs back to
@@ -44,7 +49,7 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -63,6 +68,7 @@ from gallery import ingest
 from gallery.models import Image, Job, JobKind, JobStage
 from gallery.services import budgets, quota, reconcile, results
 from gallery.services.jobs import job_send
+from gallery.services.outages import DATABASE_UNREACHABLE, database_retry
 from providers import (
     EditRequest,
     GenerateRequest,
@@ -114,9 +120,15 @@ def job_run(*, job_id: int) -> None:
 
 def _attempt(job_id: int) -> None:
     lease = uuid.uuid4().hex
-    if not Job.objects.claim(job_id, lease=lease, now=timezone.now()):
+    what = f"Job {job_id}"
+    if not database_retry(
+        lambda: Job.objects.claim(job_id, lease=lease, now=timezone.now()), what=what
+    ):
         return  # another worker has it, it is not due yet, or it has ended
-    job = Job.objects.select_related("workspace__credential", "parent_image").get(pk=job_id)
+    job = database_retry(
+        lambda: Job.objects.select_related("workspace__credential", "parent_image").get(pk=job_id),
+        what=what,
+    )
     held = HeldJob(job, lease)
     with _heartbeat(job_id, lease):
         try:
@@ -126,6 +138,12 @@ def _attempt(job_id: int) -> None:
             held.fail(str(exc), error=exc)
         except ProviderError as exc:  # the client could not be built from the credential
             _refused(held, exc)
+        except DATABASE_UNREACHABLE:
+            # Down for longer than database_retry waits: let the job go as a dead worker would;
+            # the reaper hands it back and the next claim resumes it from its stage.
+            logger.exception(
+                "Job %s: the database stayed unreachable at stage %s", job_id, job.stage
+            )
         except Exception as exc:
             # Handled like a worker that died here: logged, then resumed from the stage it is
             # in (a call in flight is reconciled, never repeated blindly), attempts permitting.
@@ -146,7 +164,9 @@ class HeldJob:
 
     def requeue(self, *, delay: float, note: str) -> None:
         run_at = timezone.now() + dt.timedelta(seconds=delay)
-        if Job.objects.requeue(self.pk, lease=self.lease, run_at=run_at, note=note):
+        if self._transition(
+            lambda: Job.objects.requeue(self.pk, lease=self.lease, run_at=run_at, note=note)
+        ):
             transaction.on_commit(lambda: job_send(self.pk, at=run_at))
 
     def retry_or_fail(
@@ -181,8 +201,10 @@ class HeldJob:
         error: BaseException | None = None,
     ) -> None:
         now = timezone.now()
-        if Job.objects.fail(
-            self.pk, lease=self.lease, now=now, error=message, cost=cost, currency=currency
+        if self._transition(
+            lambda: Job.objects.fail(
+                self.pk, lease=self.lease, now=now, error=message, cost=cost, currency=currency
+            )
         ):
             error_class = type(error).__name__ if error else None
             logger.warning(
@@ -198,12 +220,14 @@ class HeldJob:
         now = timezone.now()
         # Unanswered, a call may still be running at the provider for this long.
         conclusive_at = now + dt.timedelta(seconds=settings.JOB_RECONCILE_WAIT_SECONDS)
-        if not Job.objects.mark_called(
-            self.pk,
-            lease=self.lease,
-            now=now,
-            conclusive_at=conclusive_at,
-            balance_before=balance_before,
+        if not self._transition(
+            lambda: Job.objects.mark_called(
+                self.pk,
+                lease=self.lease,
+                now=now,
+                conclusive_at=conclusive_at,
+                balance_before=balance_before,
+            )
         ):
             return False
         self.job.stage, self.job.called_at = JobStage.CALLED, now
@@ -217,17 +241,19 @@ class HeldJob:
         if exc.status is not None:  # it answered (5xx, garbled): the request is over
             conclusive_at = now + dt.timedelta(seconds=settings.JOB_RECONCILE_SETTLE_SECONDS)
         run_at = now + dt.timedelta(seconds=backoff_seconds(self.job.attempts, exc.retry_after))
-        if Job.objects.mark_unanswered(
-            self.pk,
-            lease=self.lease,
-            run_at=run_at,
-            reason=sentence(exc.message),
-            conclusive_at=conclusive_at,
+        if self._transition(
+            lambda: Job.objects.mark_unanswered(
+                self.pk,
+                lease=self.lease,
+                run_at=run_at,
+                reason=sentence(exc.message),
+                conclusive_at=conclusive_at,
+            )
         ):
             transaction.on_commit(lambda: job_send(self.pk, at=run_at))
 
     def mark_not_charged(self) -> bool:
-        if not Job.objects.mark_not_charged(self.pk, lease=self.lease):
+        if not self._transition(lambda: Job.objects.mark_not_charged(self.pk, lease=self.lease)):
             return False
         self.job.stage, self.job.called_at = JobStage.NOT_CALLED, None
         return True
@@ -244,14 +270,22 @@ class HeldJob:
             "delivered": len(result.images),
             "warning": result.warning or "",
         }
-        if not Job.objects.mark_paid(self.pk, lease=self.lease, **recorded):
+        if not self._transition(
+            lambda: Job.objects.mark_paid(self.pk, lease=self.lease, **recorded)
+        ):
             return False
         self.job.stage, self.job.result_refs = JobStage.PAID, recorded["refs"]
         return True
 
     def succeed(self) -> None:
-        if Job.objects.succeed(self.pk, lease=self.lease, now=timezone.now()):
+        if self._transition(
+            lambda: Job.objects.succeed(self.pk, lease=self.lease, now=timezone.now())
+        ):
             _after_finish(self.job)
+
+    def _transition(self, update: Callable[[], bool]) -> bool:
+        """Make a transition, riding out a brief database outage (`outages.database_retry`)."""
+        return database_retry(update, what=f"Job {self.pk}")
 
 
 @contextmanager
@@ -409,21 +443,11 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
         else:
             held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})", error=exc)
         return False
-    with transaction.atomic():
-        # One adoption at a time per workspace: the batches judged free stay free until recorded.
-        Workspace.objects.select_for_update().only("pk").get(pk=job.workspace_id)
-        finding = reconcile.judge(job=job, items=items, now=timezone.now())
-        if finding.verdict is reconcile.Verdict.FOUND:
-            assert finding.batch is not None
-            adopted = held.mark_paid(provider.result_from_history(finding.batch.items))
-            if adopted:
-                logger.info(
-                    "Job %s adopted batch %s (%d image(s)) from the provider's history",
-                    job.pk,
-                    finding.batch.batch_id,
-                    len(finding.batch.items),
-                )
-            return adopted
+    finding, adopted = database_retry(
+        lambda: _judge_and_adopt(held, provider, items), what=f"Job {job.pk}"
+    )
+    if finding.verdict is reconcile.Verdict.FOUND:
+        return adopted
     if finding.verdict is reconcile.Verdict.NOT_YET:
         _look_again_later(held)
     elif finding.verdict is reconcile.Verdict.NEVER_RAN:
@@ -431,6 +455,30 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
     elif finding.verdict is reconcile.Verdict.CANNOT_TELL:
         held.fail(CANNOT_TELL_WHICH)
     return False
+
+
+def _judge_and_adopt(
+    held: HeldJob, provider: ImageProvider, items: list[reconcile.HistoryItem]
+) -> tuple[reconcile.Finding, bool]:
+    """Judge the history and, when a batch is ours, record it: one transaction, which a database
+    outage makes the caller run again whole."""
+    job = held.job
+    with transaction.atomic():
+        # One adoption at a time per workspace: the batches judged free stay free until recorded.
+        Workspace.objects.select_for_update().only("pk").get(pk=job.workspace_id)
+        finding = reconcile.judge(job=job, items=items, now=timezone.now())
+        if finding.verdict is not reconcile.Verdict.FOUND:
+            return finding, False
+        assert finding.batch is not None
+        adopted = held.mark_paid(provider.result_from_history(finding.batch.items))
+        if adopted:
+            logger.info(
+                "Job %s adopted batch %s (%d image(s)) from the provider's history",
+                job.pk,
+                finding.batch.batch_id,
+                len(finding.batch.items),
+            )
+        return finding, adopted
 
 
 def _look_again_later(held: HeldJob) -> None:
@@ -499,7 +547,20 @@ def _reconcile_by_balance(held: HeldJob, provider: ImageProvider) -> None:
 def _store(held: HeldJob, provider: ImageProvider) -> None:
     job = held.job
     try:
-        results.store_results(job=job, provider=provider)
+        # Safe to repeat: a retry after a database outage stores only what is not stored yet.
+        database_retry(
+            lambda: results.store_results(job=job, provider=provider), what=f"Job {job.pk}"
+        )
+    except ingest.StorageUnavailable as exc:
+        if job.attempts < job.max_attempts:
+            note = f"Paid; the images are not stored yet: {exc}. Trying again (no new charge)…"
+            held.requeue(delay=backoff_seconds(job.attempts, None), note=note)
+        else:
+            held.fail(
+                f"Paid, but the images are not stored: {exc}. "
+                "Once the storage is back, Retry download stores them without a new charge."
+            )
+        return
     except ingest.IngestError as exc:
         if exc.transient and job.attempts < job.max_attempts:
             note = f"Downloading the images failed ({exc}); trying again (no new charge)…"
@@ -519,7 +580,7 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
 def _after_finish(job: Job) -> None:
     """Settle the job's reservation; refresh the quota once for a burst of jobs, a few seconds
     after the first finishes."""
-    budgets.budget_settle(job_id=job.pk)
+    database_retry(lambda: budgets.budget_settle(job_id=job.pk), what=f"Job {job.pk}")
     key = f"darkroom:quota-refresh-pending:{job.workspace_id}"
     if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
         quota.quota_refresh_request(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import random
@@ -11,13 +12,14 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-from django.core.files.storage import InMemoryStorage
+from django.core.files.storage import InMemoryStorage, default_storage
 from PIL import Image as PILImage
 
 from gallery.ingest import (
     ImageFacts,
     IngestError,
     IngestLimits,
+    StorageUnavailable,
     download_image,
     inspect_image,
     make_thumbnail,
@@ -569,6 +571,48 @@ def test_it_stores_through_any_storage_backend():
         assert original.read() == content
     with storage.open(image.thumbnail.name) as thumbnail:
         assert PILImage.open(thumbnail).format == "WEBP"
+
+
+class BrokenStorage(InMemoryStorage):
+    """Writes the original, then fails on the next write (the thumbnail) with `error`."""
+
+    def __init__(self, error: OSError, *, after: int = 0) -> None:
+        super().__init__()
+        self.error, self.writes_left = error, after
+        self.written: list[str] = []
+
+    def _save(self, name, content):
+        if self.writes_left == 0:
+            raise self.error
+        self.writes_left -= 1
+        self.written.append(super()._save(name, content))
+        return self.written[-1]
+
+
+@pytest.mark.parametrize(
+    ("error", "after", "says"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), 0, "refused the write"),
+        (FileExistsError(errno.EEXIST, "File exists"), 0, "cannot be reached"),
+        (OSError(errno.ENOSPC, "No space left on device"), 1, "is full"),
+    ],
+)
+def test_a_storage_that_cannot_be_written_is_transient_and_leaves_nothing_behind(
+    error, after, says, settings
+):
+    backend = {"BACKEND": f"{__name__}.BrokenStorage", "OPTIONS": {"error": error, "after": after}}
+    settings.STORAGES = {**settings.STORAGES, "default": backend}
+    storage = default_storage
+    content = encode(picture(), "PNG")
+    image = Image(workspace_id=3)
+
+    with pytest.raises(StorageUnavailable) as caught:
+        store_image(image, content, inspect_image(content, max_pixels=10**6))
+
+    assert caught.value.transient
+    assert str(caught.value).startswith(f"the media storage {says}")
+    assert len(storage.written) == after
+    assert not any(storage.exists(name) for name in storage.written)  # the original is removed
 
 
 def test_it_writes_nothing_for_bytes_it_cannot_thumbnail():
