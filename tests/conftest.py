@@ -159,4 +159,9 @@ def s3(s3_server, settings) -> S3Server:
             presign_seconds=settings.S3_PRESIGN_SECONDS,
         ),
     }
+    # What config/settings.py adds for a bucket: browsers may load images from its origin.
+    if s3_server.endpoint_url not in settings.CONTENT_SECURITY_POLICY:
+        settings.CONTENT_SECURITY_POLICY = settings.CONTENT_SECURITY_POLICY.replace(
+            "img-src 'self' data: blob:", f"img-src 'self' data: blob: {s3_server.endpoint_url}"
+        )
     return s3_server
