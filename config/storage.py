@@ -46,10 +46,6 @@ def s3_storage(
             "querystring_auth": True,
             "querystring_expire": presign_seconds,
             "file_overwrite": False,
-            "signature_version": "s3v4",
-            # Other S3-compatible servers (MinIO, moto, Ceph) do not all resolve bucket host
-            # names; AWS prefers them.
-            "addressing_style": "path" if endpoint_url else "virtual",
             "object_parameters": {"CacheControl": OBJECT_CACHE_CONTROL},
             # Reading an object (the ZIP download, an edit's parent) spills to a temporary
             # file past this size instead of holding it all in memory.
@@ -57,6 +53,9 @@ def s3_storage(
             # One plain GET per object, streamed in this thread (no pool of download threads).
             "transfer_config": TransferConfig(use_threads=False),
             # Explicit timeouts and a few retries of transient failures, as for the providers.
+            # (Given a client_config, django-storages ignores its own signature_version and
+            # addressing_style options: they are set here.) Other S3-compatible servers (MinIO,
+            # moto, Ceph) do not all resolve bucket host names; AWS prefers them.
             "client_config": Config(
                 connect_timeout=5,
                 read_timeout=30,
