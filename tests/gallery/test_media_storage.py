@@ -26,7 +26,7 @@ from gallery.models import Image
 from gallery.services.images import image_delete
 from gallery.services.jobs import JobRequest, job_submit
 from gallery.services.sync import files_fetch_missing, sync_request, sync_run
-from gallery.thumbnails import thumbnail_token
+from gallery.thumbnails import thumbnail_expiry, thumbnail_token
 from tests.gallery.pictures import picture
 from tests.gallery.running import run_until_done
 from tests.s3server import fetch
@@ -203,3 +203,29 @@ def test_the_storage_check_makes_the_local_media_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     storage_check()
     assert (tmp_path / "media").is_dir()
+
+
+def test_a_prefix_keeps_every_object_in_its_folder(
+    s3, settings, submit, member_client, viewer_client, studio
+):
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**default, "OPTIONS": {**default["OPTIONS"], "location": "darkroom"}},
+    }
+    job = submit()
+    run_until_done(job)
+    image = job.images.get()
+    keys = {f"darkroom/{image.file.name}", f"darkroom/{image.thumbnail.name}"}
+    assert keys <= s3.keys("darkroom/")
+
+    token = thumbnail_token(image, expires=thumbnail_expiry())
+    assert fetch(member_client.get(reverse("thumbnail", args=[token]))).status == 200
+    download = member_client.get(reverse("gallery:image_file", args=[studio.slug, image.pk]))
+    assert fetch(download).content == s3.read(f"darkroom/{image.file.name}")
+    response = viewer_client.post(
+        reverse("gallery:images_bulk", args=[studio.slug]),
+        {"action": "download", "image": [str(image.pk)]},
+    )
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert len(archive.namelist()) == 2  # the original and the manifest
