@@ -30,7 +30,7 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	@if [ -n "$$DATABASE_URL$$CELERY_BROKER_URL" ] || [ "$$TEST_MEDIA_STORAGE" = s3 ]; then \
 	  echo "Recovery, budget burst and media tests again on the default stack (SQLite + filesystem broker + local media)"; \
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
-	    -u TEST_MEDIA_STORAGE \
+	    -u TEST_MEDIA_STORAGE -u MEDIA_STORAGE \
 	    $(UV) run pytest tests/integration/test_recovery.py tests/integration/test_budget_burst.py \
 	      tests/integration/test_pipeline_worker.py tests/gallery/test_ingest.py \
 	      tests/gallery/test_images.py tests/gallery/test_thumbnail_urls.py \
