@@ -31,15 +31,19 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	$(UV) run ruff format --check .
 	ENV_FILE= DEBUG=true $(UV) run mypy
 	$(UV) run pytest
-	@# Pointed at other services (CI: PostgreSQL and Redis), the recovery tests and the budget
-	@# burst run once more on the default stack, SQLite and the filesystem broker: both must
-	@# survive killed processes, and both must hold a budget against 50 submits at once.
+	@# Pointed at other services (CI: PostgreSQL, Redis and media in a local S3-protocol bucket),
+	@# the recovery tests, the budget burst and the tests that touch media files run once more
+	@# on the default stack, SQLite, the filesystem broker and media on the local disk: both
+	@# must survive killed processes, hold a budget against 50 submits at once and serve media.
 	@# (The broker-down test brings its own Redis whatever the stack, so it runs once.)
-	@if [ -n "$$DATABASE_URL$$CELERY_BROKER_URL" ]; then \
-	  echo "Recovery tests and the budget burst again on the default stack (SQLite + filesystem broker)"; \
+	@if [ -n "$$DATABASE_URL$$CELERY_BROKER_URL" ] || [ "$$TEST_MEDIA_STORAGE" = s3 ]; then \
+	  echo "Recovery, budget burst and media tests again on the default stack (SQLite + filesystem broker + local media)"; \
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
+	    -u TEST_MEDIA_STORAGE -u MEDIA_STORAGE \
 	    $(UV) run pytest tests/integration/test_recovery.py tests/integration/test_budget_burst.py \
-	      -k "not broker_is_down"; \
+	      tests/integration/test_pipeline_worker.py tests/gallery/test_ingest.py \
+	      tests/gallery/test_images.py tests/gallery/test_thumbnail_urls.py \
+	      tests/gallery/test_bulk_zip.py -k "not broker_is_down"; \
 	fi
 
 test-fast: install ## Everyday loop: pytest without browser tests and real Celery workers (`make test` runs all)

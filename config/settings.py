@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.storage import s3_origin, s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -255,8 +256,36 @@ if _static_storage not in {"simple", "manifest"}:
     raise ImproperlyConfigured(
         f"STATIC_STORAGE must be simple or manifest, not {_static_storage!r}"
     )
+# Media (originals and thumbnails) on the local disk under MEDIA_ROOT, or in a private
+# S3-compatible bucket. Either way members get files only after the membership check: from
+# Django locally, as a redirect to a short-lived presigned URL from the bucket.
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", "local")
+if MEDIA_STORAGE not in {"local", "s3"}:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be local or s3, not {MEDIA_STORAGE!r}")
+S3_BUCKET = env_str("S3_BUCKET")
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")  # empty for AWS itself
+S3_REGION = env_str("S3_REGION", "us-east-1")
+# How long a presigned media URL works; redirects to one are cached for at most half of it.
+S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 300, minimum=10)
+# Where browsers fetch media from when it is not this site (the CSP's img-src allows it).
+MEDIA_ORIGIN = ""
+_media_storage: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_STORAGE == "s3":
+    if not S3_BUCKET:
+        raise ImproperlyConfigured("S3_BUCKET must be set when MEDIA_STORAGE is s3.")
+    _media_storage = s3_storage(
+        bucket=S3_BUCKET,
+        endpoint_url=S3_ENDPOINT_URL,
+        region=S3_REGION,
+        access_key_id=env_str("S3_ACCESS_KEY_ID"),
+        secret_access_key=env_str("S3_SECRET_ACCESS_KEY"),
+        prefix=env_str("S3_PREFIX"),
+        presign_seconds=S3_PRESIGN_SECONDS,
+    )
+    MEDIA_ORIGIN = s3_origin(bucket=S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, region=S3_REGION)
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -316,7 +345,8 @@ if BEHIND_TLS_PROXY:
 # No inline script or style anywhere: htmx's own indicator style is switched off in base.html.
 CONTENT_SECURITY_POLICY = env_str(
     "CONTENT_SECURITY_POLICY",
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    f"img-src 'self' data: blob:{' ' + MEDIA_ORIGIN if MEDIA_ORIGIN else ''}; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'",
 )

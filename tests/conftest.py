@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,7 +15,16 @@ from django.test import Client
 
 from accounts.models import Role, User, Workspace
 from config.logfilters import JsonFormatter, LogContext
+from config.storage import s3_storage
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.s3server import (
+    ACCESS_KEY_ID,
+    REGION,
+    SECRET_ACCESS_KEY,
+    S3Server,
+    start_s3_server,
+    stop,
+)
 
 
 def pytest_report_header() -> list[str]:
@@ -149,3 +159,44 @@ def logs() -> Iterator[Captured]:
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+# --- Media ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """The local S3-protocol server: the session's own under `TEST_MEDIA_STORAGE=s3`
+    (tests/environment.py), else one started for the tests that ask for it."""
+    if os.environ.get("MEDIA_STORAGE") == "s3":
+        yield S3Server(os.environ["S3_ENDPOINT_URL"], os.environ["S3_BUCKET"])
+        return
+    server, process = start_s3_server()
+    yield server
+    stop(process)
+
+
+@pytest.fixture
+def s3(s3_server, settings) -> S3Server:
+    """Media in the local S3-protocol server's private bucket for this test, whatever the run's
+    mode (a Celery worker follows only the run's mode: see tests/environment.py)."""
+    settings.MEDIA_STORAGE = "s3"
+    settings.S3_PRESIGN_SECONDS = 300
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": s3_storage(
+            bucket=s3_server.bucket,
+            endpoint_url=s3_server.endpoint_url,
+            region=REGION,
+            access_key_id=ACCESS_KEY_ID,
+            secret_access_key=SECRET_ACCESS_KEY,
+            prefix="",
+            presign_seconds=settings.S3_PRESIGN_SECONDS,
+        ),
+    }
+    # What config/settings.py adds for a bucket: browsers may load images from its origin.
+    if s3_server.endpoint_url not in settings.CONTENT_SECURITY_POLICY:
+        settings.CONTENT_SECURITY_POLICY = settings.CONTENT_SECURITY_POLICY.replace(
+            "img-src 'self' data: blob:", f"img-src 'self' data: blob: {s3_server.endpoint_url}"
+        )
+    return s3_server

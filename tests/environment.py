@@ -25,3 +25,15 @@ os.environ.setdefault("CACHE_URL", "locmem://")
 # Test servers (the sandbox, hostile servers) listen on loopback at random ports.
 os.environ.setdefault("PROVIDER_PRIVATE_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("STATIC_STORAGE", "simple")
+
+# `TEST_MEDIA_STORAGE=s3` (CI's main pass): media in a bucket on a local S3-protocol server for
+# the whole session. Started here, before settings load, and passed on through the environment,
+# so the Celery workers that tests start store into the same bucket.
+if os.environ.get("TEST_MEDIA_STORAGE", "local") == "s3":
+    from tests.s3server import start_s3_server, stop
+
+    _s3, _s3_process = start_s3_server()
+    atexit.register(stop, _s3_process)
+    os.environ.update(_s3.environment())
+elif os.environ.get("TEST_MEDIA_STORAGE", "local") != "local":
+    raise SystemExit("TEST_MEDIA_STORAGE must be local or s3")

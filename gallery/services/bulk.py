@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Membership
+from config.storage import open_stream
 from gallery.models import Collection, Favourite, Image, ReviewEvent
 from gallery.services.collections import collection_add, collection_remove
 from gallery.services.images import image_can_delete, image_delete
@@ -185,7 +186,7 @@ def images_zip(
             if not image.file:
                 continue
             try:
-                source = image.file.open("rb")
+                source = open_stream(image.file)
             except FileNotFoundError:
                 continue
             info = zipfile.ZipInfo(

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotFound,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Membership, Role
 from accounts.selectors import credential_for_workspace
+from config.storage import OBJECT_CACHE_CONTROL
 from gallery import selectors
 from gallery.access import get_image
 from gallery.filters import GalleryFilter
@@ -26,6 +38,9 @@ from gallery.models import Image, JobKind
 from gallery.services import images, review
 from gallery.thumbnails import thumbnail_grant
 from gallery.views.generate import submit_from_form
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 # --- Images -----------------------------------------------------------------------------------
 
@@ -188,9 +203,14 @@ def image_delete(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
     return redirect(gallery)
 
 
-def _serve(field_file: FieldFile, *, download_name: str | None = None) -> FileResponse:
+def _serve(field_file: FieldFile, *, download_name: str | None = None) -> HttpResponseBase:
+    """The file of a member's image: from the disk, or a redirect to a presigned URL."""
     if not field_file:
         raise Http404("No file")
+    if settings.MEDIA_STORAGE == "s3":
+        return _presigned_redirect(
+            field_file.storage, field_file.name or "", download_name=download_name
+        )
     try:
         opened = field_file.open("rb")
     except FileNotFoundError:
@@ -199,13 +219,32 @@ def _serve(field_file: FieldFile, *, download_name: str | None = None) -> FileRe
         opened, as_attachment=download_name is not None, filename=download_name or ""
     )
     # Private to the workspace: browsers may cache it, shared caches must not.
-    response["Cache-Control"] = "private, max-age=86400, immutable"
+    response["Cache-Control"] = OBJECT_CACHE_CONTROL
+    return response
+
+
+def _presigned_redirect(
+    storage: S3Storage, name: str, *, download_name: str | None = None, max_age: int | None = None
+) -> HttpResponse:
+    """A redirect to a presigned URL of `name` in the bucket. The bucket answers 404 itself for
+    an object that is gone: asking first would cost a round trip on every image.
+
+    The browser may keep the redirect (privately) for half the URL's life, so a thumbnail seen
+    again soon reuses the same URL, and with it the image it cached."""
+    parameters = None
+    if download_name is not None:
+        disposition = content_disposition_header(as_attachment=True, filename=download_name)
+        parameters = {"ResponseContentDisposition": disposition}
+    lifetime = settings.S3_PRESIGN_SECONDS
+    response = HttpResponseRedirect(storage.url(name, parameters=parameters, expire=lifetime))
+    cacheable = lifetime // 2 if max_age is None else min(max_age, lifetime // 2)
+    response["Cache-Control"] = f"private, max-age={cacheable}"
     return response
 
 
 @login_required
 @require_GET
-def image_file(request: WorkspaceRequest, slug: str, image_id: int) -> FileResponse:
+def image_file(request: WorkspaceRequest, slug: str, image_id: int) -> HttpResponseBase:
     membership = get_membership(request, slug)
     image = get_image(membership, image_id)
     name = f"darkroom-{image.pk}.{image.format or 'png'}" if request.GET.get("download") else None
@@ -213,25 +252,29 @@ def image_file(request: WorkspaceRequest, slug: str, image_id: int) -> FileRespo
 
 
 @require_GET
-def thumbnail(request: HttpRequest, token: str) -> HttpResponse | FileResponse:
+def thumbnail(request: HttpRequest, token: str) -> HttpResponseBase:
     """A thumbnail by its signed URL (gallery.thumbnails): the signature and the clock are the
     whole check, so this touches neither the session nor the database. Refusals are a bare 404:
-    the site's 404 page would load the session to draw its header, for an `<img>` nobody sees."""
+    the site's 404 page would load the session to draw its header, for an `<img>` nobody sees.
+    With object storage it answers with a redirect to a presigned URL (presigning is local
+    arithmetic, no call to the bucket)."""
     grant = thumbnail_grant(token)
     if grant is None:
         return HttpResponseNotFound("No such thumbnail", content_type="text/plain")
+    max_age = max(grant.expires - int(time.time()), 0)
+    if settings.MEDIA_STORAGE == "s3":
+        return _presigned_redirect(default_storage, grant.path, max_age=max_age)
     try:
         opened = default_storage.open(grant.path, "rb")
     except FileNotFoundError:  # the image was deleted, and its files with it
         return HttpResponseNotFound("No such thumbnail", content_type="text/plain")
     response = FileResponse(opened)
-    max_age = max(grant.expires - int(time.time()), 0)
     response["Cache-Control"] = f"private, max-age={max_age}, immutable"
     return response
 
 
 @login_required
 @require_GET
-def image_thumbnail(request: WorkspaceRequest, slug: str, image_id: int) -> FileResponse:
+def image_thumbnail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpResponseBase:
     membership = get_membership(request, slug)
     return _serve(get_image(membership, image_id).thumbnail)

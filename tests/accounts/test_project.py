@@ -56,6 +56,47 @@ def test_it_passes_the_deployment_checklist_with_production_settings():
     assert "System check identified no issues" in result.stdout
 
 
+def test_it_passes_the_deployment_checklist_with_media_in_a_private_bucket():
+    bucket = {
+        "MEDIA_STORAGE": "s3",
+        "S3_BUCKET": "darkroom-media",
+        "S3_REGION": "eu-central-1",
+        "S3_ENDPOINT_URL": "",  # AWS itself (under TEST_MEDIA_STORAGE=s3 the run's is moto)
+    }
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **bucket)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; o = s.STORAGES['default']['OPTIONS']; "
+        "print(o['default_acl'], o['querystring_auth'], o['querystring_expire']); "
+        "print(s.CONTENT_SECURITY_POLICY)",
+        **bucket,
+    )
+    acl_and_auth, policy = shown.stdout.splitlines()[-2:]
+    assert acl_and_auth == "None True 300"  # no public ACL; every URL presigned, for 5 minutes
+    # Browsers may load the presigned images from the bucket, and from nowhere else new.
+    assert "img-src 'self' data: blob: https://darkroom-media.s3.eu-central-1.amazonaws.com;" in (
+        policy
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"MEDIA_STORAGE": "s3", "S3_BUCKET": ""},
+            "S3_BUCKET must be set when MEDIA_STORAGE is s3",
+        ),
+        ({"MEDIA_STORAGE": "disk"}, "MEDIA_STORAGE must be local or s3, not 'disk'"),
+    ],
+)
+def test_it_explains_incomplete_media_storage_settings(variables, message):
+    result = _manage("check", **variables)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def test_it_refuses_to_start_in_production_without_a_secret_key():
     result = _manage("check", SECRET_KEY="")
     assert result.returncode != 0

@@ -15,6 +15,7 @@ from gallery.models import Image
 from gallery.services.images import image_delete_at_provider
 from tests.factories import MembershipFactory
 from tests.gallery.running import run_until_done
+from tests.s3server import fetch
 
 
 @pytest.fixture
@@ -34,11 +35,12 @@ def test_members_see_download_and_open_the_image(member_client, studio, image):
     response = member_client.get(
         reverse("gallery:image_file", args=[studio.slug, image.pk]), {"download": "1"}
     )
-    assert response["Content-Disposition"].startswith("attachment")
-    assert b"".join(response.streaming_content)[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"RIFF")
     assert response["Cache-Control"].startswith("private")
+    got = fetch(response)
+    assert got.headers["Content-Disposition"].startswith("attachment")
+    assert got.content[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"RIFF")
     thumb = member_client.get(reverse("gallery:image_thumbnail", args=[studio.slug, image.pk]))
-    assert thumb.status_code == 200
+    assert fetch(thumb).content[:4] == b"RIFF"
 
 
 def test_outsiders_get_nothing_not_even_the_file(outsider_client, studio, image):
@@ -187,4 +189,4 @@ def test_an_image_whose_file_is_missing_says_so_instead_of_failing(member_client
     assert "The image file is missing from storage" in html
     assert "?download=1" not in html
     response = member_client.get(reverse("gallery:image_file", args=[studio.slug, image.pk]))
-    assert response.status_code == 404
+    assert fetch(response).status in (403, 404)  # a bucket may say 403 for a missing key

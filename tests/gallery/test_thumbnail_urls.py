@@ -23,6 +23,7 @@ from gallery.thumbnails import (
     thumbnail_token,
 )
 from tests.factories import WorkspaceFactory
+from tests.s3server import fetch, local_media_only
 
 WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8L a thumbnail's bytes"
 
@@ -51,10 +52,10 @@ def test_a_members_gallery_page_hands_out_urls_that_work(member_client, workspac
     page = member_client.get(reverse("gallery:home", args=[workspace.slug]))
     (url,) = thumbnail_urls(page.content.decode())
     response = Client().get(url)
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content) == WEBP
-    assert response["Content-Type"] == "image/webp"
     assert response["Cache-Control"].startswith("private, max-age=")
+    got = fetch(response)
+    assert (got.status, got.content) == (200, WEBP)
+    assert got.headers["Content-Type"] == "image/webp"
 
 
 @pytest.mark.parametrize("signed_in", [True, False])
@@ -65,7 +66,7 @@ def test_it_serves_a_thumbnail_with_no_query(
     url = reverse("thumbnail", args=[thumbnail_token(image, expires=thumbnail_expiry())])
     with django_assert_num_queries(0):
         response = client.get(url)
-        assert b"".join(response.streaming_content) == WEBP
+        assert fetch(response).content == WEBP
 
 
 def test_urls_stay_the_same_within_a_window_so_browsers_cache_them(image):
@@ -88,6 +89,7 @@ def test_it_refuses_an_expired_url(client, image):
     assert client.get(reverse("thumbnail", args=[token])).status_code == 404
 
 
+@local_media_only  # with a bucket: test_media_storage.py
 def test_the_cache_lifetime_ends_when_the_url_expires(client, image):
     token = thumbnail_token(image, expires=int(time.time()) + 600)
     max_age = int(
@@ -115,9 +117,7 @@ def test_each_url_opens_its_own_file_only(client, workspace, image):
     other = make_image(workspace, name="b", content=b"the other thumbnail")
     for shown, expected in ((image, WEBP), (other, b"the other thumbnail")):
         token = thumbnail_token(shown, expires=thumbnail_expiry())
-        assert b"".join(client.get(reverse("thumbnail", args=[token])).streaming_content) == (
-            expected
-        )
+        assert fetch(client.get(reverse("thumbnail", args=[token]))).content == expected
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_a_url_works_signed_out_until_it_expires(member_client, workspace, image
     page = member_client.get(reverse("gallery:home", args=[workspace.slug]))
     (url,) = thumbnail_urls(page.content.decode())
     member_client.logout()
-    assert member_client.get(url).status_code == 200
+    assert fetch(member_client.get(url)).status == 200
     token = url.removeprefix("/t/").rstrip("/")
     assert thumbnail_grant(token, now=time.time() + 2 * WINDOW_SECONDS) is None
 
@@ -170,7 +170,7 @@ def test_a_deleted_images_url_stops_working(client, image, workspace, member):
 
     url = reverse("thumbnail", args=[thumbnail_token(image, expires=thumbnail_expiry())])
     image_delete(image=image, membership=Membership.objects.get(user=member))
-    assert client.get(url).status_code == 404
+    assert fetch(client.get(url)).status in (403, 404)  # a bucket may say 403 for a missing key
 
 
 def test_originals_still_need_membership(client, outsider_client, workspace, image):
