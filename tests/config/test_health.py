@@ -96,12 +96,16 @@ def test_a_filesystem_broker_whose_folder_is_gone_fails_the_broker_check(
     assert _only_failure(body)[0] == "broker"
 
 
-def test_a_dead_redis_cache_fails_the_cache_check(client, media, db, settings):
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.redis.RedisCache",
+        "config.cache.RedisCache",  # Darkroom's: reads an unreachable Redis as a miss
+    ],
+)
+def test_a_dead_redis_cache_fails_the_cache_check(client, media, db, settings, backend):
     settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/2",
-        }
+        "default": {"BACKEND": backend, "LOCATION": f"redis://127.0.0.1:{_closed_port()}/2"}
     }
     status, body = _ready(client)
     assert status == 503
