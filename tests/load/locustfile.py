@@ -157,8 +157,9 @@ class Creator(Person):
 
     def submit_and_watch(self) -> None:
         _jobs_left[0] -= 1
+        prompt = f"a lighthouse at dusk, load test {uuid.uuid4().hex[:8]}"
         data = {
-            "prompt": f"a lighthouse at dusk, load test {len(submitted) + 1}",
+            "prompt": prompt,
             "model": PLAN["model"],
             "n": "1",
             "aspect_ratio": "1:1",
@@ -169,17 +170,16 @@ class Creator(Person):
         with self.client.post(
             url, data=data, headers=HTMX, name="submit (generate form)", catch_response=True
         ) as response:
-            job_id = paths.submitted_job(response.text) if response.status_code == 200 else None
+            ok = response.status_code == 200
+            job_id = paths.submitted_job(response.text, prompt) if ok else None
             if job_id is None:
                 response.failure(f"{response.status_code}: the submit made no job")
                 return
         submitted.append(job_id)
-        card = response.text
-        while paths.job_still_polling(card):
+        polling = True
+        while polling:
             gevent.sleep(JOB_POLL_SECONDS)
             if self.environment.runner and self.environment.runner.state == STATE_STOPPING:
                 return  # the run is over; the database says how the job ends
-            polled = self._get(paths.job_card(SLUG, job_id), "job card poll (htmx)", htmx=HTMX)
-            if polled is None:
-                return
-            card = polled
+            card = self._get(paths.job_card(SLUG, job_id), "job card poll (htmx)", htmx=HTMX)
+            polling = card is not None and paths.job_still_polling(card)

@@ -68,9 +68,14 @@ def image_ids(page: str, slug: str) -> list[int]:
     return list(dict.fromkeys(int(pk) for pk in found))
 
 
-def submitted_job(card: str) -> int | None:
-    """The job a submit made, from the job card the generate form gets back."""
-    found = re.search(r'<article id="job-(\d+)"', card)
+def submitted_job(workbench: str, prompt: str) -> int | None:
+    """The job a submit made, from the queue the generate form gets back: the card with this
+    (unique) prompt; the newest card may be someone else's, submitted at the same moment."""
+    found = re.search(
+        rf'<article id="job-(\d+)"(?:(?!</article>).)*?title="{re.escape(html.escape(prompt))}"',
+        workbench,
+        re.DOTALL,
+    )
     return int(found[1]) if found else None
 
 

@@ -48,13 +48,16 @@ SPAWN_RATE = 10  # users started per second
 MAX_REQUESTS = 100_000  # locust stops everyone at this count even before the time is up
 JOBS, CREATORS = 20, 5  # 20 jobs, submitted by 5 of the users, 4 each
 ACCOUNTS = 4  # the seeded members the users sign in as (gallery_seed makes 4)
-# A production deploy on this machine: gunicorn's rule of thumb, 2 x CPUs + 1 processes, each
-# with 2 threads; one Celery worker with a process per CPU, as in the Procfile; beat.
+# A production deploy on this machine: gunicorn's rule of thumb, 2 x CPUs + 1 processes of its
+# default (sync) worker; one Celery worker with a process per CPU, as in the Procfile; beat.
+# (With threads, gunicorn 27's gthread worker reset a few kept-alive connections under this
+# load, 2 to 10 requests in 12,000; the sync worker closes each connection and reset none.)
 CPUS = os.cpu_count() or 1
-WEB_WORKERS, WEB_THREADS, WORKER_CONCURRENCY = 2 * CPUS + 1, 2, CPUS
+WEB_WORKERS, WEB_THREADS, WORKER_CONCURRENCY = 2 * CPUS + 1, 1, CPUS
 # A real provider takes seconds per image; the sandbox alone answers in ≈0.1 s.
 GENERATE_LATENCY = 2.0
 DRAIN_SECONDS = 120  # after locust stops, how long the jobs still running may take
+LOGS = ROOT / "var" / "load-logs"  # the last run's logs: gunicorn, worker, beat, locust
 
 
 def _progress(message: str) -> None:
@@ -249,6 +252,9 @@ def load_stack(*, images: int, users: int) -> Iterator[LoadStack]:
         tmp = Path(tempfile.mkdtemp(prefix="darkroom-load-"))
         cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
         (tmp / "logs").mkdir()
+        # The processes' logs outlive the run, for a look at whatever went wrong.
+        cleanup.callback(shutil.copytree, tmp / "logs", LOGS, dirs_exist_ok=True)
+        shutil.rmtree(LOGS, ignore_errors=True)
         (tmp / "celery" / "results").mkdir(parents=True)
         env = _production_env(tmp)
         if env["CELERY_BROKER_URL"].startswith("redis://"):
@@ -459,7 +465,7 @@ def report(stack: LoadStack, result: LocustResult, jobs: Jobs, *, users: int, se
     note = (
         f"`python -m tests.load`, {CPUS} CPUs (load average "
         f"{result.load_before:.1f} before locust, {result.load_after:.1f} after); gunicorn "
-        f"{WEB_WORKERS} processes x {WEB_THREADS} threads, `DEBUG=false`, whitenoise with the "
+        f"{WEB_WORKERS} sync processes (1 thread each), `DEBUG=false`, whitenoise with the "
         f"manifest storage; one Celery worker, concurrency {WORKER_CONCURRENCY}, and beat; "
         f"{stack.images:,} images seeded in {stack.seed_seconds:.1f} s; every session opened "
         f"the gallery once before locust started (not counted). Locust: {users} "

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,8 +18,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import resolve
+from django.utils import timezone
 
 from gallery.models import Image, Job, JobState, QuotaSnapshot
+from gallery.services.jobs import JobRequest, job_submit
 from tests.load import paths
 from tests.load.run import ROOT, locust_command, locust_env
 
@@ -43,6 +46,17 @@ def gallery(workspace, member):
     for image in images:
         default_storage.save(image.thumbnail.name, ContentFile(b"RIFF thumbnail"))
     return workspace
+
+
+@pytest.fixture
+def submit(studio, member):
+    """Queue a job as the member, as the generate form would (no worker runs it)."""
+
+    def make(prompt: str) -> Job:
+        request = JobRequest("text2image", prompt, "nano-banana-2", {"n": 1})
+        return job_submit(workspace=studio, author=member, request=request, idempotency_key=prompt)
+
+    return make
 
 
 def _route(url: str) -> tuple[str, dict[str, object]]:
@@ -129,8 +143,11 @@ def test_it_opens_an_image_as_a_page_and_in_the_lightbox(member_client, gallery)
     assert lightbox.content.lstrip().startswith(b'<dialog class="lightbox"')
 
 
-def test_it_finds_the_job_in_the_card_the_submit_returns(member_client, studio):
-    card = member_client.post(
+def test_it_finds_its_own_job_in_the_queue_the_submit_returns(member_client, studio, submit):
+    # Another person signed in as the same member, whose job the queue shows first.
+    other = submit("a lighthouse at dawn")
+    Job.objects.filter(pk=other.pk).update(created_at=timezone.now() + timedelta(minutes=1))
+    workbench = member_client.post(
         paths.generate(studio.slug),
         {
             "prompt": "a lighthouse at dusk",
@@ -143,15 +160,23 @@ def test_it_finds_the_job_in_the_card_the_submit_returns(member_client, studio):
         headers={"HX-Request": "true"},
     ).content.decode()
 
-    job = Job.objects.get(workspace=studio)
-    assert paths.submitted_job(card) == job.pk
-    assert paths.job_state(card) == "queued"
-    assert paths.job_still_polling(card)
+    job = Job.objects.get(prompt="a lighthouse at dusk")
+    assert workbench.index(f'id="job-{other.pk}"') < workbench.index(f'id="job-{job.pk}"')
+    assert paths.submitted_job(workbench, "a lighthouse at dusk") == job.pk
+    assert paths.submitted_job(workbench, "a lighthouse at dawn") == other.pk
+    assert paths.submitted_job(workbench, "a lighthouse") is None
 
+
+def test_it_polls_a_job_card_until_the_job_ends(member_client, studio, submit):
+    job = submit("a lighthouse at dusk")
+    url = paths.job_card(studio.slug, job.pk)
+
+    queued = member_client.get(url, headers={"HX-Request": "true"}).content.decode()
     Job.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED)
-    polled = member_client.get(paths.job_card(studio.slug, job.pk), headers={"HX-Request": "true"})
-    assert paths.job_state(polled.content.decode()) == "succeeded"
-    assert not paths.job_still_polling(polled.content.decode())
+    done = member_client.get(url, headers={"HX-Request": "true"}).content.decode()
+
+    assert (paths.job_state(queued), paths.job_still_polling(queued)) == ("queued", True)
+    assert (paths.job_state(done), paths.job_still_polling(done)) == ("succeeded", False)
 
 
 @pytest.mark.load
