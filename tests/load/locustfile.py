@@ -21,7 +21,8 @@ from typing import Any
 import gevent
 from locust import HttpUser, between, events
 from locust.env import Environment
-from locust.runners import STATE_STOPPING
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
+from locust.stats import StatsEntry
 
 from tests.load import paths
 
@@ -61,8 +62,35 @@ def _bounded(environment: Environment, **_: Any) -> None:
 
 
 @events.quitting.add_listener
-def _report_jobs(environment: Environment, **_: Any) -> None:
-    print(f"LOAD_SUBMITTED_JOBS={json.dumps(submitted)}", flush=True)
+def _report(environment: Environment, **_: Any) -> None:
+    """The numbers for tests/load/run.py, however the run ended (locust's own CSV files are
+    empty when the request count stops it)."""
+    stats = environment.stats
+    result = {
+        "submitted": submitted,
+        "pages": [_numbers(entry) for entry in stats.entries.values()],
+        "total": _numbers(stats.total),
+        "errors": [
+            f"{error.method} {error.name}, {error.occurrences} times: {error.error}"
+            for error in stats.errors.values()
+        ],
+    }
+    print(f"{paths.RESULT_LINE}{json.dumps(result)}", flush=True)
+
+
+def _numbers(entry: StatsEntry) -> dict[str, Any]:
+    def ms(share: float) -> float | None:
+        return entry.get_response_time_percentile(share) if entry.num_requests else None
+
+    return {
+        "name": entry.name,
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "rps": entry.total_rps,
+        "p50": ms(0.5),
+        "p95": ms(0.95),
+        "p99": ms(0.99),
+    }
 
 
 class Person(HttpUser):
@@ -179,7 +207,8 @@ class Creator(Person):
         polling = True
         while polling:
             gevent.sleep(JOB_POLL_SECONDS)
-            if self.environment.runner and self.environment.runner.state == STATE_STOPPING:
+            runner = self.environment.runner
+            if runner and runner.state not in (STATE_SPAWNING, STATE_RUNNING):
                 return  # the run is over; the database says how the job ends
             card = self._get(paths.job_card(SLUG, job_id), "job card poll (htmx)", htmx=HTMX)
             polling = card is not None and paths.job_still_polling(card)

@@ -12,6 +12,9 @@ import html
 import re
 from urllib.parse import urlencode, urlsplit
 
+# How the locustfile hands its numbers over: one line on its output, then JSON.
+RESULT_LINE = "LOAD_RESULT="
+
 # The only hosts `make load` may be pointed at: this machine, never a server people use.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1"})
 
@@ -82,8 +85,3 @@ def submitted_job(workbench: str, prompt: str) -> int | None:
 def job_still_polling(card: str) -> bool:
     """A job card asks to be polled again only while its job is queued or running."""
     return 'hx-trigger="every 2s"' in card
-
-
-def job_state(card: str) -> str | None:
-    found = re.search(r'<article id="job-\d+" class="job job-(\w+)"', card)
-    return found[1] if found else None

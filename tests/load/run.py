@@ -18,8 +18,6 @@ Not a test: the numbers depend on the machine and what else runs on it.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import re
@@ -33,12 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.bench.gallery_seed import Seeded, seed, thumbnail_bytes
 from tests.bench.processes import ROOT, Child, start_beat, start_web, start_worker
 from tests.bench.report import table
-from tests.bench.stack import MODEL, BenchError, _bench_env, _migrate, _setup_django
+from tests.bench.stack import MODEL, BenchError, bench_env, migrate, setup_django
+from tests.load import paths
 from tests.sandbox_fixture import SandboxHandle, start_sandbox
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -50,8 +50,8 @@ JOBS, CREATORS = 20, 5  # 20 jobs, submitted by 5 of the users, 4 each
 ACCOUNTS = 4  # the seeded members the users sign in as (gallery_seed makes 4)
 # A production deploy on this machine: gunicorn's rule of thumb, 2 x CPUs + 1 processes of its
 # default (sync) worker; one Celery worker with a process per CPU, as in the Procfile; beat.
-# (With threads, gunicorn 27's gthread worker reset a few kept-alive connections under this
-# load, 2 to 10 requests in 12,000; the sync worker closes each connection and reset none.)
+# (With threads, gunicorn 27's gthread worker dropped a few kept-alive connections under this
+# load, README says how many; the sync worker closes each connection and dropped none.)
 CPUS = os.cpu_count() or 1
 WEB_WORKERS, WEB_THREADS, WORKER_CONCURRENCY = 2 * CPUS + 1, 1, CPUS
 # A real provider takes seconds per image; the sandbox alone answers in ≈0.1 s.
@@ -77,9 +77,9 @@ def main(argv: Sequence[str] = ()) -> None:
     if not (1_000 <= args.images <= MAX_IMAGES):
         parser.error(f"--images must be between 1,000 and {MAX_IMAGES:,}")
     with load_stack(images=args.images, users=args.users) as stack:
-        result = run_locust(stack, users=args.users, seconds=args.seconds)
+        result, load = run_locust(stack, users=args.users, seconds=args.seconds)
         jobs = drain(stack, result.submitted)
-        print(report(stack, result, jobs, users=args.users, seconds=args.seconds))
+        print(report(stack, result, jobs, load=load, users=args.users, seconds=args.seconds))
     if jobs.lost or result.failures:
         raise SystemExit("load: requests failed or jobs were lost (see the tables above)")
 
@@ -101,7 +101,7 @@ class LoadStack:
 
 
 def _production_env(tmp: Path) -> dict[str, str]:
-    env = _bench_env(tmp)
+    env = bench_env(tmp)
     # The bench lifts the job caps; a production deploy keeps the defaults (20 jobs stay within).
     env.pop("JOBS_MAX_ACTIVE_PER_WORKSPACE")
     env.pop("JOBS_PER_MEMBER_PER_MINUTE")
@@ -266,9 +266,9 @@ def load_stack(*, images: int, users: int) -> Iterator[LoadStack]:
         )
         cleanup.callback(sandbox.stop)
         _progress("migrating and collecting static files")
-        _migrate(env)
+        migrate(env)
         _collectstatic(env)
-        _setup_django(env)
+        setup_django(env)
         from django.conf import settings
         from django.db import connections
 
@@ -322,24 +322,50 @@ class PageStats:
     p95: str
     p99: str
 
+    @classmethod
+    def parse(cls, numbers: dict[str, Any]) -> PageStats:
+        def ms(key: str) -> str:
+            return "—" if numbers[key] is None else f"{numbers[key]:,.0f}"
+
+        return cls(
+            numbers["name"],
+            numbers["requests"],
+            numbers["failures"],
+            numbers["rps"],
+            ms("p50"),
+            ms("p95"),
+            ms("p99"),
+        )
+
 
 @dataclass(frozen=True)
 class LocustResult:
     pages: list[PageStats]
     total: PageStats
     submitted: list[int]
-    failures: int
-    failure_lines: list[str]
-    load_before: float
-    load_after: float
+    errors: list[str]
+
+    @property
+    def failures(self) -> int:
+        return self.total.failures
+
+    @classmethod
+    def parse(cls, output: str) -> LocustResult | None:
+        """From the line the locustfile prints as it quits; None when it never got there."""
+        found = re.search(rf"^{re.escape(paths.RESULT_LINE)}(.*)$", output, re.MULTILINE)
+        if found is None:
+            return None
+        result = json.loads(found[1])
+        pages = sorted(map(PageStats.parse, result["pages"]), key=lambda p: -p.requests)
+        total = PageStats.parse(result["total"])
+        return cls(pages, total, result["submitted"], result["errors"])
 
 
-def locust_command(*, host: str, users: int, seconds: int, csv_prefix: Path) -> list[str]:
+def locust_command(*, host: str, users: int, seconds: int) -> list[str]:
     return [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "-u", str(users), "-r", str(SPAWN_RATE), "-t", f"{seconds}s", "--host", host,
-        "--csv", str(csv_prefix), "--only-summary", "--stop-timeout", "10",
-        "--loglevel", "WARNING",
+        "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING",
     ]  # fmt: skip
 
 
@@ -361,7 +387,7 @@ def warm_up(stack: LoadStack) -> int:
         with requests.Session() as http:
             http.trust_env = False  # never send 127.0.0.1 through a proxy from the environment
             http.cookies.set(plan["session_cookie"], session)
-            return http.get(stack.url + f"/w/{plan['slug']}/", timeout=60).status_code
+            return http.get(stack.url + paths.gallery(plan["slug"]), timeout=60).status_code
 
     with ThreadPoolExecutor(WEB_WORKERS) as pool:
         statuses = list(pool.map(visit, plan["sessions"]))
@@ -370,13 +396,15 @@ def warm_up(stack: LoadStack) -> int:
     return len(statuses)
 
 
-def run_locust(stack: LoadStack, *, users: int, seconds: int) -> LocustResult:
+def run_locust(
+    stack: LoadStack, *, users: int, seconds: int
+) -> tuple[LocustResult, tuple[float, float]]:
+    """Locust's numbers, and the load average (1 minute) before and after."""
     warmed = warm_up(stack)
     _progress(f"warmed up with {warmed} gallery pages; locust: {users} users for {seconds} s")
-    prefix = stack.tmp / "locust"
     load_before = os.getloadavg()[0]
     done = subprocess.run(
-        locust_command(host=stack.url, users=users, seconds=seconds, csv_prefix=prefix),
+        locust_command(host=stack.url, users=users, seconds=seconds),
         cwd=ROOT,
         env=locust_env(stack.plan),
         capture_output=True,
@@ -384,45 +412,12 @@ def run_locust(stack: LoadStack, *, users: int, seconds: int) -> LocustResult:
         timeout=seconds + 120,
         check=False,
     )
-    load_after = os.getloadavg()[0]
+    load = (load_before, os.getloadavg()[0])
     (stack.tmp / "logs" / "locust.log").write_text(done.stdout + done.stderr)
-    if os.environ.get("LOAD_VERBOSE"):
-        print(done.stderr[-5000:], file=sys.stderr)
-    found = re.search(r"^LOAD_SUBMITTED_JOBS=(.*)$", done.stdout, re.MULTILINE)
-    if found is None:
+    result = LocustResult.parse(done.stdout)
+    if result is None:
         raise BenchError(f"locust did not finish ({done.returncode}):\n{done.stderr[-3000:]}")
-    rows = list(csv.DictReader(io.StringIO(Path(f"{prefix}_stats.csv").read_text())))
-    pages = [_page_stats(row) for row in rows if row["Name"] != "Aggregated"]
-    (total,) = [_page_stats(row) for row in rows if row["Name"] == "Aggregated"]
-    failures_csv = Path(f"{prefix}_failures.csv").read_text()
-    failure_lines = [
-        f"{row['Method']} {row['Name']}, {row['Occurrences']} times: {row['Error']}"
-        for row in csv.DictReader(io.StringIO(failures_csv))
-    ]
-    return LocustResult(
-        sorted(pages, key=lambda p: -p.requests),
-        total,
-        json.loads(found[1]),
-        total.failures,
-        failure_lines,
-        load_before,
-        load_after,
-    )
-
-
-def _page_stats(row: dict[str, str]) -> PageStats:
-    def ms(column: str) -> str:
-        return "—" if row[column] in {"N/A", ""} else f"{float(row[column]):,.0f}"
-
-    return PageStats(
-        row["Name"],
-        int(row["Request Count"]),
-        int(row["Failure Count"]),
-        float(row["Requests/s"]),
-        ms("50%"),
-        ms("95%"),
-        ms("99%"),
-    )
+    return result, load
 
 
 @dataclass(frozen=True)
@@ -461,10 +456,18 @@ def drain(stack: LoadStack, submitted: list[int]) -> Jobs:
     return Jobs(len(submitted), in_database, succeeded, states, charged, drained)
 
 
-def report(stack: LoadStack, result: LocustResult, jobs: Jobs, *, users: int, seconds: int) -> str:
+def report(
+    stack: LoadStack,
+    result: LocustResult,
+    jobs: Jobs,
+    *,
+    load: tuple[float, float],
+    users: int,
+    seconds: int,
+) -> str:
     note = (
         f"`python -m tests.load`, {CPUS} CPUs (load average "
-        f"{result.load_before:.1f} before locust, {result.load_after:.1f} after); gunicorn "
+        f"{load[0]:.1f} before locust, {load[1]:.1f} after); gunicorn "
         f"{WEB_WORKERS} sync processes (1 thread each), `DEBUG=false`, whitenoise with the "
         f"manifest storage; one Celery worker, concurrency {WORKER_CONCURRENCY}, and beat; "
         f"{stack.images:,} images seeded in {stack.seed_seconds:.1f} s; every session opened "
@@ -481,7 +484,7 @@ def report(stack: LoadStack, result: LocustResult, jobs: Jobs, *, users: int, se
             [p.name, f"{p.requests:,}", p.failures, f"{p.rps:.1f}", p.p50, p.p95, p.p99]
             for p in [*result.pages, result.total]
         ],
-    ).replace(f"| {result.total.name} |", "| **all** |")
+    ).replace("| Aggregated |", "| **all** |")
     states = ", ".join(f"{n} {state}" for state, n in jobs.states.items()) or "none"
     outcome = table(
         "Jobs",
@@ -499,5 +502,5 @@ def report(stack: LoadStack, result: LocustResult, jobs: Jobs, *, users: int, se
             ]
         ],
     )
-    failures = "".join(f"\n- {line}" for line in result.failure_lines)
+    failures = "".join(f"\n- {line}" for line in result.errors)
     return f"{pages}\n\n{outcome}\n" + (f"\nFailures:{failures}\n" if failures else "")

@@ -4,11 +4,9 @@ live server without a failed request."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 import subprocess
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,7 +21,7 @@ from django.utils import timezone
 from gallery.models import Image, Job, JobState, QuotaSnapshot
 from gallery.services.jobs import JobRequest, job_submit
 from tests.load import paths
-from tests.load.run import ROOT, locust_command, locust_env
+from tests.load.run import ROOT, LocustResult, locust_command, locust_env
 
 PAGE = 48  # the gallery's page size
 
@@ -175,8 +173,41 @@ def test_it_polls_a_job_card_until_the_job_ends(member_client, studio, submit):
     Job.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED)
     done = member_client.get(url, headers={"HX-Request": "true"}).content.decode()
 
-    assert (paths.job_state(queued), paths.job_still_polling(queued)) == ("queued", True)
-    assert (paths.job_state(done), paths.job_still_polling(done)) == ("succeeded", False)
+    assert 'class="job job-queued"' in queued
+    assert paths.job_still_polling(queued)
+    assert 'class="job job-succeeded"' in done
+    assert not paths.job_still_polling(done)
+
+
+def _plan(tmp_path: Path, slug: str, sessions: list[str], **bounds: int) -> Path:
+    plan = tmp_path / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "slug": slug,
+                "session_cookie": "sessionid",
+                "sessions": sessions,
+                "model": "nano-banana-2",
+                **{"jobs": 1, "creators": 1, "max_requests": 500, **bounds},
+            }
+        )
+    )
+    return plan
+
+
+def _run_locust(plan: Path, host: str, *, users: int, seconds: int):
+    return subprocess.run(
+        locust_command(host=host, users=users, seconds=seconds),
+        cwd=ROOT,
+        env=locust_env(plan),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _requests(result: LocustResult) -> dict[str, int]:
+    return {page.name: page.requests for page in result.pages}
 
 
 @pytest.mark.load
@@ -186,64 +217,44 @@ def test_its_locustfile_runs_without_a_failed_request(
     """Two people for 3 s: one browses, one submits a job (no worker runs it) and polls its card
     until the run ends."""
     session = client_for(member).cookies["sessionid"].value
-    plan = tmp_path / "plan.json"
-    plan.write_text(
-        json.dumps(
-            {
-                "slug": studio.slug,
-                "session_cookie": "sessionid",
-                "sessions": [session, session],
-                "model": "nano-banana-2",
-                "jobs": 1,
-                "creators": 1,
-                "max_requests": 500,
-            }
-        )
-    )
-    port = urlsplit(live_server.url).port
-    host = f"http://127.0.0.1:{port}"
-    command = locust_command(host=host, users=2, seconds=3, csv_prefix=tmp_path / "locust")
+    plan = _plan(tmp_path, studio.slug, [session, session])
+    host = f"http://127.0.0.1:{urlsplit(live_server.url).port}"
 
-    done = subprocess.run(
-        command, cwd=ROOT, env=locust_env(plan), capture_output=True, text=True, timeout=60
-    )
+    done = _run_locust(plan, host, users=2, seconds=3)
 
     assert done.returncode == 0, done.stderr[-3000:]
-    stats = {
-        row["Name"]: int(row["Request Count"])
-        for row in csv.DictReader(io.StringIO(Path(f"{tmp_path}/locust_stats.csv").read_text()))
-    }
-    assert stats["gallery, page 1"] >= 2
-    assert stats["thumbnail (signed /t/ URL)"] >= 12
-    assert stats["submit (generate form)"] == 1
-    (submitted,) = re.findall(r"^LOAD_SUBMITTED_JOBS=(.*)$", done.stdout, re.MULTILINE)
-    assert json.loads(submitted) == [Job.objects.get(workspace=studio).pk]
+    result = LocustResult.parse(done.stdout)
+    assert result is not None
+    assert result.errors == []
+    assert _requests(result)["gallery, page 1"] >= 2
+    assert _requests(result)["thumbnail (signed /t/ URL)"] >= 12
+    assert _requests(result)["submit (generate form)"] == 1
+    assert result.submitted == [Job.objects.get(workspace=studio).pk]
+
+
+@pytest.mark.load
+def test_it_stops_at_its_request_count(live_server, client_for, member, gallery, tmp_path):
+    session = client_for(member).cookies["sessionid"].value
+    plan = _plan(tmp_path, gallery.slug, [session] * 3, jobs=0, creators=0, max_requests=20)
+    host = f"http://127.0.0.1:{urlsplit(live_server.url).port}"
+
+    started = time.monotonic()
+    done = _run_locust(plan, host, users=3, seconds=60)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert time.monotonic() - started < 30
+    result = LocustResult.parse(done.stdout)
+    assert result is not None
+    # Each person's page brings 12 thumbnails: the last ones in flight still finish.
+    assert 20 <= result.total.requests <= 20 + 3 * 13
 
 
 @pytest.mark.load
 def test_its_locust_run_refuses_a_host_other_than_loopback(tmp_path):
-    plan = tmp_path / "plan.json"
-    plan.write_text(
-        json.dumps(
-            {
-                "slug": "studio",
-                "session_cookie": "sessionid",
-                "sessions": ["x"],
-                "model": "m",
-                "jobs": 0,
-                "creators": 0,
-                "max_requests": 1,
-            }
-        )
-    )
-    command = locust_command(
-        host="http://example.com", users=1, seconds=2, csv_prefix=tmp_path / "locust"
-    )
+    plan = _plan(tmp_path, "studio", ["x"], max_requests=1)
 
-    done = subprocess.run(
-        command, cwd=ROOT, env=locust_env(plan), capture_output=True, text=True, timeout=60
-    )
+    done = _run_locust(plan, "http://example.com", users=1, seconds=2)
 
     assert done.returncode != 0
     assert "runs only against http://127.0.0.1" in done.stderr
-    assert "gallery" not in done.stdout  # nobody started: no request was made
+    assert LocustResult.parse(done.stdout) is None  # nobody started
