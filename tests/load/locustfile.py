@@ -29,8 +29,9 @@ from tests.load import paths
 with open(os.environ["LOAD_PLAN"], encoding="utf-8") as _file:
     PLAN: dict[str, Any] = json.load(_file)
 SLUG: str = PLAN["slug"]
-# How many thumbnails of a page a person's screen shows (the tiles load lazily).
-THUMBNAILS_PER_PAGE = 12
+# How many thumbnails of a page a person's screen shows at first (the tiles load lazily; the rest
+# when they scroll on to the next page).
+THUMBNAILS_PER_SCREEN = 12
 JOB_POLL_SECONDS = 2.0  # the job card's hx-trigger
 HTMX = {"HX-Request": "true"}
 
@@ -103,26 +104,31 @@ class Person(HttpUser):
         self.client.cookies.set(PLAN["session_cookie"], next(_sessions))
         self.page: str | None = None  # the gallery page last seen (for the next page)
         self.seen: list[int] = []  # images that page showed
+        self.below: list[str] = []  # its thumbnails below the first screen, not fetched yet
         self.gallery_page()
 
     def _get(self, url: str, name: str, *, htmx: dict[str, str] | None = None) -> str | None:
         with self.client.get(url, name=name, headers=htmx, catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(f"{response.status_code} for {url} {response.error or ''}")
+            if response.status_code != 200 or not response.content:
+                why = f" ({response.error})" if response.error else ""
+                response.failure(f"{response.status_code} for {url}{why}")
                 return None
             return response.text
 
+    def _thumbnails(self, urls: list[str]) -> None:
+        for url in urls:
+            self._get(url, "thumbnail (signed /t/ URL)")
+
     def _show(self, page: str | None) -> None:
-        """What a browser does with a gallery page: remember it, fetch the visible thumbnails."""
+        """What a browser does with a gallery page: remember it, fetch the first screen's
+        thumbnails."""
         if page is None:
             return
         self.page = page
         self.seen = paths.image_ids(page, SLUG) or self.seen
-        for url in paths.thumbnails(page)[:THUMBNAILS_PER_PAGE]:
-            name = "thumbnail (signed /t/ URL)"
-            with self.client.get(url, name=name, catch_response=True) as got:
-                if got.status_code != 200 or not got.content:
-                    got.failure(f"{got.status_code} for a thumbnail")
+        thumbnails = paths.thumbnails(page)
+        self._thumbnails(thumbnails[:THUMBNAILS_PER_SCREEN])
+        self.below = thumbnails[THUMBNAILS_PER_SCREEN:]
 
     def gallery_page(self) -> None:
         self._show(self._get(paths.gallery(SLUG), "gallery, page 1"))
@@ -136,7 +142,8 @@ class Person(HttpUser):
         if url is None:
             self.gallery_page()
             return
-        # Infinite scroll: htmx asks for the next tiles only.
+        # Scrolling down shows the rest of this page; at its end htmx asks for the next tiles.
+        self._thumbnails(self.below)
         self._show(self._get(url, "gallery, next page (htmx)", htmx=HTMX))
 
     def image_page(self) -> None:

@@ -472,7 +472,9 @@ def report(
         f"manifest storage; one Celery worker, concurrency {WORKER_CONCURRENCY}, and beat; "
         f"{stack.images:,} images seeded in {stack.seed_seconds:.1f} s; every session opened "
         f"the gallery once before locust started (not counted). Locust: {users} "
-        f"users (spawn {SPAWN_RATE}/s) for {seconds} s, each waiting 1 to 3 s between actions; "
+        f"users (spawn {SPAWN_RATE}/s) for {seconds} s, each waiting 1 to 3 s between actions "
+        "and fetching the first 12 thumbnails of each gallery page (the other 36 on scrolling "
+        "to the next page); "
         f"{CREATORS} of them submit {JOBS} jobs through the generate form (sandbox generate "
         f"latency {GENERATE_LATENCY:g} s) and poll each job card every 2 s until it ends."
     )
