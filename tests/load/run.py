@@ -80,8 +80,11 @@ def main(argv: Sequence[str] = ()) -> None:
         result, load = run_locust(stack, users=args.users, seconds=args.seconds)
         jobs = drain(stack, result.submitted)
         print(report(stack, result, jobs, load=load, users=args.users, seconds=args.seconds))
-    if jobs.lost or result.failures:
-        raise SystemExit("load: requests failed or jobs were lost (see the tables above)")
+    if jobs.lost or result.failures or jobs.submitted < JOBS:
+        raise SystemExit(
+            f"load: {result.failures} requests failed, {jobs.submitted} of {JOBS} jobs were "
+            f"submitted and {jobs.lost} of them did not succeed (see the tables above)"
+        )
 
 
 # --- The stack --------------------------------------------------------------------------------
