@@ -4,7 +4,7 @@ PYTHON ?= python3
 # Use uv from PATH, else bootstrap it from PyPI into .tools/ (only Python is needed for that).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
-.PHONY: run prod test test-fast lint format bench install password key clean
+.PHONY: run prod test test-fast lint format bench load install password key clean
 
 run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
 	@$(UV) run python -m config.initenv
@@ -46,8 +46,8 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	      tests/gallery/test_bulk_zip.py -k "not broker_is_down"; \
 	fi
 
-test-fast: install ## Everyday loop: pytest without browser tests and real Celery workers (`make test` runs all)
-	$(UV) run pytest -m "not browser and not integration"
+test-fast: install ## Everyday loop: pytest without browser tests, real Celery workers and locust (`make test` runs all)
+	$(UV) run pytest -m "not browser and not integration and not load"
 
 lint: install ## ruff check, format check and mypy
 	$(UV) run ruff check .
@@ -60,6 +60,9 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install ## Benchmarks (prints a table)
 	$(UV) run python -m tests.bench
+
+load: install ## Load test: 50 locust users against a production server on 127.0.0.1 (prints tables)
+	$(UV) run python -m tests.load
 
 password: install ## Set a new password for a user (asks for the email)
 	@read -r -p "Email: " email && $(UV) run python manage.py changepassword "$$email"

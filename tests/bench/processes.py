@@ -114,13 +114,16 @@ def start_beat(*, env: dict[str, str], log_dir: Path) -> Child:
     return beat
 
 
-def start_web(*, env: dict[str, str], log_dir: Path) -> tuple[Child, str]:
-    """gunicorn as in the Procfile, on a port the OS picks; returns the child and its URL."""
+def start_web(
+    *, env: dict[str, str], log_dir: Path, workers: int = 1, threads: int = 4
+) -> tuple[Child, str]:
+    """gunicorn as in the Procfile, on a loopback port the OS picks; returns the child and its
+    URL."""
     web = start_child(
         "web",
         [
-            "-m", "gunicorn", "config.wsgi", "--bind", "127.0.0.1:0", "--workers", "1",
-            "--threads", "4", "--no-control-socket",
+            "-m", "gunicorn", "config.wsgi", "--bind", "127.0.0.1:0", "--workers", str(workers),
+            "--threads", str(threads), "--no-control-socket",
         ],
         env=env,
         log_dir=log_dir,

@@ -41,7 +41,7 @@ class BenchError(RuntimeError):
     pass
 
 
-def _bench_env(tmp: Path) -> dict[str, str]:
+def bench_env(tmp: Path) -> dict[str, str]:
     """Everything settings.py reads that matters here, so a developer's .env cannot leak in."""
     return {
         **os.environ,
@@ -64,7 +64,7 @@ def _bench_env(tmp: Path) -> dict[str, str]:
     }
 
 
-def _migrate(env: dict[str, str]) -> None:
+def migrate(env: dict[str, str]) -> None:
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -77,7 +77,7 @@ def _migrate(env: dict[str, str]) -> None:
         raise BenchError(f"migrate failed:\n{done.stdout}\n{done.stderr}")
 
 
-def _setup_django(env: dict[str, str]) -> None:
+def setup_django(env: dict[str, str]) -> None:
     """This process becomes one more Darkroom process (it seeds data and watches jobs)."""
     from django.conf import settings
 
@@ -240,13 +240,13 @@ def bench_stack() -> Iterator[Stack]:
         # settings.py creates this folder only with the filesystem broker, yet the file result
         # backend needs it with any broker: without it every submit fails on Redis.
         (tmp / "celery" / "results").mkdir(parents=True)
-        env = _bench_env(tmp)
+        env = bench_env(tmp)
         sandbox = start_sandbox(
             tmp / "sandbox.sqlite3", extra_args=["--quiet"], log_dir=tmp / "logs"
         )
         cleanup.callback(sandbox.stop)
-        _migrate(env)
-        _setup_django(env)
+        migrate(env)
+        setup_django(env)
         from django.db import connections
 
         from config.celery import app
