@@ -35,7 +35,9 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	@# the recovery tests, the budget burst and the tests that touch media files run once more
 	@# on the default stack, SQLite, the filesystem broker and media on the local disk: both
 	@# must survive killed processes, hold a budget against 50 submits at once and serve media.
-	@# (The broker-down test brings its own Redis whatever the stack, so it runs once.)
+	@# (The broker-down test brings its own Redis whatever the stack, so it runs once; the
+	@# database and Redis outage tests need PostgreSQL and their own Redis: the first pass only;
+	@# the storage outage tests need media on the local disk: this pass only.)
 	@if [ -n "$$DATABASE_URL$$CELERY_BROKER_URL" ] || [ "$$TEST_MEDIA_STORAGE" = s3 ]; then \
 	  echo "Recovery, budget burst and media tests again on the default stack (SQLite + filesystem broker + local media)"; \
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
@@ -43,7 +45,8 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	    $(UV) run pytest tests/integration/test_recovery.py tests/integration/test_budget_burst.py \
 	      tests/integration/test_pipeline_worker.py tests/gallery/test_ingest.py \
 	      tests/gallery/test_images.py tests/gallery/test_thumbnail_urls.py \
-	      tests/gallery/test_bulk_zip.py -k "not broker_is_down"; \
+	      tests/gallery/test_bulk_zip.py tests/integration/test_outages.py \
+	      -k "not broker_is_down and not database_outage and not cut_off_for_longer and not redis_restarts"; \
 	fi
 
 test-fast: install ## Everyday loop: pytest without browser tests, real Celery workers and locust (`make test` runs all)
