@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from config.prodcheck import problems
+from tests.celery_fixture import _test_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "k6H8x9ryY2r3Bgx3BqY7z1xC2uG2pXJ6l0cE9w0hQ2M="
@@ -101,10 +102,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def production_env(tmp_path) -> dict[str, str]:
+def production_env(tmp_path, django_db_setup) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
         **env, **PRODUCTION, "DEBUG": "false", "ENV_FILE": "", "VAR_DIR": str(tmp_path / "var"),
+        # The test database (its tables migrated), not the one DATABASE_URL names.
+        "DATABASE_URL": _test_database_url(),
         "WEB_PORT": str(_free_port()), "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
         "BEHIND_TLS_PROXY": "true",
     }  # fmt: skip

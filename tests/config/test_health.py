@@ -118,9 +118,11 @@ def test_a_database_that_cannot_be_opened_fails_the_database_check(
     client, media, db, monkeypatch, tmp_path
 ):
     # The check opens its own connection (in its own thread), from these settings.
-    broken = {**connections.settings["default"], "NAME": str(tmp_path / "no" / "such" / "db")}
+    broken = dict(connections.settings["default"])
     if broken["ENGINE"].endswith("postgresql"):
-        broken["PORT"] = str(_closed_port())
+        broken["PORT"] = str(_closed_port())  # nobody listens there
+    else:
+        broken["NAME"] = str(tmp_path / "no" / "such" / "db")  # a folder that is not there
     monkeypatch.setitem(connections.settings, "default", broken)
     status, body = _ready(client)
     assert status == 503
