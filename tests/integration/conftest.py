@@ -85,8 +85,8 @@ class WebProcess:
 
     def __init__(self, log_path: Path, env: dict[str, str], *, workers: int, threads: int) -> None:
         self.log_path = log_path
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        port = self.url.rpartition(":")[2]
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
@@ -139,7 +139,8 @@ def login_session(client_for, user: User) -> requests.Session:
     client = client_for(user)
     session = requests.Session()
     session.trust_env = False  # never through a proxy from the environment
-    session.cookies.set(django_settings.SESSION_COOKIE_NAME, client.cookies["sessionid"].value)
+    name = django_settings.SESSION_COOKIE_NAME
+    session.cookies.set(name, client.cookies[name].value)
     return session
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,7 @@ def submit(machines: Machines, client_for, user: User, studio, *, count: int) ->
             "n": "1",
             "aspect_ratio": "1:1",
             "output_format": "png",
-            "idempotency_key": f"scale-out-{len(known)}-{i}",
+            "idempotency_key": uuid.uuid4().hex,
         }
         response = session.post(url, data=form, allow_redirects=False, timeout=30)
         assert response.status_code == 302, response.text[-2000:]
@@ -167,7 +168,7 @@ def test_a_job_submitted_through_one_web_process_is_run_by_either_worker_and_sho
 ):
     tokens_before = sandbox.calls("POST nf.token")  # the test's own catalog refresh fetched one
     # Slow calls keep a worker busy, so the next job goes to the other one.
-    sandbox.faults(route="ds.generate", latency=1, count=4)
+    sandbox.faults(route="ds.generate", latency=2, count=4)
     jobs = submit(machines, client_for, member, studio, count=4)
     assert len(jobs) == 4
     for job in jobs:
@@ -224,15 +225,17 @@ def test_a_worker_killed_mid_call_loses_nothing_the_other_finishes_its_job_once(
     # The worker holding the slow call dies with it: SIGKILL, pool included, nothing acked.
     [victim] = [w for w in machines.workers if slow.pk in jobs_received_by(w)]
     [survivor] = [w for w in machines.workers if w is not victim]
-    [queued] = submit(machines, client_for, member, studio, count=1)
     victim.kill()
+    assert sandbox.counters()["images_charged"] == 0  # the call was still in flight
+    [later] = submit(machines, client_for, member, studio, count=1)  # and work goes on
 
-    for job in (slow, queued):
+    for job in (slow, later):
         finished(job, survivor, timeout=40)
         assert job.state == JobState.SUCCEEDED, job.error
         assert job.images.count() == 1
         assert s3_server.read(job.images.get().file.name)  # in the bucket
-    assert jobs_run_by(survivor) == {slow.pk, queued.pk}
+    assert jobs_run_by(survivor) == {slow.pk, later.pk}
+    assert jobs_run_by(victim) == set()
     # The slow call was paid once and adopted by the survivor, not sent again.
     assert sandbox.calls("POST ds.generate") == 2
     assert sandbox.counters()["images_charged"] == 2
