@@ -3,8 +3,8 @@ own (its own VAR_DIR), and nothing in common but PostgreSQL, one Redis (broker, 
 and an S3-protocol bucket (media). The test itself plays the load balancer: it sends each request
 to the web process it names.
 
-PostgreSQL only: SQLite is one machine's file. CI's main pass runs it on PostgreSQL; anywhere
-else without PostgreSQL it skips, saying so.
+PostgreSQL only: SQLite is one machine's file. CI's main pass runs it on PostgreSQL; elsewhere
+on SQLite it skips, saying so, but under CI=true it fails, so CI cannot pass by not running it.
 """
 
 from __future__ import annotations
