@@ -80,8 +80,12 @@ class CeleryProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so kill() takes the pool children too
         )  # fmt: skip
-        if not wait:
-            return
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Return once its log says it has started; fail with the log if it does not."""
+        assert self.process is not None
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self.ready in self.log_path.read_bytes():
@@ -261,13 +265,13 @@ def stop_processes(processes: list[CeleryProcess]) -> None:
 @pytest.fixture
 def start_worker(celery_processes, tmp_path, request) -> Callable[..., CeleryProcess]:
     """Start workers during a test (e.g. after killing one), with the test's `worker_env` and
-    any more variables given."""
+    any more variables given; `wait=False` starts several at once."""
 
-    def start(**env: str) -> CeleryProcess:
+    def start(*, wait: bool = True, **env: str) -> CeleryProcess:
         log = tmp_path / f"worker-{len(celery_processes)}.log"
         worker = worker_process(log, {**_worker_env(request), **env})
         celery_processes.append(worker)
-        worker.start()
+        worker.start(wait=wait)  # without waiting, call `wait_ready()` before relying on it
         return worker
 
     return start

@@ -8,25 +8,16 @@ pass (see the Makefile), so the reservation's lock holds on both.
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 import requests
-from django.conf import settings as django_settings
 from django.urls import reverse
 
 from gallery.models import Job, JobState, LedgerEntry, MemberBudget
 from gallery.services.budgets import budget_used
-from tests.celery_fixture import ROOT, _test_database_url
-from tests.integration.conftest import finished
+from tests.integration.conftest import finished, logged_in_session
 
 pytestmark = pytest.mark.integration
 
@@ -35,53 +26,9 @@ BUDGET = 10
 
 
 @pytest.fixture
-def web_server(transactional_db, tmp_path) -> Iterator[str]:
-    """gunicorn serving Darkroom on the test database, as the Procfile runs it; its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(),
-        "JOBS_MAX_ACTIVE_PER_WORKSPACE": "1000",
-        "JOBS_PER_MEMBER_PER_MINUTE": "1000",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = (tmp_path / "gunicorn.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "8", "--no-control-socket"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        # Booting two workers can take a while on a busy machine: wait for the first answer.
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=10)
-                break
-            except requests.RequestException:
-                log_text = (tmp_path / "gunicorn.log").read_text()
-                assert process.poll() is None, log_text
-                assert time.monotonic() < deadline, f"gunicorn did not answer:\n{log_text}"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(15)
-        log.close()
-
-
-def logged_in_session(client_for, user, url: str) -> tuple[requests.Session, str]:
-    """A `requests` session carrying `user`'s login, and the generate form's CSRF token."""
-    client = client_for(user)
-    session = requests.Session()
-    session.cookies.set(django_settings.SESSION_COOKIE_NAME, client.cookies["sessionid"].value)
-    page = session.get(url, timeout=30)
-    page.raise_for_status()
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert found, "the generate page has no CSRF token"
-    return session, found[1]
+def web_server(start_web) -> str:
+    web = start_web(JOBS_MAX_ACTIVE_PER_WORKSPACE="1000", JOBS_PER_MEMBER_PER_MINUTE="1000")
+    return web.url
 
 
 def test_fifty_submits_at_once_reserve_and_run_exactly_the_budget(

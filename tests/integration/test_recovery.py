@@ -10,14 +10,10 @@ broker).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -136,49 +132,6 @@ def test_a_message_lost_after_submit_is_sent_again_by_the_dispatcher(
 
 
 # --- The broker down at submit ----------------------------------------------------------------
-
-
-class PrivateRedis:
-    """A Redis server of this test's own, on a free port, started and stopped at will."""
-
-    def __init__(self, binary: str, folder: Path) -> None:
-        self.binary, self.folder = binary, folder
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("the private Redis did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(10)
-
-
-@pytest.fixture
-def private_redis(tmp_path) -> Iterator[PrivateRedis]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not os.path.exists(binary):
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is needed for the broker-down test")
-        pytest.skip("redis-server is not installed")
-    server = PrivateRedis(binary, tmp_path)
-    yield server
-    server.stop()
 
 
 @contextmanager
