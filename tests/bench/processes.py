@@ -115,15 +115,21 @@ def start_beat(*, env: dict[str, str], log_dir: Path) -> Child:
 
 
 def start_web(
-    *, env: dict[str, str], log_dir: Path, workers: int = 1, threads: int = 4
+    *,
+    env: dict[str, str],
+    log_dir: Path,
+    workers: int = 1,
+    threads: int = 4,
+    production: bool = False,
 ) -> tuple[Child, str]:
-    """gunicorn as in the Procfile, on a loopback port the OS picks; returns the child and its
-    URL."""
+    """gunicorn as in the Procfile (`production`: as `make prod` runs it, with
+    config/gunicorn.py), on a loopback port the OS picks; returns the child and its URL."""
+    config = ["-c", "config/gunicorn.py"] if production else []
     web = start_child(
         "web",
         [
-            "-m", "gunicorn", "config.wsgi", "--bind", "127.0.0.1:0", "--workers", str(workers),
-            "--threads", str(threads), "--no-control-socket",
+            "-m", "gunicorn", *config, "config.wsgi", "--bind", "127.0.0.1:0",
+            "--workers", str(workers), "--threads", str(threads), "--no-control-socket",
         ],
         env=env,
         log_dir=log_dir,

@@ -22,14 +22,13 @@ from django.urls import reverse
 from gallery.models import Job
 from gallery.services.jobs import WORKERS_UNREACHABLE
 from tests.celery_fixture import CeleryProcess
-from tests.integration.conftest import finished, wait_for
+from tests.integration.conftest import PrivateRedis, finished, wait_for
 from tests.integration.tcp_proxy import TcpProxy
 from tests.integration.test_pipeline_worker import FAST_RETRIES
-from tests.integration.test_recovery import PrivateRedis, private_redis, web_tier_broker
+from tests.integration.test_recovery import web_tier_broker
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["private_redis"]  # a fixture, used below
 
 UNREACHABLE_IN_LOG = "the database cannot be reached"
 

@@ -48,12 +48,11 @@ SPAWN_RATE = 10  # users started per second
 MAX_REQUESTS = 100_000  # locust stops everyone at this count even before the time is up
 JOBS, CREATORS = 20, 5  # 20 jobs, submitted by 5 of the users, 4 each
 ACCOUNTS = 4  # the seeded members the users sign in as (gallery_seed makes 4)
-# A production deploy on this machine: gunicorn's rule of thumb, 2 x CPUs + 1 processes of its
-# default (sync) worker; one Celery worker with a process per CPU, as in the Procfile; beat.
-# (With threads, gunicorn 27's gthread worker dropped a few kept-alive connections under this
-# load, README says how many; the sync worker closes each connection and dropped none.)
+# A production deploy on this machine, as `make prod` starts it: gunicorn with
+# config/gunicorn.py (2 x CPUs + 1 processes of 4 threads, keep-alive longer than a user's
+# pause between actions); one Celery worker with a process per CPU; beat.
 CPUS = os.cpu_count() or 1
-WEB_WORKERS, WEB_THREADS, WORKER_CONCURRENCY = 2 * CPUS + 1, 1, CPUS
+WEB_WORKERS, WEB_THREADS, WORKER_CONCURRENCY = 2 * CPUS + 1, 4, CPUS
 # A real provider takes seconds per image; the sandbox alone answers in ≈0.1 s.
 GENERATE_LATENCY = 2.0
 DRAIN_SECONDS = 120  # after locust stops, how long the jobs still running may take
@@ -299,7 +298,11 @@ def load_stack(*, images: int, users: int) -> Iterator[LoadStack]:
         connections.close_all()  # this process only watches from now on
         _progress(f"seeded in {seed_seconds:.1f} s; starting gunicorn, a worker and beat")
         web, url = start_web(
-            env=env, log_dir=tmp / "logs", workers=WEB_WORKERS, threads=WEB_THREADS
+            env=env,
+            log_dir=tmp / "logs",
+            workers=WEB_WORKERS,
+            threads=WEB_THREADS,
+            production=True,
         )
         cleanup.callback(web.stop)
         _wait_for_web_workers(web, WEB_WORKERS)
@@ -471,7 +474,8 @@ def report(
     note = (
         f"`python -m tests.load`, {CPUS} CPUs (load average "
         f"{load[0]:.1f} before locust, {load[1]:.1f} after); gunicorn "
-        f"{WEB_WORKERS} sync processes (1 thread each), `DEBUG=false`, whitenoise with the "
+        f"{WEB_WORKERS} processes of {WEB_THREADS} threads with config/gunicorn.py (as "
+        "`make prod`), `DEBUG=false`, whitenoise with the "
         f"manifest storage; one Celery worker, concurrency {WORKER_CONCURRENCY}, and beat; "
         f"{stack.images:,} images seeded in {stack.seed_seconds:.1f} s; every session opened "
         f"the gallery once before locust started (not counted). Locust: {users} "
