@@ -4,7 +4,8 @@ no job is lost and none is paid for twice.
 Real worker processes, the sandbox over HTTP. The database is cut off by a TCP proxy in front
 of PostgreSQL (SQLite has no server to lose: those tests need PostgreSQL, and fail under
 CI=true without it); Redis is a private server restarted on the same port; the media storage
-is taken away as an unmounted volume would be.
+is taken away as an unmounted volume would be, or, with media in a bucket, the S3-protocol server
+is cut off by a TCP proxy.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -191,8 +193,7 @@ def test_web_and_workers_reconnect_by_themselves_when_redis_restarts(
 class VolumeOutage:
     """The media folder as a mounted volume that goes away and comes back: MEDIA_ROOT is a
     symlink to the volume, pointed at nothing while it is away (chmod would not stop a worker
-    running as root, as CI's does). An object-storage variant (stop and start the S3-protocol
-    server) fits the same `take_away` / `bring_back` pair."""
+    running as root, as CI's does)."""
 
     def __init__(self, folder: Path) -> None:
         self.volume = folder / "volume"
@@ -209,21 +210,56 @@ class VolumeOutage:
         self.root.unlink()
         self.root.symlink_to(self.volume)
 
+    def close(self) -> None:
+        pass
+
+
+class BucketOutage:
+    """The S3-protocol server cut off from the workers (a network outage, or the service down):
+    workers reach it through a TCP proxy, which breaks every connection while it is away. This
+    process keeps its direct connection, to look at what was stored."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        url = urlsplit(endpoint_url)
+        self.proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 80)
+        self.worker_env = {"S3_ENDPOINT_URL": f"http://127.0.0.1:{self.proxy.port}"}
+
+    def take_away(self) -> None:
+        self.proxy.cut()
+
+    def bring_back(self) -> None:
+        self.proxy.heal()
+
+    def close(self) -> None:
+        self.proxy.close()
+
+
+def _media_backend() -> str:
+    return django_settings.STORAGES["default"]["BACKEND"]
+
 
 def skip_unless_media_on_files() -> None:
     """The volume outage is for media on the filesystem; on object storage (the S3 variant of
     the suite) it would break nothing, and prove nothing."""
-    backend = django_settings.STORAGES["default"]["BACKEND"]
-    if backend != "django.core.files.storage.FileSystemStorage":
-        pytest.skip(f"the media are stored by {backend}, not on a volume")
+    if _media_backend() != "django.core.files.storage.FileSystemStorage":
+        pytest.skip(f"the media are stored by {_media_backend()}, not on a volume")
 
 
-@pytest.fixture(params=["volume"])
-def storage_outage(request, tmp_path, settings) -> VolumeOutage:
-    skip_unless_media_on_files()
-    outage = VolumeOutage(tmp_path)
-    settings.MEDIA_ROOT = outage.root  # where this process looks for the stored files
-    return outage
+@pytest.fixture(params=["volume", "bucket"])
+def storage_outage(request, tmp_path, settings) -> Iterator[VolumeOutage | BucketOutage]:
+    """Media on a volume (make test's second pass) or in a bucket (CI's first pass, with
+    TEST_MEDIA_STORAGE=s3): each pass runs the outage of the storage it has."""
+    outage: VolumeOutage | BucketOutage
+    if request.param == "volume":
+        skip_unless_media_on_files()
+        outage = VolumeOutage(tmp_path)
+        settings.MEDIA_ROOT = outage.root  # where this process looks for the stored files
+    else:
+        if not _media_backend().startswith("storages.backends.s3"):
+            pytest.skip("the media are not in a bucket (TEST_MEDIA_STORAGE=s3 puts them there)")
+        outage = BucketOutage(django_settings.S3_ENDPOINT_URL)
+    yield outage
+    outage.close()
 
 
 STORAGE_RETRIES = {**FAST_RETRIES, "JOB_RETRY_BASE_SECONDS": "0.5", "JOB_RETRY_MAX_SECONDS": "1"}
