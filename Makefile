@@ -15,7 +15,7 @@ run: install ## Install, migrate, create the first admin and the Sandbox workspa
 	@$(UV) run python manage.py bootstrap
 	@$(UV) run python manage.py refresh_quotas
 	@# Ctrl-C stops everything; that is how this target ends, not an error.
-	@$(UV) run honcho start || [ $$? -eq 130 ]
+	@$(UV) run python -m config.processes Procfile
 
 prod: export DEBUG = false
 prod: install ## Production on this machine: check the settings, migrate, collect static files, start gunicorn, the worker and beat
@@ -24,7 +24,7 @@ prod: install ## Production on this machine: check the settings, migrate, collec
 	@$(UV) run python manage.py migrate --noinput -v 0
 	@$(UV) run python manage.py collectstatic --noinput -v 0
 	@# Ctrl-C or SIGTERM stops everything; workers finish the task in hand first.
-	@$(UV) run honcho -f Procfile.prod start || [ $$? -eq 130 ]
+	@$(UV) run python -m config.processes Procfile.prod
 
 test: install ## The whole suite: lint, types, migrations check and pytest (browser tests included)
 	$(UV) run ruff check .
@@ -37,7 +37,7 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	@# must survive killed processes, hold a budget against 50 submits at once and serve media.
 	@# (The broker-down test brings its own Redis whatever the stack, so it runs once; the
 	@# database and Redis outage tests need PostgreSQL and their own Redis: the first pass only;
-	@# the storage outage tests need media on the local disk: this pass only.)
+	@# the storage outage tests take away the storage each pass has: the bucket, then a volume.)
 	@if [ -n "$$DATABASE_URL$$CELERY_BROKER_URL" ] || [ "$$TEST_MEDIA_STORAGE" = s3 ]; then \
 	  echo "Recovery, budget burst and media tests again on the default stack (SQLite + filesystem broker + local media)"; \
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \

@@ -40,3 +40,37 @@ accesslog = "-"
 # The request id (config.middleware.RequestIdMiddleware) ties an access line to the app's lines.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request=%({x-request-id}o)s'
 control_socket_disable = True
+
+# LOG_FORMAT=json: gunicorn's own lines (startup, worker restarts, errors) and the access lines
+# are JSON objects too, the access lines with their fields (config.logfilters).
+if (os.environ.get("LOG_FORMAT") or "plain").strip() == "json":
+    _stream = {"class": "logging.StreamHandler", "formatter": "json"}
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {"()": "config.logfilters.JsonFormatter"},
+            "access": {"()": "config.logfilters.GunicornAccessJsonFormatter"},
+        },
+        "handlers": {
+            "stderr": {**_stream, "stream": "ext://sys.stderr"},
+            "access": {**_stream, "formatter": "access", "stream": "ext://sys.stdout"},
+        },
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        # Not propagated: Django's LOGGING gives the root logger a handler in each process.
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+        },
+    }
+
+
+def when_ready(server: object) -> None:
+    """Say where to go once the port is open: `make prod` prints no other banner."""
+    site = os.environ.get("SITE_URL")
+    where = f"http://{bind}/" + (f" (people reach it as {site})" if site else "")
+    server.log.info(  # type: ignore[attr-defined]
+        "Darkroom is serving at %s. Log in with an admin account "
+        "(README.md, Deploying: The first admin).",
+        where,
+    )

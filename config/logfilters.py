@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Mapping
 
 from config import logcontext
 
@@ -101,4 +102,39 @@ class JsonFormatter(logging.Formatter):
             entry["traceback"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class GunicornAccessJsonFormatter(JsonFormatter):
+    """gunicorn's access lines as JSON objects with the request's fields (gunicorn passes its
+    log atoms as the record's arguments), for `LOG_FORMAT=json` (config/gunicorn.py)."""
+
+    FIELDS = {
+        "remote": "h",
+        "method": "m",
+        "path": "U",
+        "query": "q",
+        "status": "s",
+        "bytes": "B",
+        "duration_ms": "M",
+        "user_agent": "a",
+        "request_id": "{x-request-id}o",
+    }
+
+    def format(self, record: logging.LogRecord) -> str:
+        atoms = record.args
+        if not isinstance(atoms, Mapping):
+            return super().format(record)
+        entry: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": f"{atoms.get('m', '-')} {atoms.get('U', '-')} {atoms.get('s', '-')}",
+        }
+        for field, atom in self.FIELDS.items():
+            value = atoms.get(atom)
+            if value not in (None, "-", ""):
+                entry[field] = value
         return json.dumps(entry, default=str, ensure_ascii=False)

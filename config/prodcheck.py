@@ -25,6 +25,13 @@ REQUIRED = {
 TRUE = {"1", "true", "yes", "on"}
 
 
+# What `make run` writes into .env for plain HTTP on one machine (config.initenv.LOCAL_HTTP).
+# Production set up on that machine would silently inherit it: it must be said out loud, in the
+# environment (as README's local trial does), or not at all.
+LOCAL_HTTP = ("SECURE_COOKIES", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS")
+OFF = {"0", "false", "no", "off"}
+
+
 def problems(environ: Mapping[str, str], dotenv: Mapping[str, str | None]) -> list[str]:
     values = {**{k: v for k, v in dotenv.items() if v is not None}, **environ}
     found = [
@@ -32,9 +39,18 @@ def problems(environ: Mapping[str, str], dotenv: Mapping[str, str | None]) -> li
         for name, what in REQUIRED.items()
         if not values.get(name, "").strip()
     ]
-    # honcho hands .env's values to the processes over the environment's: DEBUG there wins.
-    if (dotenv.get("DEBUG") or "").strip().lower() in TRUE:
+    if (values.get("MEDIA_STORAGE") or "").strip() == "s3" and not values.get("S3_BUCKET"):
+        found.append("S3_BUCKET is not set: the bucket for media, as MEDIA_STORAGE is s3.")
+    # The settings read .env for what the environment leaves unset: a DEBUG=true there would
+    # switch on debug pages wherever DEBUG is not exported (make prod exports false).
+    if "DEBUG" not in environ and (dotenv.get("DEBUG") or "").strip().lower() in TRUE:
         found.append("DEBUG is true in .env: production runs with DEBUG=false; remove the line.")
+    for name in LOCAL_HTTP:
+        if name not in environ and (dotenv.get(name) or "").strip().lower() in OFF:
+            found.append(
+                f"{name} is off in .env (`make run` writes that for plain HTTP on this "
+                "machine): remove the line, or set it in the environment to mean it."
+            )
     return found
 
 

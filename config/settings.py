@@ -7,6 +7,7 @@ keys it generates.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -403,6 +404,10 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+if LOG_FORMAT == "json":
+    # Python's warnings (a library's UserWarning) as log records, so they are JSON lines too.
+    logging.captureWarnings(True)
 
 # --- Jobs ------------------------------------------------------------------------------------
 

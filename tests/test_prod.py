@@ -3,6 +3,7 @@ the processes Procfile.prod starts, and gunicorn really serving with that config
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,25 @@ def test_it_takes_settings_from_the_environment_or_the_env_file():
     assert problems({**PRODUCTION, "SECRET_KEY": " "}, {})[0].startswith("SECRET_KEY is not set")
 
 
+def test_it_refuses_the_plain_http_settings_make_run_left_in_the_env_file():
+    from config.initenv import LOCAL_HTTP
+
+    found = problems(PRODUCTION, {"DEBUG": "false", **LOCAL_HTTP})
+    assert [problem.split()[0] for problem in found] == list(LOCAL_HTTP)
+    assert "`make run` writes that for plain HTTP" in found[0]
+    # Said in the environment (README's local trial), they are meant.
+    assert problems({**PRODUCTION, **LOCAL_HTTP}, dict(LOCAL_HTTP)) == []
+    # DEBUG=true in .env matters only where DEBUG is not exported (make prod exports false).
+    assert problems({**PRODUCTION, "DEBUG": "false"}, {"DEBUG": "true"}) == []
+
+
+def test_media_in_a_bucket_needs_the_bucket():
+    assert problems({**PRODUCTION, "MEDIA_STORAGE": "s3"}, {}) == [
+        "S3_BUCKET is not set: the bucket for media, as MEDIA_STORAGE is s3."
+    ]
+    assert problems({**PRODUCTION, "MEDIA_STORAGE": "s3"}, {"S3_BUCKET": "media"}) == []
+
+
 def _gunicorn_settings(monkeypatch, **env: str) -> dict[str, object]:
     for name in ("WEB_CONCURRENCY", "WEB_THREADS", "WEB_HOST", "WEB_PORT"):
         monkeypatch.delenv(name, raising=False)
@@ -92,7 +113,7 @@ def test_procfile_prod_starts_gunicorn_the_worker_and_beat_and_readme_says_so():
         assert f"| `{name}` | `{short}` |" in readme, short
     makefile = (ROOT / "Makefile").read_text()
     assert "prod: export DEBUG = false" in makefile
-    assert "honcho -f Procfile.prod start" in makefile
+    assert "$(UV) run python -m config.processes Procfile.prod" in makefile
 
 
 def _free_port() -> int:
@@ -121,22 +142,8 @@ def test_gunicorn_serves_health_checks_and_static_files_with_the_production_conf
         cwd=ROOT, env=production_env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert collected.returncode == 0, collected.stderr
-    log = (tmp_path / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT, env=production_env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{production_env['WEB_PORT']}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = urllib.request.urlopen(f"{base}/healthz", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
-                assert time.monotonic() < deadline, "gunicorn did not answer"
-                time.sleep(0.2)
+    with _gunicorn(production_env, tmp_path) as base:
+        health = urllib.request.urlopen(f"{base}/healthz", timeout=2)
         assert (health.status, health.read()) == (200, b"ok")
         ready = urllib.request.urlopen(f"{base}/readyz", timeout=10)  # plain HTTP, too
         assert json.loads(ready.read())["status"] == "ok"
@@ -152,13 +159,57 @@ def test_gunicorn_serves_health_checks_and_static_files_with_the_production_conf
             urllib.request.build_opener(_NoRedirect).open(f"{base}/account/login/", timeout=5)
         assert plain.value.code == 301
         assert plain.value.headers["Location"].startswith("https://")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     access = (tmp_path / "gunicorn.log").read_text()
     assert '"GET /static/css/app.css HTTP/1.1" 200' in access
     assert "request=probe-1" in access
+
+
+@contextlib.contextmanager
+def _gunicorn(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """gunicorn as Procfile.prod starts it, answering /healthz; its output in gunicorn.log."""
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{env['WEB_PORT']}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                    break
+                except OSError:
+                    assert server.poll() is None, log_path.read_text()
+                    assert time.monotonic() < deadline, "gunicorn did not answer"
+                    time.sleep(0.2)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def test_with_json_logs_every_line_gunicorn_writes_is_a_json_object(production_env, tmp_path):
+    env = {**production_env, "LOG_FORMAT": "json", "SITE_URL": "https://darkroom.example.com"}
+    with _gunicorn(env, tmp_path) as base:
+        request = urllib.request.Request(f"{base}/account/login/")
+        request.add_header("X-Request-ID", "probe-2")
+        with pytest.raises(urllib.error.HTTPError) as redirect:  # to HTTPS
+            urllib.request.build_opener(_NoRedirect).open(request, timeout=5)
+        assert redirect.value.code == 301
+    lines = (tmp_path / "gunicorn.log").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]  # fails on any plain-text line
+    assert {"gunicorn.error", "gunicorn.access"} <= {entry["logger"] for entry in entries}
+    access = [e for e in entries if e["logger"] == "gunicorn.access" and e.get("request_id")]
+    assert {
+        "method": "GET", "path": "/account/login/", "status": "301", "request_id": "probe-2"
+    }.items() <= access[-1].items()  # fmt: skip
+    assert any(
+        "Darkroom is serving at http://127.0.0.1:" in entry["message"]
+        and "https://darkroom.example.com" in entry["message"]
+        for entry in entries
+    )
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -1,0 +1,64 @@
+"""Start a Procfile's processes under honcho, for `make run` and `make prod`.
+
+    python -m config.processes [Procfile] [process ...]
+
+- honcho is told to read no env file (`-e /dev/null`): by default it loads `./.env` *over* the
+  real environment for every process it starts, so a `.env` left by `make run` (its own
+  SECRET_KEY, cookies allowed over plain HTTP) would silently beat what an operator exported.
+  The settings read `.env` themselves, for what the environment leaves unset.
+- With `LOG_FORMAT=json` honcho's "web.1 |" prefixes are dropped, so that each line the
+  processes write stays one JSON object a log collector can parse.
+- Ctrl-C or SIGTERM is how a run ends, not an error: exit status 0. A SIGTERM sent to make (or
+  to this process) alone reaches honcho, which stops every process before it exits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parent.parent
+# honcho's exit status after SIGINT and SIGTERM.
+STOPPED_BY_SIGNAL = {130, 143}
+
+
+def honcho_command(
+    args: Sequence[str], environ: Mapping[str, str], dotenv: Mapping[str, str | None]
+) -> list[str]:
+    procfile, *processes = args or ["Procfile"]
+    log_format = environ.get("LOG_FORMAT") or dotenv.get("LOG_FORMAT") or "plain"
+    # Beside this Python (the project's venv) even when its bin folder is not on PATH.
+    beside = Path(sys.executable).parent / "honcho"
+    honcho = str(beside) if beside.exists() else shutil.which("honcho") or "honcho"
+    prefix = ["--no-prefix"] if log_format.strip() == "json" else []
+    return [honcho, "-e", os.devnull, *prefix, "-f", procfile, "start", *processes]
+
+
+def main(argv: Sequence[str]) -> int:
+    env_file = os.environ.get("ENV_FILE", str(ROOT / ".env"))
+    dotenv = dotenv_values(env_file) if env_file and Path(env_file).exists() else {}
+    command = honcho_command(argv, os.environ, dotenv)
+    # The Procfile's folder (the project's): its commands' paths are relative to it.
+    procfile = ROOT / command[command.index("-f") + 1]
+    process = subprocess.Popen(command, cwd=procfile.parent)  # noqa: S603 (our own command)
+
+    def forward(signum: int, _frame: object) -> None:
+        # honcho ignores a second signal while it is stopping, so a Ctrl-C that reached the
+        # whole process group (honcho too) is harmless to pass on.
+        process.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    returncode = process.wait()
+    return 0 if returncode in STOPPED_BY_SIGNAL else returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,59 @@
+"""config.processes, what `make run` and `make prod` start their processes with: the real
+environment beats `.env`, JSON logs stay JSON, and SIGTERM stops everything and is no error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOW = f"{sys.executable} -c \"import os; print('KEY=' + os.environ['SECRET_KEY'], flush=True)\""
+
+
+def _run(tmp_path: Path, procfile: str, **env: str) -> subprocess.Popen[str]:
+    (tmp_path / "Procfile").write_text(procfile)
+    # Where honcho would look for one: the Procfile's folder, as the project's .env is.
+    (tmp_path / ".env").write_text("SECRET_KEY=from-dotenv\nLOG_FORMAT=plain\n")
+    return subprocess.Popen(
+        [sys.executable, "-m", "config.processes", str(tmp_path / "Procfile")],
+        cwd=ROOT, env={**os.environ, "ENV_FILE": str(tmp_path / ".env"), **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_the_real_environment_beats_the_env_file(tmp_path):
+    run = _run(tmp_path, f"show: {SHOW}\n", SECRET_KEY="from-environment")
+    output, _ = run.communicate(timeout=60)
+    assert "KEY=from-environment" in output
+    assert "from-dotenv" not in output
+    assert "show.1 | KEY=" in output  # plain logs keep honcho's prefixes
+
+
+def test_json_logs_get_no_prefix_so_each_line_stays_json(tmp_path):
+    run = _run(tmp_path, f"show: {SHOW}\n", SECRET_KEY="k", LOG_FORMAT="json")
+    output, _ = run.communicate(timeout=60)
+    assert "\nKEY=k\n" in f"\n{output}"
+    assert "show.1 |" not in output
+
+
+def test_sigterm_stops_every_process_and_is_not_an_error(tmp_path):
+    marker = tmp_path / "alive"
+    procfile = (
+        f"a: {sys.executable} -c \"import time; open('{marker}', 'w').close(); time.sleep(60)\"\n"
+        f'b: {sys.executable} -c "import time; time.sleep(60)"\n'
+    )
+    run = _run(tmp_path, procfile, SECRET_KEY="k")
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert run.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)  # to this process alone, as `kill <pid of make>` does
+    output, _ = run.communicate(timeout=30)
+    assert run.returncode == 0, output
+    assert "a.1 stopped" in output
+    assert "b.1 stopped" in output
