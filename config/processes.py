@@ -2,10 +2,11 @@
 
     python -m config.processes [Procfile] [process ...]
 
-- honcho is told to read no env file (`-e /dev/null`): by default it loads `./.env` *over* the
-  real environment for every process it starts, so a `.env` left by `make run` (its own
-  SECRET_KEY, cookies allowed over plain HTTP) would silently beat what an operator exported.
-  The settings read `.env` themselves, for what the environment leaves unset.
+- The processes get `.env`'s values *under* the real environment: what is exported wins, and
+  the file fills in the rest (WEB_PORT in a Procfile line, SANDBOX_* for the sandbox). honcho
+  is told to read no env file itself (`-e /dev/null`): it would load `./.env` *over* the real
+  environment, so a `.env` left by `make run` (its own SECRET_KEY, cookies allowed over plain
+  HTTP) would silently beat what an operator exported.
 - With `LOG_FORMAT=json` honcho's "web.1 |" prefixes are dropped, so that each line the
   processes write stays one JSON object a log collector can parse.
 - Ctrl-C or SIGTERM is how a run ends, not an error: exit status 0. A SIGTERM sent to make (or
@@ -47,7 +48,8 @@ def main(argv: Sequence[str]) -> int:
     command = honcho_command(argv, os.environ, dotenv)
     # The Procfile's folder (the project's): its commands' paths are relative to it.
     procfile = ROOT / command[command.index("-f") + 1]
-    process = subprocess.Popen(command, cwd=procfile.parent)  # noqa: S603 (our own command)
+    environment = {**{k: v for k, v in dotenv.items() if v is not None}, **os.environ}
+    process = subprocess.Popen(command, cwd=procfile.parent, env=environment)  # noqa: S603
 
     def forward(signum: int, _frame: object) -> None:
         # honcho ignores a second signal while it is stopping, so a Ctrl-C that reached the

@@ -11,13 +11,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOW = f"{sys.executable} -c \"import os; print('KEY=' + os.environ['SECRET_KEY'], flush=True)\""
+SHOW = (
+    f'{sys.executable} -c "import os; '
+    "print('KEY=' + os.environ['SECRET_KEY'], 'PORT=' + os.environ['WEB_PORT'], flush=True)\""
+)
 
 
 def _run(tmp_path: Path, procfile: str, **env: str) -> subprocess.Popen[str]:
     (tmp_path / "Procfile").write_text(procfile)
     # Where honcho would look for one: the Procfile's folder, as the project's .env is.
-    (tmp_path / ".env").write_text("SECRET_KEY=from-dotenv\nLOG_FORMAT=plain\n")
+    (tmp_path / ".env").write_text("SECRET_KEY=from-dotenv\nLOG_FORMAT=plain\nWEB_PORT=8123\n")
     return subprocess.Popen(
         [sys.executable, "-m", "config.processes", str(tmp_path / "Procfile")],
         cwd=ROOT, env={**os.environ, "ENV_FILE": str(tmp_path / ".env"), **env},
@@ -25,10 +28,11 @@ def _run(tmp_path: Path, procfile: str, **env: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def test_the_real_environment_beats_the_env_file(tmp_path):
+def test_the_real_environment_beats_the_env_file_which_fills_in_the_rest(tmp_path, monkeypatch):
+    monkeypatch.delenv("WEB_PORT", raising=False)
     run = _run(tmp_path, f"show: {SHOW}\n", SECRET_KEY="from-environment")
     output, _ = run.communicate(timeout=60)
-    assert "KEY=from-environment" in output
+    assert "KEY=from-environment PORT=8123" in output
     assert "from-dotenv" not in output
     assert "show.1 | KEY=" in output  # plain logs keep honcho's prefixes
 
@@ -36,7 +40,7 @@ def test_the_real_environment_beats_the_env_file(tmp_path):
 def test_json_logs_get_no_prefix_so_each_line_stays_json(tmp_path):
     run = _run(tmp_path, f"show: {SHOW}\n", SECRET_KEY="k", LOG_FORMAT="json")
     output, _ = run.communicate(timeout=60)
-    assert "\nKEY=k\n" in f"\n{output}"
+    assert "\nKEY=k PORT=" in f"\n{output}"
     assert "show.1 |" not in output
 
 
