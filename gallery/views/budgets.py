@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership, get_membership_in_workspace
 from accounts.models import Membership, Role
+from gallery import budget_figures
 from gallery.access import get_budget_request
 from gallery.forms import BudgetAdjustForm, BudgetRequestForm, MemberBudgetForm, WorkspaceBudgetForm
 from gallery.models import BudgetRequest, RequestState, WorkspaceBudget
@@ -41,7 +42,7 @@ def _context(
 ) -> dict[str, Any]:
     workspace = membership.workspace
     unit = budgets.budget_unit(workspace)
-    rows = budgets.budget_rows(workspace=workspace, unit=unit)
+    rows = budget_figures.budget_rows(workspace=workspace, unit=unit)
     forms = []
     for row in rows:
         if invalid is not None and invalid[0] == row.membership_id:
@@ -165,7 +166,7 @@ def budget_ask(request: WorkspaceRequest, slug: str) -> HttpResponse:
         form = BudgetRequestForm(unit=unit, initial={"amount": request.GET.get("amount")})
     context = {
         "form": form,
-        "row": budgets.budget_row_for(workspace=workspace, user=request.user, unit=unit),
+        "row": budget_figures.budget_row_for(workspace=workspace, user=request.user, unit=unit),
         "my_requests": BudgetRequest.objects.filter(workspace=workspace, member=request.user)
         .select_related("decided_by")
         .order_by("-created_at", "-id")[:10],

@@ -15,9 +15,10 @@ from django_htmx.http import push_url
 from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Role
 from gallery import ledger, selectors, usage
+from gallery.budget_figures import budget_bars
 from gallery.models.budgets import this_month
 from gallery.quota_facts import quota_facts
-from gallery.services.budgets import budget_bars, budget_unit
+from gallery.services.budgets import budget_unit
 from gallery.services.quota import quota_refresh_request
 
 # --- Usage ------------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from gallery.budget_figures import budget_bars
 from gallery.ledger import PAGE_SIZE, plain_decimal
 from gallery.models import Job, LedgerEntry, MemberBudget, QuotaSnapshot, WorkspaceBudget
 from gallery.models.budgets import this_month
 from gallery.quota_facts import quota_facts
-from gallery.services.budgets import amount_text, budget_bars
+from gallery.services.budgets import amount_text
 from gallery.services.quota import quota_refresh
 from gallery.usage import reconciliation
 from tests.factories import MembershipFactory
@@ -223,7 +224,7 @@ def test_bars_count_used_and_reserved_by_running_jobs_apart(studio, submit, memb
 
 
 def test_a_bar_over_its_limit_stays_inside_its_track():
-    from gallery.services.budgets import BudgetBar
+    from gallery.budget_figures import BudgetBar
 
     bar = BudgetBar("x", used=Decimal(12), reserved=Decimal(4), limit=Decimal(10), unit="images")
     assert bar.over
