@@ -147,8 +147,11 @@ def api_token_authenticate(raw: str) -> ApiAccess:
 
 
 def _touch(token: ApiToken) -> None:
-    """Note the use, at most once a minute: a conditional UPDATE, not a write per request."""
+    """Note the use, at most once a minute rather than a write per request (the UPDATE is
+    conditional: of two requests at once, one writes)."""
     now = timezone.now()
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_PRECISION:
+        return
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
     if ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now):
         token.last_used_at = now
