@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -79,6 +80,10 @@ class FormInvalid(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("The request is not valid.")
         self.errors = errors
+
+
+def _messages(form: forms.Form) -> dict[str, list[str]]:
+    return {name: [str(m) for m in messages] for name, messages in form.errors.items()}
 
 
 def _error(request: HttpRequest, status: int, message: str, **extra: object) -> HttpResponse:
@@ -247,8 +252,8 @@ def _bound_form(membership: Membership, payload: JobIn, key: str, parent: Image 
         if field is not None:
             data[name] = options[name] if options[name] is not None else field.initial
     errors = {
-        "Idempotency-Key" if name == "idempotency_key" else name: list(messages)
-        for name, messages in form.errors.items()
+        "Idempotency-Key" if name == "idempotency_key" else name: messages
+        for name, messages in _messages(form).items()
     }
     for name, value in options.items():
         if value is not None and name not in form.fields and form.selected is not None:
@@ -324,7 +329,7 @@ def image_list(request: HttpRequest, query: Query[ImageQuery]) -> ImageListOut:
     membership = membership_with(request)
     image_filter, form = GalleryFilter.from_query(request.GET)
     if form.errors:
-        raise FormInvalid({name: list(messages) for name, messages in form.errors.items()})
+        raise FormInvalid(_messages(form))
     page = selectors.image_page(
         workspace=membership.workspace,
         user=membership.user,
