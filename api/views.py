@@ -210,7 +210,12 @@ def _model_out(model: CatalogModel) -> ModelOut:
 # --- Endpoints --------------------------------------------------------------------------------
 
 
-@api.get("/token", response={200: TokenOut, 401: ErrorOut}, tags=["token"])
+@api.get(
+    "/token",
+    response={200: TokenOut, 401: ErrorOut},
+    tags=["token"],
+    summary="Who the token acts as",
+)
 def token_info(request: HttpRequest) -> TokenOut:
     """Which workspace the token is for, and what it may do now."""
     membership = access_of(request).membership
@@ -222,7 +227,9 @@ def token_info(request: HttpRequest) -> TokenOut:
     )
 
 
-@api.get("/models", response={200: list[ModelOut], **ERRORS}, tags=["models"])
+@api.get(
+    "/models", response={200: list[ModelOut], **ERRORS}, tags=["models"], summary="List models"
+)
 def model_list(request: HttpRequest, kind: JobKind = JobKind.TEXT2IMAGE) -> list[ModelOut]:
     """The workspace's models for generating (or, with `kind=edit`, for editing), as the
     Generate page offers them; `allowed: false` ones are listed but refused."""
@@ -267,6 +274,7 @@ def _bound_form(membership: Membership, payload: JobIn, key: str, parent: Image 
     "/jobs",
     response={200: JobOut, 201: JobOut, 409: ErrorOut, 429: ErrorOut, **ERRORS},
     tags=["jobs"],
+    summary="Submit a generate or edit job",
 )
 def job_create(
     request: HttpRequest,
@@ -294,7 +302,7 @@ def job_create(
     return Status(201 if job.created_at >= started else 200, out)
 
 
-@api.get("/jobs/{job_id}", response={200: JobOut, **ERRORS}, tags=["jobs"])
+@api.get("/jobs/{job_id}", response={200: JobOut, **ERRORS}, tags=["jobs"], summary="A job's state")
 def job_detail(request: HttpRequest, job_id: int) -> JobOut:
     """A job of the workspace: its state, and its images once it has some. Poll this until
     `finished` is true."""
@@ -322,7 +330,7 @@ class ImageQuery(Schema):
     limit: int = Field(50, ge=1, le=100)
 
 
-@api.get("/images", response={200: ImageListOut, **ERRORS}, tags=["images"])
+@api.get("/images", response={200: ImageListOut, **ERRORS}, tags=["images"], summary="List images")
 def image_list(request: HttpRequest, query: Query[ImageQuery]) -> ImageListOut:
     """The gallery's images, newest first, a page at a time (keyset: stable while new images
     arrive). Filters as the gallery's filter bar."""
@@ -357,6 +365,7 @@ def image_list(request: HttpRequest, query: Query[ImageQuery]) -> ImageListOut:
     response={**ERRORS},
     tags=["images"],
     url_name="image_original",
+    summary="Download an original",
     openapi_extra={
         "responses": {
             "200": {
