@@ -376,7 +376,6 @@ def _tokens_context(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters()
 def api_token_list(request: WorkspaceRequest, slug: str) -> HttpResponse:
     """The member's API tokens for this workspace; POST makes one, shown once on the answer
     (never redirected to: the page that shows it is the only place it ever appears)."""
@@ -397,8 +396,13 @@ def api_token_list(request: WorkspaceRequest, slug: str) -> HttpResponse:
             form = ApiTokenForm(roles=roles)
     context = _tokens_context(membership, form, new_token)
     if request.htmx:
-        return render(request, "accounts/api_tokens.html#tokens-panel", context)
-    return render(request, "accounts/api_tokens.html", context, status=422 if form.errors else 200)
+        response = render(request, "accounts/api_tokens.html#tokens-panel", context)
+    else:
+        status = 422 if form.errors else 200
+        response = render(request, "accounts/api_tokens.html", context, status=status)
+    if new_token is not None:
+        response["Cache-Control"] = "no-store"  # Back must not show the token again
+    return response
 
 
 @login_required

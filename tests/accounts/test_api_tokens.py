@@ -37,6 +37,7 @@ def api_get(token: str, path: str = "/api/token"):
 def test_a_new_token_is_shown_once_and_only_its_hash_is_kept(member_client, workspace, member):
     response = create(member_client, workspace)
     assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
     raw = raw_token_in(response.content.decode())
     assert raw.startswith("drk_")
     token = ApiToken.objects.get()
@@ -179,3 +180,15 @@ def test_last_use_is_written_at_most_once_a_minute(
 def test_the_account_menu_links_to_the_tokens_page(member_client, workspace):
     html = member_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
     assert f'href="{tokens_url(workspace)}">API tokens</a>' in html
+
+
+def test_the_audit_log_page_says_who_made_and_revoked_a_token(owner_client, workspace, owner):
+    raw = raw_token_in(create(owner_client, workspace, role="admin").content.decode())
+    token = ApiToken.objects.get()
+    owner_client.post(reverse("tokens:revoke", args=[workspace.slug, token.pk]))
+    html = owner_client.get(reverse("accounts:settings_audit", args=[workspace.slug]))
+    text = html.content.decode()
+    assert "created an API token" in text
+    assert "revoked an API token" in text
+    assert f"{token.display_prefix}…" in text
+    assert raw not in text
