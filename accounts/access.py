@@ -11,7 +11,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role, User, Workspace
+from accounts.models import (
+    ApiToken,
+    ConnectionCheck,
+    Membership,
+    ProviderCredential,
+    Role,
+    User,
+    Workspace,
+)
 from accounts.selectors import membership_list_for_user_with_credentials
 
 
@@ -104,3 +112,15 @@ def get_connection_check_for_admin(admin: Membership, check_id: int) -> Connecti
     if check is None:
         raise Http404("No such connection check")
     return check
+
+
+def get_api_token(membership: Membership, token_id: int) -> ApiToken:
+    """An API token of the member's workspace; 404 for one of any other workspace."""
+    token = (
+        ApiToken.objects.select_related("owner", "workspace")
+        .filter(pk=token_id, workspace=membership.workspace)
+        .first()
+    )
+    if token is None:
+        raise Http404("No such token")
+    return token

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.models import AuditEvent, Membership, ProviderCredential, User, Workspace
+from accounts.models import ApiToken, AuditEvent, Membership, ProviderCredential, User, Workspace
 
 
 @admin.register(User)
@@ -98,6 +98,23 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("created_at", "workspace", "actor", "verb", "target", "detail")
     list_filter = ("verb",)
     search_fields = ("target", "actor__email")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only: tokens are made and revoked on the API tokens page (audit-logged there)."""
+
+    list_display = ("name", "owner", "workspace", "role", "prefix", "last_used_at", "revoked_at")
+    list_filter = ("role",)
+    search_fields = ("name", "prefix", "owner__email")
+    fields = list_display
+    readonly_fields = list_display
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

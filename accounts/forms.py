@@ -172,3 +172,31 @@ class CredentialForm(forms.ModelForm):
 def _without_trailing_slash(path: str) -> str:
     # "/api/ds-prototypes/" and "/api/ds-prototypes" are one place; store one spelling.
     return path.rstrip("/") if path.strip("/") else path
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token: a name to tell it apart, and a role up to the member's own."""
+
+    name = forms.CharField(
+        max_length=100,
+        label="Name",
+        help_text="What uses it, e.g. “render script on the build server”.",
+        error_messages={"required": "Give the token a name, so you can tell it apart later."},
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        help_text="What it may do: a viewer token only reads; a member token also submits jobs.",
+    )
+
+    def __init__(self, *args: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices = roles
+        role.initial = roles[0][0]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the token a name, so you can tell it apart later.")
+        return name

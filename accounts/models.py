@@ -311,6 +311,8 @@ class AuditVerb(models.TextChoices):
     MEMBER_LINK_ISSUED = "member.link_issued", "issued a new set-password link for"
     MEMBER_REMOVED = "member.removed", "removed a member"
     MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
+    TOKEN_CREATED = "token.created", "created an API token"
+    TOKEN_REVOKED = "token.revoked", "revoked an API token"
     WORKSPACE_CREATED = "workspace.created", "created the workspace"
     WORKSPACE_RENAMED = "workspace.renamed", "renamed the workspace"
 
@@ -441,3 +443,53 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def live(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A personal token for the JSON API (`api/`): one member's, for one workspace.
+
+    Only a SHA-256 of the token is stored (the token is 256 random bits, so a plain hash is as
+    good as a slow one); `prefix` finds the row and is what the account page shows. What the
+    token may do is the lower of `role` and the owner's role in the workspace *now*: a demoted
+    member's tokens shrink with them, a removed member's stop working."""
+
+    # Written with every token, so it stands out in a log or a leaked file (and secret scanners
+    # can match it).
+    SCHEME = "drk_"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=10, choices=Role.choices)
+    prefix = models.CharField(max_length=16, unique=True)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("owner", "workspace"), name="apitoken_owner_ws")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display_prefix}…)"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{self.SCHEME}{self.prefix}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -4,6 +4,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import (
+    ApiToken,
     AuditEvent,
     ConnectionCheck,
     Membership,
@@ -102,3 +103,13 @@ def credential_for_workspace(*, workspace: Workspace) -> ProviderCredential | No
 
 def connection_check_latest(*, credential: ProviderCredential) -> ConnectionCheck | None:
     return credential.checks.first()
+
+
+def api_token_list_of_others(*, membership: Membership) -> QuerySet[ApiToken]:
+    """The live tokens of the other members of the workspace (an admin may revoke them)."""
+    return (
+        ApiToken.objects.live()
+        .filter(workspace=membership.workspace)
+        .exclude(owner=membership.user)
+        .select_related("owner")
+    )

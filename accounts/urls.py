@@ -20,3 +20,12 @@ urlpatterns = [
     path("general/", views.settings_general, name="settings_general"),
     path("audit/", views.settings_audit, name="settings_audit"),
 ]
+
+# Mounted under /w/<slug>/tokens/ as "tokens": every member's own, not admin settings.
+token_patterns = (
+    [
+        path("", views.api_token_list, name="list"),
+        path("<int:token_id>/revoke/", views.api_token_revoke, name="revoke"),
+    ],
+    "tokens",
+)

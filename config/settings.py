@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "ninja",  # the API docs page's template and its Swagger UI files, served locally
     "accounts",
     "gallery",
 ]

@@ -6,6 +6,8 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from accounts.forms import LoginForm
+from accounts.urls import token_patterns
+from api.views import api
 from config import health
 from gallery.thumbnails import URL_PREFIX as THUMBNAILS
 from gallery.views import images as image_views
@@ -50,5 +52,9 @@ urlpatterns = [
     # gallery.middleware answers these before sessions and auth; this names the route.
     path(f"{THUMBNAILS}<str:token>/", image_views.thumbnail, name="thumbnail"),
     path("w/<slug:slug>/settings/", include("accounts.urls")),
+    # Every member's own API tokens (not admin settings).
+    path("w/<slug:slug>/tokens/", include(token_patterns)),
+    # The JSON API: bearer tokens only, no session (api.auth); docs at /api/docs.
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

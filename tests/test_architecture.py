@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("accounts", "gallery")
+APPS = ("accounts", "api", "gallery")
 TASK_MODULES = {f"{app}.tasks" for app in APPS}
 SENDERS = {"send_task", "send_task_on_commit"}
 

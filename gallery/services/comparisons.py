@@ -18,7 +18,13 @@ from accounts.models import User, Workspace
 from gallery.models import CatalogModel, Comparison
 from gallery.models.budgets import amount_text
 from gallery.services.budgets import budget_left, reservation_for
-from gallery.services.jobs import JobRequest, SubmitRefused, job_submit, request_estimate
+from gallery.services.jobs import (
+    JobRequest,
+    Refusal,
+    SubmitRefused,
+    job_submit,
+    request_estimate,
+)
 
 MIN_MODELS = 2
 MAX_MODELS = 4
@@ -68,7 +74,12 @@ def comparison_submit(
                     )
                 except SubmitRefused as exc:
                     message = _refusal(workspace, request, position, exc)
-                    raise SubmitRefused(message, lacking=exc.lacking) from exc
+                    raise SubmitRefused(
+                        message,
+                        reason=exc.reason,
+                        lacking=exc.lacking,
+                        retry_after=exc.retry_after,
+                    ) from exc
     except IntegrityError:  # the same key sent twice at the same moment: the other one won
         return mine.get()
     return comparison
@@ -91,9 +102,13 @@ def _check_total_budget(*, workspace: Workspace, author: User, requests: list[Jo
     if budget.mine:
         raise SubmitRefused(
             f"{costs}; you have {left} of your {limit} left this month.",
+            reason=Refusal.BUDGET,
             lacking=total - budget.left,
         )
-    raise SubmitRefused(f"{costs}; the workspace has {left} of its {limit} cap left this month.")
+    raise SubmitRefused(
+        f"{costs}; the workspace has {left} of its {limit} cap left this month.",
+        reason=Refusal.BUDGET,
+    )
 
 
 def _refusal(workspace: Workspace, request: JobRequest, position: int, exc: SubmitRefused) -> str:

@@ -39,13 +39,32 @@ WORKER_LOST = "The worker stopped mid-job; resuming."
 DISPATCH_BATCH = 200
 
 
+class Refusal:
+    """Why a submit was refused: the API answers each with its own status code."""
+
+    BUSY = "busy"  # the workspace's cap on queued and running jobs
+    RATE = "rate"  # the member's jobs a minute
+    QUOTA = "quota"  # the provider's reported images left or balance
+    BUDGET = "budget"  # the member's or the workspace's budget here
+
+
 class SubmitRefused(Exception):
     """The request is fine but cannot run now (quota, running-job cap, rate limit, budget).
-    `lacking`: how much more the member's own budget needs, when that is the reason."""
+    `reason`: one of `Refusal`. `lacking`: how much more the member's own budget needs, when
+    that is the reason. `retry_after`: seconds until it would be accepted, when that is known."""
 
-    def __init__(self, message: str, *, lacking: Decimal | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        lacking: Decimal | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
+        self.reason = reason
         self.lacking = lacking
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -69,14 +88,21 @@ def _preflight(
     if Job.objects.filter(workspace=workspace).active().count() >= cap:
         raise SubmitRefused(
             f"{cap} jobs are already queued or running in this workspace. "
-            "Wait for one to finish, or cancel one."
+            "Wait for one to finish, or cancel one.",
+            reason=Refusal.BUSY,
         )
     per_minute = settings.JOBS_PER_MEMBER_PER_MINUTE
-    recent = Job.objects.filter(
-        author=author, created_at__gte=timezone.now() - dt.timedelta(minutes=1)
-    )
+    now = timezone.now()
+    recent = Job.objects.filter(author=author, created_at__gte=now - dt.timedelta(minutes=1))
     if recent.count() >= per_minute:
-        raise SubmitRefused(f"You can start {per_minute} jobs a minute. Try again in a moment.")
+        # The oldest of the minute's jobs leaves the window first (one more query, refused only).
+        first = recent.order_by("-created_at").values_list("created_at", flat=True)[per_minute - 1]
+        wait = (first + dt.timedelta(minutes=1) - now).total_seconds()
+        raise SubmitRefused(
+            f"You can start {per_minute} jobs a minute. Try again in a moment.",
+            reason=Refusal.RATE,
+            retry_after=max(int(wait) + 1, 1),
+        )
     snapshot = quota_latest(workspace=workspace)
     if snapshot is None or (snapshot.balance is None and snapshot.images_left is None):
         return
@@ -90,7 +116,10 @@ def _preflight(
     left = max(snapshot.images_left - pending.images, 0)
     if n_images > left:
         noun = "image" if n_images == 1 else "images"
-        raise SubmitRefused(f"{n_images} {noun} requested, {left} left {snapshot.limiting_period}.")
+        raise SubmitRefused(
+            f"{n_images} {noun} requested, {left} left {snapshot.limiting_period}.",
+            reason=Refusal.QUOTA,
+        )
 
 
 def _check_balance(*, balance: QuotaSnapshot, estimate: CostEstimate, pending: InFlight) -> None:
@@ -106,7 +135,8 @@ def _check_balance(*, balance: QuotaSnapshot, estimate: CostEstimate, pending: I
         raise SubmitRefused(
             f"This costs ≈ {money(estimate.amount, estimate.currency)}; the provider's balance "
             f"is {money(left, estimate.currency)}{after}. Top up the account with the provider, "
-            "or choose fewer images or a cheaper model."
+            "or choose fewer images or a cheaper model.",
+            reason=Refusal.QUOTA,
         )
 
 
@@ -152,7 +182,7 @@ def job_submit(
     except IntegrityError:  # the same key submitted twice at the same moment
         return mine.get()
     except BudgetRefused as exc:
-        raise SubmitRefused(str(exc), lacking=exc.lacking) from exc
+        raise SubmitRefused(str(exc), reason=Refusal.BUDGET, lacking=exc.lacking) from exc
     transaction.on_commit(lambda: _send_or_note(job))
     return job
 

@@ -203,7 +203,7 @@ def image_delete(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
     return redirect(gallery)
 
 
-def _serve(field_file: FieldFile, *, download_name: str | None = None) -> HttpResponseBase:
+def serve_file(field_file: FieldFile, *, download_name: str | None = None) -> HttpResponseBase:
     """The file of a member's image: from the disk, or a redirect to a presigned URL."""
     if not field_file:
         raise Http404("No file")
@@ -248,7 +248,7 @@ def image_file(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRespo
     membership = get_membership(request, slug)
     image = get_image(membership, image_id)
     name = f"darkroom-{image.pk}.{image.format or 'png'}" if request.GET.get("download") else None
-    return _serve(image.file, download_name=name)
+    return serve_file(image.file, download_name=name)
 
 
 @require_GET
@@ -277,4 +277,4 @@ def thumbnail(request: HttpRequest, token: str) -> HttpResponseBase:
 @require_GET
 def image_thumbnail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpResponseBase:
     membership = get_membership(request, slug)
-    return _serve(get_image(membership, image_id).thumbnail)
+    return serve_file(get_image(membership, image_id).thumbnail)

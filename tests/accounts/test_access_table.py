@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import (
+    ApiToken,
     AuditEvent,
     ConnectionCheck,
     Membership,
@@ -38,7 +39,9 @@ from gallery.models import (
 # Patterns with arguments that are not workspace-scoped: auth's own one-time link, and signed
 # thumbnail URLs, where the token is the permission (tests/gallery/test_thumbnail_urls.py).
 PUBLIC_PATTERNS = {"password_reset_confirm", "thumbnail"}
-SKIPPED_NAMESPACES = {"admin"}  # staff-only Django admin: its own permission system
+# Staff-only Django admin: its own permission system. The JSON API takes bearer tokens, never
+# a session: its own outsider table is tests/api/test_api_access.py.
+SKIPPED_NAMESPACES = {"admin", "api"}
 
 
 @dataclass(frozen=True)
@@ -103,14 +106,27 @@ OBJECT_ARGS: dict[str, Callable[[Workspace], object]] = {
             text="n",
         ).pk
     ),
+    # The owner's: a viewer may not revoke it, an outsider does not find it.
+    "token_id": lambda ws: (
+        ApiToken.objects.create(
+            workspace=ws,
+            owner=Membership.objects.filter(workspace=ws, role="admin").first().user,
+            name="t",
+            role="admin",
+            prefix=f"p{ApiToken.objects.count()}",
+            hash="0" * 64,
+        ).pk
+    ),
     "collection_id": lambda ws: (
         Collection.objects.create(workspace=ws, name=f"Board {Collection.objects.count()}").pk
     ),
 }
 
-# What a viewer may POST (besides reading everything): comment, favourite, download a selection.
-# Every other route refuses a viewer's POST outright.
+# What a viewer may POST (besides reading everything): comment, favourite, download a selection,
+# make and revoke their own read-only API tokens. Every other route refuses a viewer's POST.
 VIEWER_POST_ROUTES = {
+    "tokens:list",  # a token of the viewer's role at most: a form asking for more is refused
+    "tokens:revoke",  # their own; another member's is refused
     "gallery:comment_add",
     "gallery:comment_delete",
     "gallery:image_favourite",
@@ -151,6 +167,7 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "budgets": list(MemberBudget.objects.order_by("pk").values()),
         "workspace_budgets": list(WorkspaceBudget.objects.values()),
         "notifications": list(Notification.objects.order_by("pk").values()),
+        "api_tokens": list(ApiToken.objects.order_by("pk").values()),
     }
 
 
