@@ -42,6 +42,7 @@ class WorkspaceRenameForm(WorkspaceForm):
     slug = forms.SlugField(
         max_length=Workspace._meta.get_field("slug").max_length,
         label="Address",
+        required=False,  # blank keeps the current one
         help_text="Lower-case letters, digits and hyphens. The old address keeps working for "
         "members: it redirects here.",
         error_messages={
@@ -51,6 +52,8 @@ class WorkspaceRenameForm(WorkspaceForm):
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].strip().lower()
+        if not slug and self.workspace is not None:
+            return self.workspace.slug
         if slug_taken(slug, by_other_than=self.workspace):
             raise forms.ValidationError(f"The address /w/{slug}/ is taken. Choose another.")
         return slug
