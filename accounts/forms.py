@@ -211,13 +211,13 @@ class WorkspaceDeleteForm(forms.Form):
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        self.fields["name"].help_text = f"Type {workspace.name} to confirm."
+        self.fields["name"].help_text = f"Type “{workspace.name}” to confirm."
         self.fields["name"].widget.attrs.update(autocomplete="off", spellcheck="false")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if name != self.workspace.name:
             raise forms.ValidationError(
-                f"That is not this workspace's name. Type {self.workspace.name} exactly as shown."
+                f"That is not this workspace's name. Type “{self.workspace.name}” exactly as shown."
             )
         return name
