@@ -286,6 +286,7 @@ def settings_general(request: WorkspaceRequest, slug: str) -> HttpResponse:
         workspace=workspace,
     )
     if request.method == "POST" and form.is_valid():
+        old_slug = workspace.slug
         try:
             services.workspace_rename(
                 workspace=workspace,
@@ -296,10 +297,18 @@ def settings_general(request: WorkspaceRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Workspace saved.")
+            if workspace.slug != old_slug:
+                messages.success(
+                    request,
+                    f"Saved. The workspace is now at /w/{workspace.slug}/; links to "
+                    f"/w/{old_slug}/ still lead its members here.",
+                )
+            else:
+                messages.success(request, "Workspace renamed.")
             return redirect("accounts:settings_general", slug=workspace.slug)
-    # What a failed save typed is shown in the form; the page keeps the saved name and address.
-    workspace.refresh_from_db(fields=["name", "slug"])
+    if request.method == "POST":
+        # What a refused save typed stays in the form; the page shows the saved name and address.
+        workspace.refresh_from_db(fields=["name", "slug"])
     context = {
         "form": form,
         "schedule": _schedule(),

@@ -30,6 +30,7 @@ def test_an_admin_moves_exports_and_deletes_a_workspace(
     page.get_by_label("Address").fill("north")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Old addresses that still lead members here")).to_be_visible()
+    expect(page.locator(".toast")).to_contain_text("links to /w/studio/ still lead its members")
     screenshot(f"settings-workspace-{width}")
 
     page.goto("/w/studio/")  # an old link
