@@ -236,14 +236,18 @@ def workspace_delete(*, membership: Membership) -> WorkspaceDeleted:
         cancelled = sum(
             job_cancel(job=job, membership=membership) for job in jobs if job.can_cancel
         )
-        files = [
-            name
-            for pair in Image.objects.filter(workspace=workspace).values_list("file", "thumbnail")
-            for name in pair
-            if name
-        ]
-        images = Image.objects.filter(workspace=workspace).count()
         name, slug, pk = workspace.name, workspace.slug, workspace.pk
+        folder = f"images/{pk}"
+        # The workspace's folder is swept as a whole below; only a file stored anywhere else
+        # (none is, today: see `gallery.models.images._image_path`) needs remembering by name.
+        stored = Image.objects.filter(workspace=workspace).values_list("file", "thumbnail")
+        elsewhere = [
+            file
+            for pair in stored.iterator()
+            for file in pair
+            if file and not file.startswith(f"{folder}/")
+        ]
+        images = Image.objects.visible().filter(workspace=workspace).count()
         Workspace.objects.filter(pk=pk).delete()
         audit_record(
             workspace=None,
@@ -252,7 +256,7 @@ def workspace_delete(*, membership: Membership) -> WorkspaceDeleted:
             target=name,
             detail=f"/w/{slug}/ with {images} image{'' if images == 1 else 's'}",
         )
-    removed = _remove_files(default_storage, files, folder=f"images/{pk}")
+    removed = _remove_files(default_storage, elsewhere, folder=folder)
     return WorkspaceDeleted(name, images, cancelled, removed)
 
 

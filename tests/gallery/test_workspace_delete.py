@@ -268,3 +268,10 @@ def test_it_leaves_nothing_in_a_bucket_either(s3, workspace, owner, owner_client
     assert response.status_code == 302
     assert s3.keys(prefix) == set()
     assert not Image.objects.exists()
+
+
+def test_a_file_stored_outside_the_workspace_folder_goes_too(workspace, owner, owner_client):
+    name = default_storage.save("legacy/lighthouse.png", ContentFile(b"png"))
+    Image.objects.create(workspace=workspace, prompt="from an older layout", file=name)
+    owner_client.post(delete_url(workspace), {"name": "Studio"})
+    assert not default_storage.exists(name)
