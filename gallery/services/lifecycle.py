@@ -6,6 +6,7 @@ own (`AuditEvent.workspace` None), so it survives the workspace.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import tempfile
@@ -14,6 +15,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +24,7 @@ from accounts.models import AuditVerb, Membership, User, Workspace
 from accounts.services import audit_record
 from config.storage import open_stream
 from gallery.ingest import STORAGE_ERRORS
-from gallery.models import Comment, Image, Job, JobState
+from gallery.models import Comment, HistorySync, Image, Job, JobState
 from gallery.selectors import catalog_names
 from gallery.services.bulk import READ_SIZE, ZipPipe, csv_line, zip_entry_name
 from gallery.services.jobs import job_cancel
@@ -225,14 +227,7 @@ def workspace_delete(*, membership: Membership) -> WorkspaceDeleted:
     with transaction.atomic():
         # Locked: a worker's claim of any of these waits for this, and then finds nothing.
         jobs = list(Job.objects.select_for_update().filter(workspace=workspace).active())
-        running = [job for job in jobs if job.state == JobState.RUNNING]
-        if running:
-            n = len(running)
-            raise WorkspaceBusy(
-                f"{n} job{'s are' if n > 1 else ' is'} running right now. Wait for "
-                f"{'them' if n > 1 else 'it'} to finish (usually within a minute), then delete "
-                "again. Nothing was deleted."
-            )
+        _refuse_while_a_worker_writes(workspace, jobs)
         cancelled = sum(
             job_cancel(job=job, membership=membership) for job in jobs if job.can_cancel
         )
@@ -258,6 +253,34 @@ def workspace_delete(*, membership: Membership) -> WorkspaceDeleted:
         )
     removed = _remove_files(default_storage, elsewhere, folder=folder)
     return WorkspaceDeleted(name, images, cancelled, removed)
+
+
+def _refuse_while_a_worker_writes(workspace: Workspace, jobs: list[Job]) -> None:
+    """WorkspaceBusy while a live worker runs one of the jobs or a history sync: it may be
+    storing files and rows this deletion would miss. One whose heartbeat is stale has no
+    worker any more, and does not hold the deletion back."""
+    now = timezone.now()
+    job_cutoff = now - dt.timedelta(seconds=settings.JOB_STALE_SECONDS)
+    running = sum(
+        job.state == JobState.RUNNING
+        and job.heartbeat_at is not None
+        and job.heartbeat_at >= job_cutoff
+        for job in jobs
+    )
+    if running:
+        raise WorkspaceBusy(
+            f"{running} job{'s are' if running > 1 else ' is'} running right now. Wait for "
+            f"{'them' if running > 1 else 'it'} to finish (usually within a minute), then "
+            "delete again. Nothing was deleted."
+        )
+    sync_cutoff = now - dt.timedelta(seconds=settings.HISTORY_SYNC_STALE_SECONDS)
+    if HistorySync.objects.filter(
+        workspace=workspace, state=HistorySync.State.RUNNING, heartbeat_at__gte=sync_cutoff
+    ).exists():
+        raise WorkspaceBusy(
+            "The provider's history is being copied in right now. Wait for it to finish "
+            "(usually within a minute), then delete again. Nothing was deleted."
+        )
 
 
 def _remove_files(storage: Storage, names: list[str], *, folder: str) -> int:

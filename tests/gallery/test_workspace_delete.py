@@ -275,3 +275,31 @@ def test_a_file_stored_outside_the_workspace_folder_goes_too(workspace, owner, o
     Image.objects.create(workspace=workspace, prompt="from an older layout", file=name)
     owner_client.post(delete_url(workspace), {"name": "Studio"})
     assert not default_storage.exists(name)
+
+
+def test_a_job_whose_worker_stopped_does_not_hold_the_deletion_back(
+    full, owner, owner_client, settings
+):
+    stale = timezone.now() - dt.timedelta(seconds=settings.JOB_STALE_SECONDS + 5)
+    Job.objects.create(
+        workspace=full,
+        author=owner,
+        prompt="p",
+        model_id="m",
+        idempotency_key="orphaned",
+        state=JobState.RUNNING,
+        lease="dead",
+        heartbeat_at=stale,
+    )
+    assert owner_client.post(delete_url(full), {"name": "Studio"}).status_code == 302
+    assert not Workspace.objects.filter(pk=full.pk).exists()
+
+
+def test_a_history_sync_in_progress_holds_the_deletion_back(full, owner_client):
+    HistorySync.objects.create(
+        workspace=full, mode="incremental", state="running", heartbeat_at=timezone.now()
+    )
+    response = owner_client.post(delete_url(full), {"name": "Studio"})
+    assert response.status_code == 422
+    assert "history is being copied in right now" in response.content.decode()
+    assert Workspace.objects.filter(pk=full.pk).exists()
