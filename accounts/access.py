@@ -19,6 +19,7 @@ from accounts.models import (
     Role,
     User,
     Workspace,
+    WorkspaceSlug,
 )
 from accounts.selectors import membership_list_for_user_with_credentials
 
@@ -60,6 +61,7 @@ def get_membership(
     memberships = membership_list_for_user_with_credentials(user=request.user)
     membership = next((m for m in memberships if m.workspace.slug == slug), None)
     if membership is None:
+        _follow_old_slug(slug, memberships)
         raise Http404("No such workspace")
     for each in memberships:
         each.user = request.user
@@ -75,6 +77,27 @@ def get_membership(
             f"This needs the {Role(role).label.lower()} role in {membership.workspace}."
         )
     return membership
+
+
+class WorkspaceMoved(Exception):
+    """A member asked for their workspace by an address it had before a rename: answered with
+    a redirect to the same page at its new address (`accounts.middleware`)."""
+
+    def __init__(self, old_slug: str, new_slug: str) -> None:
+        super().__init__(f"/w/{old_slug}/ is now /w/{new_slug}/")
+        self.old_slug = old_slug
+        self.new_slug = new_slug
+
+
+def _follow_old_slug(slug: str, memberships: list[Membership]) -> None:
+    """Raise WorkspaceMoved if `slug` is an old address of one of the user's own workspaces.
+    Anyone else gets the same 404 as for an address that never existed."""
+    mine = {m.workspace_id: m.workspace for m in memberships}
+    if not mine:
+        return
+    old = WorkspaceSlug.objects.filter(slug=slug, workspace_id__in=mine).first()
+    if old is not None:
+        raise WorkspaceMoved(slug, mine[old.workspace_id].slug)
 
 
 def get_membership_in_workspace(viewer: Membership, membership_id: int) -> Membership:

@@ -15,7 +15,7 @@ from accounts.models import (
     User,
     Workspace,
 )
-from accounts.services import CredentialFields
+from accounts.services import CredentialFields, slug_taken
 
 
 class WorkspaceForm(forms.Form):
@@ -34,6 +34,29 @@ class WorkspaceForm(forms.Form):
             # Two entries with one name in the switcher cannot be told apart.
             raise forms.ValidationError(f"A workspace called “{name}” already exists.")
         return name
+
+
+class WorkspaceRenameForm(WorkspaceForm):
+    """Settings · Workspace: the name and the address (/w/<slug>/)."""
+
+    slug = forms.SlugField(
+        max_length=Workspace._meta.get_field("slug").max_length,
+        label="Address",
+        required=False,  # blank keeps the current one
+        help_text="Lower-case letters, digits and hyphens. The old address keeps working for "
+        "members: it redirects here.",
+        error_messages={
+            "invalid": "Use only lower-case letters, digits and hyphens (like spring-campaign)."
+        },
+    )
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip().lower()
+        if not slug and self.workspace is not None:
+            return self.workspace.slug
+        if slug_taken(slug, by_other_than=self.workspace):
+            raise forms.ValidationError(f"The address /w/{slug}/ is taken. Choose another.")
+        return slug
 
 
 class LoginForm(AuthenticationForm):
@@ -199,4 +222,30 @@ class ApiTokenForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         if not name:
             raise forms.ValidationError("Give the token a name, so you can tell it apart later.")
+        return name
+
+
+class StaffUserActiveForm(forms.Form):
+    active = forms.TypedChoiceField(
+        choices=(("1", "Active"), ("0", "Deactivated")), coerce=lambda value: value == "1"
+    )
+
+
+class WorkspaceDeleteForm(forms.Form):
+    """Deleting a workspace: its name typed as it is shown, so it is never deleted by a slip."""
+
+    name = forms.CharField(label="Workspace name", max_length=200)
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.fields["name"].help_text = f"Type “{workspace.name}” to confirm."
+        self.fields["name"].widget.attrs.update(autocomplete="off", spellcheck="false")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if name != self.workspace.name:
+            raise forms.ValidationError(
+                f"That is not this workspace's name. Type “{self.workspace.name}” exactly as shown."
+            )
         return name

@@ -110,6 +110,18 @@ class Workspace(models.Model):
         return self.name
 
 
+class WorkspaceSlug(models.Model):
+    """An address a workspace had before a rename: /w/<slug>/… still leads its members there
+    (`accounts.access.get_membership`), and no other workspace may take it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="old_slugs")
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.workspace_id}"
+
+
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"
@@ -313,12 +325,22 @@ class AuditVerb(models.TextChoices):
     MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
     TOKEN_CREATED = "token.created", "created an API token"
     TOKEN_REVOKED = "token.revoked", "revoked an API token"
+    MEMBER_LEFT = "member.left", "left the workspace"
+    USER_DEACTIVATED = "user.deactivated", "deactivated the account of"
+    USER_REACTIVATED = "user.reactivated", "reactivated the account of"
     WORKSPACE_CREATED = "workspace.created", "created the workspace"
+    WORKSPACE_DELETED = "workspace.deleted", "deleted the workspace"
+    WORKSPACE_EXPORTED = "workspace.exported", "exported the workspace"
+    WORKSPACE_MOVED = "workspace.moved", "changed the address of the workspace"
     WORKSPACE_RENAMED = "workspace.renamed", "renamed the workspace"
 
 
 class AuditEvent(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
+    # None for what happens to the installation rather than in one workspace (a workspace
+    # deleted, an account deactivated): those records outlive any workspace.
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from accounts.models import (
     ApiToken,
@@ -78,8 +80,40 @@ def membership_list_for_workspace(*, workspace: Workspace) -> QuerySet[Membershi
     )
 
 
-def audit_event_list(*, workspace: Workspace, limit: int = 50) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(workspace=workspace).select_related("actor")[:limit])
+def audit_event_list(*, workspace: Workspace | None, limit: int = 50) -> list[AuditEvent]:
+    """The workspace's audit log; with None, the installation's own (workspaces deleted,
+    accounts deactivated), which outlives any workspace."""
+    events = (
+        AuditEvent.objects.filter(workspace=workspace)
+        if workspace
+        else (AuditEvent.objects.filter(workspace__isnull=True))
+    )
+    return list(events.select_related("actor")[:limit])
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[User]
+    # The email to continue after (keyset: no COUNT, and as quick on the last page as the first).
+    next_after: str | None
+
+
+def user_page_for_staff(*, after: str = "", search: str = "", size: int = 50) -> UserPage:
+    """One page of every account, by email, each with its memberships (and their workspaces)
+    in one more query."""
+    users = User.objects.order_by("email").prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.select_related("workspace").order_by("workspace__name"),
+        )
+    )
+    if search:
+        users = users.filter(email__icontains=search.strip())
+    if after:
+        users = users.filter(email__gt=after)
+    found = list(users[: size + 1])
+    more = len(found) > size
+    return UserPage(found[:size], found[size - 1].email if more else None)
 
 
 def workspace_landing_for_user(*, user: User) -> Workspace | None:

@@ -4,10 +4,13 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import ValidationError
+from django.contrib.sessions.models import Session
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -29,6 +32,7 @@ from accounts.models import (
     Role,
     User,
     Workspace,
+    WorkspaceSlug,
     kind_uses_secret,
 )
 from config.celery import send_task
@@ -38,7 +42,12 @@ logger = logging.getLogger(__name__)
 
 
 def audit_record(
-    *, workspace: Workspace, actor: User | None, verb: str, target: str = "", detail: str = ""
+    *,
+    workspace: Workspace | None,
+    actor: User | None,
+    verb: str,
+    target: str = "",
+    detail: str = "",
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         workspace=workspace, actor=actor, verb=verb, target=target, detail=detail
@@ -48,10 +57,21 @@ def audit_record(
 # --- Workspaces -------------------------------------------------------------------------------
 
 
+def slug_taken(slug: str, *, by_other_than: Workspace | None = None) -> bool:
+    """Whether `slug` is the address of a workspace, now or before a rename (an old address
+    still leads to its workspace, so no other may take it)."""
+    current = Workspace.objects.filter(slug=slug)
+    previous = WorkspaceSlug.objects.filter(slug=slug)
+    if by_other_than is not None:
+        current = current.exclude(pk=by_other_than.pk)
+        previous = previous.exclude(workspace=by_other_than)
+    return current.exists() or previous.exists()
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:50] or "workspace"
     slug, n = base, 2
-    while Workspace.objects.filter(slug=slug).exists():
+    while slug_taken(slug):
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -82,19 +102,45 @@ def workspace_create(*, name: str, creator: User | None) -> Workspace:
     return workspace
 
 
-def workspace_rename(*, workspace: Workspace, actor: User, name: str) -> None:
-    old = workspace.name
-    if old == name:
-        return
-    workspace.name = name
-    workspace.save(update_fields=["name"])
-    audit_record(
-        workspace=workspace,
-        actor=actor,
-        verb=AuditVerb.WORKSPACE_RENAMED,
-        target=name,
-        detail=f"was {old}",
-    )
+@transaction.atomic
+def workspace_rename(
+    *, workspace: Workspace, actor: User, name: str, slug: str | None = None
+) -> None:
+    """A new name and, with `slug`, a new address. The old address keeps leading members to
+    the workspace (a WorkspaceSlug); going back to an old address takes it off that list.
+    Raises ValidationError (on "slug") when another workspace has or had the address."""
+    old_name, old_slug = workspace.name, workspace.slug
+    slug = slug or old_slug
+    if slug != old_slug:
+        if slug_taken(slug, by_other_than=workspace):
+            raise ValidationError({"slug": f"The address /w/{slug}/ is taken. Choose another."})
+        WorkspaceSlug.objects.filter(workspace=workspace, slug=slug).delete()
+        try:
+            with transaction.atomic():
+                WorkspaceSlug.objects.create(workspace=workspace, slug=old_slug)
+                workspace.slug = slug
+                workspace.save(update_fields=["slug"])
+        except IntegrityError:  # another workspace took it a moment ago
+            raise ValidationError(
+                {"slug": f"The address /w/{slug}/ is taken. Choose another."}
+            ) from None
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            verb=AuditVerb.WORKSPACE_MOVED,
+            target=f"/w/{slug}/",
+            detail=f"was /w/{old_slug}/ (which still leads here)",
+        )
+    if name != old_name:
+        workspace.name = name
+        workspace.save(update_fields=["name"])
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            verb=AuditVerb.WORKSPACE_RENAMED,
+            target=name,
+            detail=f"was {old_name}",
+        )
 
 
 def user_remember_workspace(*, user: User, workspace: Workspace) -> None:
@@ -242,6 +288,65 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
         verb=AuditVerb.MEMBER_REMOVED,
         target=user.email,
     )
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    """The member leaves the workspace themselves; the last admin cannot (ValidationError)."""
+    current = _ensure_an_admin_remains(
+        membership,
+        new_role=None,
+        message=f"You are the last admin of {membership.workspace}: make someone else admin "
+        "first (Settings · Members), or delete the workspace.",
+    )
+    current.delete()
+    user = current.user
+    if user.last_workspace_id == current.workspace_id:
+        user.last_workspace = None
+        user.save(update_fields=["last_workspace"])
+    audit_record(
+        workspace=current.workspace, actor=user, verb=AuditVerb.MEMBER_LEFT, target=user.email
+    )
+
+
+# --- Accounts (staff) -------------------------------------------------------------------------
+
+
+def user_set_active(*, user: User, actor: User, active: bool) -> bool:
+    """Deactivate or reactivate an account (staff only; never one's own). A deactivated user
+    cannot sign in, and every session they have ends now. False when nothing changed."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff users deactivate accounts.")
+    if user.pk == actor.pk:
+        raise ValidationError("You cannot deactivate your own account.", code="self")
+    changed = bool(User.objects.filter(pk=user.pk, is_active=not active).update(is_active=active))
+    user.is_active = active
+    if not changed:
+        return False
+    if not active:
+        sessions_end_for(user)
+    audit_record(
+        workspace=None,
+        actor=actor,
+        verb=AuditVerb.USER_REACTIVATED if active else AuditVerb.USER_DEACTIVATED,
+        target=user.email,
+    )
+    return True
+
+
+def sessions_end_for(user: User) -> int:
+    """End every session `user` is signed in with; how many ended.
+
+    Sessions are not indexed by user, so each live one is decoded: this is for a rare staff
+    action. (Even without it, Django's ModelBackend turns an inactive user's next request
+    anonymous; deleting the sessions also clears them from the session cache.)"""
+    engine = import_module(settings.SESSION_ENGINE)
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            engine.SessionStore(session_key=session.session_key).delete()
+            ended += 1
+    return ended
 
 
 # --- Credentials ------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import copy
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
@@ -29,9 +30,11 @@ from accounts.forms import (
     CredentialForm,
     MemberAddForm,
     MemberRoleForm,
+    StaffUserActiveForm,
     WorkspaceForm,
+    WorkspaceRenameForm,
 )
-from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role
+from accounts.models import ConnectionCheck, Membership, ProviderCredential, Role, User
 
 
 def _posted(request: HttpRequest) -> QueryDict | None:
@@ -278,18 +281,43 @@ def settings_provider(request: WorkspaceRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_general(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.ADMIN)
-    form = WorkspaceForm(
+    workspace = membership.workspace
+    form = WorkspaceRenameForm(
         _posted(request),
-        initial={"name": membership.workspace.name},
-        workspace=membership.workspace,
+        initial={"name": workspace.name, "slug": workspace.slug},
+        workspace=workspace,
     )
     if request.method == "POST" and form.is_valid():
-        services.workspace_rename(
-            workspace=membership.workspace, actor=request.user, name=form.cleaned_data["name"]
-        )
-        messages.success(request, "Workspace renamed.")
-        return redirect("accounts:settings_general", slug=slug)
-    context = {"form": form, "schedule": _schedule()}
+        old_slug = workspace.slug
+        try:
+            services.workspace_rename(
+                workspace=workspace,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if workspace.slug != old_slug:
+                messages.success(
+                    request,
+                    f"Saved. The workspace is now at /w/{workspace.slug}/; links to "
+                    f"/w/{old_slug}/ still lead its members here.",
+                )
+            else:
+                messages.success(request, "Workspace renamed.")
+            return redirect("accounts:settings_general", slug=workspace.slug)
+    if request.method == "POST":
+        # What a refused save typed stays in the form; the page shows the saved name and address.
+        workspace.refresh_from_db(fields=["name", "slug"])
+    context = {
+        "form": form,
+        "schedule": _schedule(),
+        "old_slugs": list(
+            workspace.old_slugs.order_by("-created_at").values_list("slug", flat=True)
+        ),
+    }
     return render(
         request, "accounts/settings_general.html", context, status=422 if form.errors else 200
     )
@@ -353,6 +381,87 @@ def connection_check_status(request: WorkspaceRequest, slug: str, check_id: int)
         "accounts/settings_provider.html#connection-check",
         _connection_context(check.credential, check),
     )
+
+
+# --- Leaving a workspace ----------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace_leave(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    """Any member leaves, after saying so on this page; the last admin is told why not."""
+    membership = get_membership(request, slug, viewers_may_post=True)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm") != "leave":
+            context = {"error": "Press Leave to leave."}
+            return render(request, "accounts/workspace_leave.html", context, status=400)
+        try:
+            services.membership_leave(membership=membership)
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            messages.success(request, f"You left {membership.workspace}.")
+            return redirect("home")
+    status = 409 if error else 200
+    return render(request, "accounts/workspace_leave.html", {"error": error}, status=status)
+
+
+# --- Staff: accounts --------------------------------------------------------------------------
+
+
+def _require_staff(request: SignedInRequest) -> None:
+    # 404, as for an outsider: the page and the accounts it names are not for them to know.
+    if not request.user.is_staff:
+        raise Http404("No such page")
+
+
+@login_required
+@require_GET
+def staff_users(request: SignedInRequest) -> HttpResponse:
+    _require_staff(request)
+    search = request.GET.get("q", "")[:254]
+    page = selectors.user_page_for_staff(after=request.GET.get("after", "")[:254], search=search)
+    context = {
+        "page": page,
+        "search": search,
+        "events": selectors.audit_event_list(workspace=None, limit=20),
+    }
+    return render(request, "accounts/staff_users.html", context)
+
+
+@login_required
+@require_POST
+def staff_user_active(request: SignedInRequest, user_id: int) -> HttpResponse:
+    _require_staff(request)
+    target = User.objects.filter(pk=user_id).first()
+    if target is None:
+        raise Http404("No such user")
+    form = StaffUserActiveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether the account is active.")
+    else:
+        active = form.cleaned_data["active"]
+        try:
+            changed = services.user_set_active(user=target, actor=request.user, active=active)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            if not changed:
+                messages.info(
+                    request, f"{target.email} was {'active' if active else 'deactivated'} already."
+                )
+            elif active:
+                messages.success(request, f"{target.email} can sign in again.")
+            else:
+                messages.success(
+                    request,
+                    f"{target.email} is deactivated: signed out everywhere, and cannot sign in.",
+                )
+    # Back to the same page of the list.
+    keep = {name: request.POST[name] for name in ("after", "q") if request.POST.get(name)}
+    back = reverse("staff_users")
+    return redirect(f"{back}?{urlencode(keep)}" if keep else back)
 
 
 # --- The member's own API tokens --------------------------------------------------------------

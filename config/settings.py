@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "config.middleware.HtmxMessagesMiddleware",
     "axes.middleware.AxesMiddleware",
+    # A workspace's old address (before a rename) redirects its members to the new one.
+    "accounts.middleware.WorkspaceMovedMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

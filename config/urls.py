@@ -47,6 +47,14 @@ urlpatterns = [
     path("account/", include(auth_patterns)),
     path("workspaces/new/", account_views.workspace_create, name="workspace_create"),
     path("ops/", ops_views.ops_page, name="ops"),
+    path("staff/users/", account_views.staff_users, name="staff_users"),
+    path(
+        "staff/users/<int:user_id>/active/",
+        account_views.staff_user_active,
+        name="staff_user_active",
+    ),
+    # Any member, viewers too (the settings under /settings/ are for admins only).
+    path("w/<slug:slug>/leave/", account_views.workspace_leave, name="workspace_leave"),
     path("w/<slug:slug>/", include("gallery.urls")),
     # Outside any workspace: the signed token is the whole permission (gallery.thumbnails).
     # gallery.middleware answers these before sessions and auth; this names the route.

@@ -10,6 +10,7 @@ from gallery.views import (
     compare,
     generate,
     images,
+    lifecycle,
     notifications,
     queue,
     review,
@@ -75,6 +76,8 @@ urlpatterns = [
         name="budget_request_decide",
     ),
     path("budget/", budgets.budget_ask, name="budget_ask"),
+    path("settings/export/", lifecycle.workspace_export, name="workspace_export"),
+    path("settings/delete/", lifecycle.workspace_delete, name="workspace_delete"),
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path(

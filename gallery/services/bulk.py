@@ -136,7 +136,7 @@ def zip_entry_name(image: Image) -> str:
     return f"{image.pk}-{words}.{extension.lower()}"
 
 
-class _Pipe(io.RawIOBase):
+class ZipPipe(io.RawIOBase):
     """Where ZipFile writes; holds only what was written since the generator last yielded.
 
     Not seekable, so ZipFile writes each entry's sizes after its data (a data descriptor)
@@ -180,7 +180,7 @@ def images_zip(
     """
     pks = _pks(images)  # fixed now: the manifest describes exactly the files written
     written: set[int] = set()
-    pipe = _Pipe()
+    pipe = ZipPipe()
     with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED) as archive:
         for image in _images_in_order(pks):
             if not image.file:
@@ -201,9 +201,9 @@ def images_zip(
             written.add(image.pk)
             yield from pipe.drain()
         with archive.open("manifest.csv", mode="w") as entry:
-            entry.write(_csv_line(MANIFEST_COLUMNS))
+            entry.write(csv_line(MANIFEST_COLUMNS))
             for image in _images_in_order([pk for pk in pks if pk in written]):
-                entry.write(_csv_line(_manifest_row(image, model_names or {})))
+                entry.write(csv_line(_manifest_row(image, model_names or {})))
                 yield from pipe.drain()
     yield from pipe.drain()
 
@@ -226,7 +226,7 @@ def _manifest_row(image: Image, model_names: Mapping[str, str]) -> tuple[str, ..
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_line(values: tuple[str, ...]) -> bytes:
+def csv_line(values: tuple[str, ...]) -> bytes:
     line = io.StringIO()
     csv.writer(line).writerow(["'" + v if v.startswith(_FORMULA_STARTS) else v for v in values])
     return line.getvalue().encode()

@@ -19,7 +19,9 @@ from accounts.models import (
     Membership,
     Notification,
     ProviderCredential,
+    User,
     Workspace,
+    WorkspaceSlug,
 )
 from gallery.models import (
     BudgetRequest,
@@ -39,6 +41,8 @@ from gallery.models import (
 # Patterns with arguments that are not workspace-scoped: auth's own one-time link, and signed
 # thumbnail URLs, where the token is the permission (tests/gallery/test_thumbnail_urls.py).
 PUBLIC_PATTERNS = {"password_reset_confirm", "thumbnail"}
+# The installation's staff pages: for staff users only, whatever their workspaces (tested below).
+STAFF_PATTERNS = {"staff_users", "staff_user_active"}
 # Staff-only Django admin: its own permission system. The JSON API takes bearer tokens, never
 # a session: its own outsider table is tests/api/test_api_access.py.
 SKIPPED_NAMESPACES = {"admin", "api"}
@@ -61,7 +65,7 @@ def _walk(patterns, namespace: str = "", args: tuple[str, ...] = ()) -> Iterator
             yield from _walk(entry.url_patterns, full_ns, args + converters)
         elif isinstance(entry, URLPattern) and entry.name:
             all_args = args + converters
-            if all_args and entry.name not in PUBLIC_PATTERNS:
+            if all_args and entry.name not in PUBLIC_PATTERNS | STAFF_PATTERNS:
                 yield Route(f"{namespace}:{entry.name}" if namespace else entry.name, all_args)
 
 
@@ -131,6 +135,7 @@ VIEWER_POST_ROUTES = {
     "gallery:comment_delete",
     "gallery:image_favourite",
     "gallery:images_bulk",  # favourite or download a selection; every other action refused
+    "workspace_leave",  # anyone may leave; a form without the confirmation changes nothing
 }
 
 
@@ -168,6 +173,8 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "workspace_budgets": list(WorkspaceBudget.objects.values()),
         "notifications": list(Notification.objects.order_by("pk").values()),
         "api_tokens": list(ApiToken.objects.order_by("pk").values()),
+        "old_slugs": list(WorkspaceSlug.objects.order_by("pk").values()),
+        "users": list(User.objects.order_by("pk").values("pk", "is_active")),
     }
 
 
@@ -178,6 +185,8 @@ GALLERY_ADMIN_ROUTES = {
     "gallery:member_budget",
     "gallery:member_adjust",
     "gallery:budget_request_decide",
+    "gallery:workspace_export",
+    "gallery:workspace_delete",
 }
 ADMIN_ROUTES = [
     route
@@ -291,3 +300,59 @@ def test_it_sends_an_anonymous_visitor_to_log_in(route, cast, client):
     assert response.status_code in (302, 405)
     if response.status_code == 302:
         assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_it_answers_an_outsider_at_an_old_address_as_if_it_never_existed(
+    route, cast, owner, outsider_client
+):
+    """Studio was renamed: its old address redirects its members, but tells Eve nothing."""
+    WorkspaceSlug.objects.create(workspace=cast, slug="old-studio")
+    url = _url(route, cast, slug="old-studio")
+    before = _snapshot(cast)
+    statuses = [outsider_client.get(url).status_code, outsider_client.post(url).status_code]
+    assert set(statuses) <= {404, 405}, statuses
+    assert 404 in statuses
+    assert _snapshot(cast) == before
+
+
+# --- Staff pages: not for anyone in the cast, whatever their role in a workspace --------------
+
+
+def _staff_urls(cast: Workspace) -> list[str]:
+    target = Membership.objects.filter(workspace=cast, role="member").get().user
+    return [reverse("staff_users"), reverse("staff_user_active", args=[target.pk])]
+
+
+def test_it_knows_every_staff_route():
+    staff = {
+        entry.name
+        for entry in get_resolver().url_patterns
+        if isinstance(entry, URLPattern) and str(entry.pattern).startswith("staff/")
+    }
+    assert staff == STAFF_PATTERNS
+
+
+@pytest.mark.parametrize("who", ["owner", "member", "viewer", "outsider"])
+def test_it_hides_the_staff_pages_from_everyone_but_staff(who, cast, client_for, request):
+    client = client_for(request.getfixturevalue(who))
+    before = _snapshot(cast)
+    for url in _staff_urls(cast):
+        statuses = [
+            client.get(url).status_code,
+            client.post(url, {"active": "0"}).status_code,
+            client.post(url, {"active": "0"}, HTTP_HX_REQUEST="true").status_code,
+        ]
+        assert set(statuses) <= {404, 405}, (url, statuses)
+        assert 404 in statuses
+    assert _snapshot(cast) == before
+
+
+def test_it_sends_an_anonymous_visitor_from_the_staff_pages_to_log_in(cast, client):
+    for url in _staff_urls(cast):
+        response = client.get(url)
+        assert response.status_code in (302, 405)
+        if response.status_code == 302:
+            assert response["Location"].startswith(reverse("login"))
+        assert client.post(url, {"active": "0"}).status_code == 302
+    assert User.objects.filter(is_active=False).count() == 0

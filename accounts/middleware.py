@@ -1,0 +1,36 @@
+"""Old workspace addresses: a member following a link from before a rename lands on the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+from accounts.access import WorkspaceMoved
+
+
+class WorkspaceMovedMiddleware:
+    """Turns `WorkspaceMoved` (raised by `get_membership`) into a redirect to the same path and
+    query under the workspace's new slug.
+
+    Temporary (302/307), not permanent: an admin may rename it again, or back. A POST is sent
+    on with 307, so a form posted from a page opened before the rename is not lost.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, WorkspaceMoved):
+            return None
+        old, new = f"/w/{exception.old_slug}/", f"/w/{exception.new_slug}/"
+        path = request.get_full_path()
+        if old not in path:
+            return None
+        response = HttpResponseRedirect(path.replace(old, new, 1))
+        if request.method not in ("GET", "HEAD"):
+            response.status_code = 307
+        return response
