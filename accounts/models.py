@@ -311,6 +311,10 @@ class AuditVerb(models.TextChoices):
     MEMBER_LINK_ISSUED = "member.link_issued", "issued a new set-password link for"
     MEMBER_REMOVED = "member.removed", "removed a member"
     MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
+    WEBHOOK_CHANGED = "webhook.changed", "changed the webhook"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", "rotated the webhook's signing secret"
+    WEBHOOK_SET = "webhook.set", "set up a webhook to"
+    WEBHOOK_TESTED = "webhook.tested", "sent a test event to the webhook"
     WORKSPACE_CREATED = "workspace.created", "created the workspace"
     WORKSPACE_RENAMED = "workspace.renamed", "renamed the workspace"
 

@@ -47,6 +47,8 @@ from gallery.models import (
     QuotaSnapshot,
     RequestState,
     ReviewEvent,
+    Webhook,
+    WebhookDelivery,
 )
 from gallery.models.budgets import IMAGES
 
@@ -582,3 +584,12 @@ def favourite_ids(*, user: User, images: list[Image]) -> set[int]:
 
 def budget_request_count_pending(*, workspace: Workspace) -> int:
     return BudgetRequest.objects.filter(workspace=workspace, state=RequestState.PENDING).count()
+
+
+def webhook_for_workspace(*, workspace: Workspace) -> Webhook | None:
+    return Webhook.objects.filter(workspace=workspace).first()
+
+
+def webhook_delivery_list(*, webhook: Webhook, limit: int = 20) -> list[WebhookDelivery]:
+    """The newest deliveries, one query (the payload stays in the database)."""
+    return list(WebhookDelivery.objects.filter(webhook=webhook).defer("payload")[:limit])

@@ -14,6 +14,7 @@ from gallery.views import (
     queue,
     review,
     usage,
+    webhooks,
 )
 
 app_name = "gallery"
@@ -75,6 +76,9 @@ urlpatterns = [
         name="budget_request_decide",
     ),
     path("budget/", budgets.budget_ask, name="budget_ask"),
+    path("webhooks/", webhooks.settings_webhooks, name="settings_webhooks"),
+    path("webhooks/rotate/", webhooks.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/test/", webhooks.webhook_test, name="webhook_test"),
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path(
