@@ -54,7 +54,6 @@ from providers.netguard import NetworkPolicy, UnsafeURL, blocked_reason, check_u
 
 logger = logging.getLogger(__name__)
 
-TASK = "gallery.tasks.deliver_webhook"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, like Stripe's, not a secret)
 # Waits after the 1st, 2nd… failed attempt; after the last one the delivery fails.
 RETRY_DELAYS = (10, 60, 300, 1800, 7200)
@@ -198,7 +197,7 @@ def webhook_test(*, webhook: Webhook, actor: User) -> WebhookDelivery:
         verb=AuditVerb.WEBHOOK_TESTED,
         target=_host(webhook.url),
     )
-    send_task_on_commit(TASK, delivery.pk)
+    send_task_on_commit("gallery.tasks.deliver_webhook", delivery.pk)
     return delivery
 
 
@@ -252,7 +251,7 @@ def webhook_job_ended(*, job: Job, event: str, finished_at: dt.datetime, error: 
         },
     )
     if created:
-        send_task_on_commit(TASK, delivery.pk)
+        send_task_on_commit("gallery.tasks.deliver_webhook", delivery.pk)
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -437,7 +436,7 @@ def _record(delivery: WebhookDelivery, outcome: Outcome, *, at: dt.datetime) -> 
 
 def _send(delivery_id: int, *, countdown: float | None = None) -> bool:
     try:
-        send_task(TASK, delivery_id, countdown=countdown)
+        send_task("gallery.tasks.deliver_webhook", delivery_id, countdown=countdown)
     except (OperationalError, OSError) as exc:
         # The row says it is due: the resend tick sends it once the broker is back.
         logger.warning("Webhook delivery %s: the broker is unreachable (%s)", delivery_id, exc)

@@ -32,6 +32,8 @@ from gallery.models import (
     LedgerEntry,
     MemberBudget,
     ReviewEvent,
+    Webhook,
+    WebhookDelivery,
     WorkspaceBudget,
 )
 
@@ -151,16 +153,21 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "budgets": list(MemberBudget.objects.order_by("pk").values()),
         "workspace_budgets": list(WorkspaceBudget.objects.values()),
         "notifications": list(Notification.objects.order_by("pk").values()),
+        "webhooks": list(Webhook.objects.order_by("pk").values()),
+        "webhook_deliveries": list(WebhookDelivery.objects.order_by("pk").values()),
     }
 
 
 # Every route of the settings app is for workspace admins only, and so are Settings · Budgets
-# (served by the gallery app: what was used comes from its ledger).
+# and Settings · Webhooks (served by the gallery app: its ledger, its jobs' events).
 GALLERY_ADMIN_ROUTES = {
     "gallery:settings_budgets",
     "gallery:member_budget",
     "gallery:member_adjust",
     "gallery:budget_request_decide",
+    "gallery:settings_webhooks",
+    "gallery:webhook_rotate",
+    "gallery:webhook_test",
 }
 ADMIN_ROUTES = [
     route
@@ -179,6 +186,10 @@ def test_it_finds_the_workspace_routes():
 
 @pytest.fixture
 def cast(workspace, owner, member, viewer, outsider):
+    # A webhook to rotate or test, so a refusal is seen in its secret and its deliveries.
+    Webhook.objects.create(
+        workspace=workspace, url="https://93.184.216.34/hook", secret_encrypted="token"
+    )
     return workspace
 
 
@@ -206,6 +217,9 @@ HOSTILE_FORM = {
     "client_id": "svc-evil",
     "secret": "evil-secret-0000",
     "base_url": "https://collector.example.net",
+    "url": "https://93.184.216.34/collect",
+    "events": ["job.succeeded", "job.failed"],
+    "enabled": "on",
 }
 
 
