@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -58,6 +59,17 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> int:
     return int(parts["t"])
 
 
+def readme_verify():
+    """The README's example, as a receiver would copy it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Webhooks") :]
+    start = section.index("```python") + len("```python")
+    code = section[start : section.index("```", start)]
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 (our own README)
+    return namespace["verify"]
+
+
 def time_passes(delivery: WebhookDelivery) -> None:
     """The wait before the next attempt is over."""
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -85,6 +97,9 @@ def test_a_finished_job_reaches_the_receiver_correctly_signed(
     delivery = WebhookDelivery.objects.get()
     assert request.headers["X-Darkroom-Delivery"] == str(delivery.uuid)
     assert abs(verify(secret, request.headers, request.body) - before) <= 2
+    readme = readme_verify()
+    assert readme(secret, request.headers["X-Darkroom-Signature"], request.body)
+    assert not readme(secret, request.headers["X-Darkroom-Signature"], request.body + b" ")
     body = json.loads(request.body)
     images = list(Image.objects.filter(job=job).order_by("pk").values_list("pk", flat=True))
     assert len(images) == 2
