@@ -31,6 +31,9 @@ What one attempt does depends on the stage it finds:
   later; the provider is never called again. When tries run out the job fails at stage PAID,
   and Retry resumes storing it.
 
+A job's ending (succeed, fail) and its webhook delivery (`webhooks.webhook_job_ended`) are one
+transaction: the receiver hears of every ending, and only of endings that happened.
+
 Every database step of an attempt (the claim, each transition, storing the rows) rides out a
 brief database outage: it is tried again with backoff, the provider's answer kept in hand
 (`outages.py`). Past JOB_DATABASE_RETRY_SECONDS the worker lets the job go like a dead one.

@@ -182,7 +182,6 @@ def webhook_test(*, webhook: Webhook, actor: User) -> WebhookDelivery:
         "event": WebhookEvent.TEST.value,
         "created_at": now.isoformat(),
         "workspace": {"slug": webhook.workspace.slug},
-        "sent_by": actor.email,
     }
     delivery = WebhookDelivery.objects.create(
         webhook=webhook,
