@@ -12,7 +12,11 @@ from config import logcontext
 # The jobs' recovery tick runs every few seconds (beat's own tick for the operations page
 # every half minute); Celery would log three lines each time
 # (sent, received, succeeded). What the tick finds worth saying, it logs itself.
-QUIET_TASKS = ("gallery.tasks.recover_jobs", "gallery.tasks.record_beat")
+QUIET_TASKS = (
+    "gallery.tasks.recover_jobs",
+    "gallery.tasks.record_beat",
+    "gallery.tasks.resend_webhooks",
+)
 
 
 class QuietRoutineTasks(logging.Filter):

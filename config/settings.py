@@ -202,6 +202,9 @@ SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765")
 # reach the cloud metadata service or the private network. Hosts listed here (host, host:port or
 # a URL) may be loopback or private: the sandbox always, plus e.g. a provider behind a VPN.
 PROVIDER_PRIVATE_HOSTS = [SANDBOX_URL, *env_list("PROVIDER_PRIVATE_HOSTS")]
+# The same guard for the webhook URLs workspace admins type: loopback or private hosts only
+# where listed here (host, host:port or a URL), e.g. a chat bridge on the office network.
+WEBHOOK_PRIVATE_HOSTS = env_list("WEBHOOK_PRIVATE_HOSTS")
 
 # --- Celery -----------------------------------------------------------------------------------
 
@@ -482,6 +485,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": JOB_DISPATCH_SECONDS,
         # Ticks that waited behind busy workers are stale; the next one does the same work.
         "options": {"expires": 2 * JOB_DISPATCH_SECONDS},
+    },
+    "resend-webhooks": {
+        "task": "gallery.tasks.resend_webhooks",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
     "sync-histories": {
         "task": "gallery.tasks.sync_all_histories",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from accounts.models import Membership
-from gallery.models import BudgetRequest, Collection, Comment, Comparison, Image, Job
+from gallery.models import BudgetRequest, Collection, Comment, Comparison, Image, Job, Webhook
 
 
 def get_job(membership: Membership, job_id: int) -> Job:
@@ -67,3 +67,11 @@ def get_budget_request(membership: Membership, request_id: int) -> BudgetRequest
     if budget_request is None:
         raise Http404("No such request")
     return budget_request
+
+
+def get_webhook(admin: Membership) -> Webhook:
+    """The webhook of the admin's workspace (the view asked for the admin role); 404 if none."""
+    webhook = Webhook.objects.select_related("workspace").filter(workspace=admin.workspace).first()
+    if webhook is None:
+        raise Http404("No webhook")
+    return webhook

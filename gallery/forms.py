@@ -13,10 +13,12 @@ from django.conf import settings
 
 from accounts.models import ProviderCredential, kind_uses_secret
 from gallery.costs import BudgetLeft, CostEstimate, InFlight, cost_estimate
-from gallery.models import CatalogModel, JobKind, QuotaSnapshot, ReviewState
+from gallery.models import CatalogModel, JobKind, QuotaSnapshot, ReviewState, Webhook, WebhookEvent
 from gallery.models.budgets import amount_text
+from gallery.models.webhooks import JOB_EVENTS
 from gallery.services.jobs import JobRequest
 from gallery.services.review import COMMENT_MAX_LENGTH
+from gallery.services.webhooks import webhook_url_problem
 from providers import QuotaKind
 
 OPTION_FIELDS = ("n", "aspect_ratio", "size", "output_format")
@@ -551,3 +553,27 @@ class BudgetAdjustForm(forms.Form):
             self.add_error("amount", "Enter an amount other than 0.")
         _whole_images(self, "amount", self.unit)
         return cleaned
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(
+        label="Receiver URL",
+        max_length=Webhook._meta.get_field("url").max_length,
+        help_text="Where Darkroom POSTs the events, e.g. https://hooks.example.com/darkroom. "
+        "Redirects are not followed.",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "spellcheck": "false"}),
+    )
+    events = forms.MultipleChoiceField(
+        choices=[(e, WebhookEvent(e).label) for e in JOB_EVENTS],
+        initial=JOB_EVENTS,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event to send."},
+    )
+    enabled = forms.BooleanField(label="Send events", required=False, initial=True)
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        problem = webhook_url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url

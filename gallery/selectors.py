@@ -47,6 +47,8 @@ from gallery.models import (
     QuotaSnapshot,
     RequestState,
     ReviewEvent,
+    Webhook,
+    WebhookDelivery,
 )
 from gallery.models.budgets import IMAGES
 
@@ -608,3 +610,12 @@ def workspace_contents(*, workspace: Workspace) -> WorkspaceContents:
         jobs_running=jobs["running"],
         members=Membership.objects.filter(workspace=workspace).count(),
     )
+
+
+def webhook_for_workspace(*, workspace: Workspace) -> Webhook | None:
+    return Webhook.objects.filter(workspace=workspace).first()
+
+
+def webhook_delivery_list(*, webhook: Webhook, limit: int = 20) -> list[WebhookDelivery]:
+    """The newest deliveries, one query (the payload stays in the database)."""
+    return list(WebhookDelivery.objects.filter(webhook=webhook).defer("payload")[:limit])

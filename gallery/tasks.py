@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from config import logcontext
 from gallery.ingest import IngestError
-from gallery.services import catalog, images, jobs, ops, quota, runner, sync
+from gallery.services import catalog, images, jobs, ops, quota, runner, sync, webhooks
 from gallery.services.outages import DATABASE_UNREACHABLE
 from providers import ProviderError
 
@@ -108,6 +108,21 @@ def sync_all_histories(mode: str) -> None:
     for workspace in Workspace.objects.select_related("credential"):
         if workspace.credential.capabilities.has_history:
             sync.sync_request(workspace=workspace, mode=mode)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_webhook(delivery_id: int) -> None:
+    # Retries are not Celery retries: the delivery row says when it is due again, a message is
+    # sent for then, and the resend tick sends another if that one is lost.
+    webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def resend_webhooks() -> None:
+    try:
+        webhooks.webhook_deliveries_resend()
+    except DATABASE_UNREACHABLE as exc:  # the next tick tries again
+        logger.warning("Webhook resend tick skipped: the database cannot be reached (%s)", exc)
 
 
 @shared_task(ignore_result=True)

@@ -15,6 +15,7 @@ from gallery.views import (
     queue,
     review,
     usage,
+    webhooks,
 )
 
 app_name = "gallery"
@@ -78,6 +79,9 @@ urlpatterns = [
     path("budget/", budgets.budget_ask, name="budget_ask"),
     path("settings/export/", lifecycle.workspace_export, name="workspace_export"),
     path("settings/delete/", lifecycle.workspace_delete, name="workspace_delete"),
+    path("webhooks/", webhooks.settings_webhooks, name="settings_webhooks"),
+    path("webhooks/rotate/", webhooks.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/test/", webhooks.webhook_test, name="webhook_test"),
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path(

@@ -33,6 +33,12 @@ from gallery.models.review import (
     ReviewState,
 )
 from gallery.models.sync import HistorySync
+from gallery.models.webhooks import (
+    DeliveryState,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 __all__ = [
     "ACTIVE_STATES",
@@ -46,6 +52,7 @@ __all__ = [
     "CollectionItem",
     "Comment",
     "Comparison",
+    "DeliveryState",
     "Favourite",
     "HistorySync",
     "Image",
@@ -64,5 +71,8 @@ __all__ = [
     "RequestState",
     "ReviewEvent",
     "ReviewState",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
     "WorkspaceBudget",
 ]

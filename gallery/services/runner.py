@@ -31,6 +31,9 @@ What one attempt does depends on the stage it finds:
   later; the provider is never called again. When tries run out the job fails at stage PAID,
   and Retry resumes storing it.
 
+A job's ending (succeed, fail) and its webhook delivery (`webhooks.webhook_job_ended`) are one
+transaction: the receiver hears of every ending, and only of endings that happened.
+
 Every database step of an attempt (the claim, each transition, storing the rows) rides out a
 brief database outage: it is tried again with backoff, the provider's answer kept in hand
 (`outages.py`). Past JOB_DATABASE_RETRY_SECONDS the worker lets the job go like a dead one.
@@ -65,8 +68,8 @@ from accounts.models import Workspace
 from accounts.text import sentence
 from config.logcontext import job_context
 from gallery import ingest
-from gallery.models import Image, Job, JobKind, JobStage
-from gallery.services import budgets, quota, reconcile, results
+from gallery.models import Image, Job, JobKind, JobStage, WebhookEvent
+from gallery.services import budgets, quota, reconcile, results, webhooks
 from gallery.services.jobs import job_send
 from gallery.services.outages import DATABASE_UNREACHABLE, database_retry
 from providers import (
@@ -201,10 +204,13 @@ class HeldJob:
         error: BaseException | None = None,
     ) -> None:
         now = timezone.now()
-        if self._transition(
+        if self._end(
             lambda: Job.objects.fail(
                 self.pk, lease=self.lease, now=now, error=message, cost=cost, currency=currency
-            )
+            ),
+            event=WebhookEvent.JOB_FAILED,
+            now=now,
+            error=message,
         ):
             error_class = type(error).__name__ if error else None
             logger.warning(
@@ -278,14 +284,32 @@ class HeldJob:
         return True
 
     def succeed(self) -> None:
-        if self._transition(
-            lambda: Job.objects.succeed(self.pk, lease=self.lease, now=timezone.now())
+        now = timezone.now()
+        if self._end(
+            lambda: Job.objects.succeed(self.pk, lease=self.lease, now=now),
+            event=WebhookEvent.JOB_SUCCEEDED,
+            now=now,
         ):
             _after_finish(self.job)
 
     def _transition(self, update: Callable[[], bool]) -> bool:
         """Make a transition, riding out a brief database outage (`outages.database_retry`)."""
         return database_retry(update, what=f"Job {self.pk}")
+
+    def _end(
+        self, update: Callable[[], bool], *, event: str, now: dt.datetime, error: str = ""
+    ) -> bool:
+        """The job's last transition and its webhook delivery: one transaction, so an ending
+        is told exactly when it happened (a database outage retries both together)."""
+
+        def step() -> bool:
+            with transaction.atomic():
+                if not update():
+                    return False
+                webhooks.webhook_job_ended(job=self.job, event=event, finished_at=now, error=error)
+                return True
+
+        return self._transition(step)
 
 
 @contextmanager

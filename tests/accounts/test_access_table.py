@@ -35,6 +35,8 @@ from gallery.models import (
     LedgerEntry,
     MemberBudget,
     ReviewEvent,
+    Webhook,
+    WebhookDelivery,
     WorkspaceBudget,
 )
 
@@ -175,11 +177,13 @@ def _snapshot(workspace: Workspace) -> dict[str, object]:
         "api_tokens": list(ApiToken.objects.order_by("pk").values()),
         "old_slugs": list(WorkspaceSlug.objects.order_by("pk").values()),
         "users": list(User.objects.order_by("pk").values("pk", "is_active")),
+        "webhooks": list(Webhook.objects.order_by("pk").values()),
+        "webhook_deliveries": list(WebhookDelivery.objects.order_by("pk").values()),
     }
 
 
 # Every route of the settings app is for workspace admins only, and so are Settings · Budgets
-# (served by the gallery app: what was used comes from its ledger).
+# and Settings · Webhooks (served by the gallery app: its ledger, its jobs' events).
 GALLERY_ADMIN_ROUTES = {
     "gallery:settings_budgets",
     "gallery:member_budget",
@@ -187,6 +191,9 @@ GALLERY_ADMIN_ROUTES = {
     "gallery:budget_request_decide",
     "gallery:workspace_export",
     "gallery:workspace_delete",
+    "gallery:settings_webhooks",
+    "gallery:webhook_rotate",
+    "gallery:webhook_test",
 }
 ADMIN_ROUTES = [
     route
@@ -205,6 +212,10 @@ def test_it_finds_the_workspace_routes():
 
 @pytest.fixture
 def cast(workspace, owner, member, viewer, outsider):
+    # A webhook to rotate or test, so a refusal is seen in its secret and its deliveries.
+    Webhook.objects.create(
+        workspace=workspace, url="https://93.184.216.34/hook", secret_encrypted="token"
+    )
     return workspace
 
 
@@ -232,6 +243,9 @@ HOSTILE_FORM = {
     "client_id": "svc-evil",
     "secret": "evil-secret-0000",
     "base_url": "https://collector.example.net",
+    "url": "https://93.184.216.34/collect",
+    "events": ["job.succeeded", "job.failed"],
+    "enabled": "on",
 }
 
 

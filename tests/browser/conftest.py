@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.gallery.webhook_receiver import receiver as receiver  # a fixture
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(
     os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots")

@@ -11,6 +11,7 @@ from accounts import crypto
 from gallery.models import Job, QuotaSnapshot
 from gallery.services.catalog import catalog_refresh
 from gallery.services.jobs import JobRequest, job_submit
+from tests.gallery.webhook_receiver import receiver as receiver  # a fixture: the webhook receiver
 
 
 @pytest.fixture
