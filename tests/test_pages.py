@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from django.conf import settings
 from django.urls import reverse
 
 
@@ -90,3 +92,12 @@ def test_the_not_allowed_page_keeps_the_workspace_in_the_header(viewer_client, w
     assert "This needs the member role in Studio." in html
     assert "<strong>Studio</strong>" in html  # the switcher, not "Choose…"
     assert reverse("gallery:home", args=[workspace.slug]) in html
+
+
+def test_no_template_comment_spans_lines():
+    """Django's `{# #}` ends on its own line; one that runs on is printed on the page."""
+    templates = Path(settings.BASE_DIR) / "templates"
+    for path in templates.rglob("*.html"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            opened = line.rfind("{#")
+            assert opened == -1 or "#}" in line[opened:], f"{path}:{number}: {{# without #}}"
