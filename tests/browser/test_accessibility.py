@@ -7,6 +7,7 @@ once per test through the app's own services (a real job run against the sandbox
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -170,7 +171,9 @@ def _log_in_as(page, email: str) -> None:
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_every_page_passes_axe(browser, live_server, site, owner, member, viewer, theme, size):
+def test_every_page_passes_axe(
+    browser, live_server, settings, site, owner, member, viewer, theme, size
+):
     context = browser.new_context(
         base_url=live_server.url, viewport=SIZES[size], color_scheme=theme
     )
@@ -191,6 +194,12 @@ def test_every_page_passes_axe(browser, live_server, site, owner, member, viewer
         _log_in_as(page, owner.email)
         for url in _admin_pages(site):
             _check(page, url, failures)
+        # The gallery's lightbox, a modal dialog over the grid.
+        page.goto(site.w("gallery:home"))
+        page.locator(".tile-link").first.click()
+        page.locator("dialog.lightbox[open] h1").wait_for()
+        _check_here(page, "the lightbox", failures)
+        page.keyboard.press("Escape")
         # The header's menus, open.
         page.goto(site.w("gallery:home"))
         for menu in ("details.usermenu", "details.bell", "details.switcher"):
@@ -209,6 +218,16 @@ def test_every_page_passes_axe(browser, live_server, site, owner, member, viewer
 
         _log_in_as(page, site.nobody_email)
         _check(page, "/", failures)  # no workspace yet
+
+        # Locked out after too many wrong passwords (a name nobody has: the cast stays free).
+        page.context.clear_cookies()
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            page.goto(reverse("login"))
+            page.get_by_label("Email address").fill("mallory@example.com")
+            page.get_by_label("Password").fill("guess")
+            page.get_by_role("button", name="Log in").click()
+        page.locator("h1", has_text=re.compile("locked|Too many", re.I)).wait_for()
+        _check_here(page, "the lockout page", failures)
     finally:
         context.close()
     assert not failures, f"{theme} theme, {size}:\n\n" + "\n\n".join(failures)
