@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from django.conf import settings
 from django.urls import reverse
 
 
@@ -69,7 +71,11 @@ def test_it_answers_unknown_pages_with_a_friendly_404(owner_client):
 
 def test_it_names_the_account_menu_after_the_user(owner_client, owner, workspace):
     html = owner_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
-    assert f'<summary aria-label="{owner.display_name}: account menu">' in html
+    # Named by what it shows (no aria-label that could leave the shown name out).
+    assert (
+        f'<span class="usermenu-name">{owner.display_name}</span>'
+        '<span class="visually-hidden"> (account menu)</span></summary>'
+    ) in html
 
 
 def test_it_lists_the_workspaces_in_the_switcher_as_a_list(owner_client, workspace):
@@ -86,3 +92,12 @@ def test_the_not_allowed_page_keeps_the_workspace_in_the_header(viewer_client, w
     assert "This needs the member role in Studio." in html
     assert "<strong>Studio</strong>" in html  # the switcher, not "Choose…"
     assert reverse("gallery:home", args=[workspace.slug]) in html
+
+
+def test_no_template_comment_spans_lines():
+    """Django's `{# #}` ends on its own line; one that runs on is printed on the page."""
+    templates = Path(settings.BASE_DIR) / "templates"
+    for path in templates.rglob("*.html"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            opened = line.rfind("{#")
+            assert opened == -1 or "#}" in line[opened:], f"{path}:{number}: {{# without #}}"

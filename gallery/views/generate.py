@@ -80,9 +80,9 @@ def generate(request: WorkspaceRequest, slug: str) -> HttpResponse:
                     **{k: v for k, v in job.params.items() if k != "extra"},
                 }
                 fresh = JobForm(models=models, credential=form.credential, initial=kept)
-                return render(
-                    request, "gallery/generate.html#workbench", _generate_context(membership, fresh)
-                )
+                # The submit button is swapped away: the new job's card takes the focus.
+                context = _generate_context(membership, fresh, new_job=job)
+                return render(request, "gallery/generate.html#workbench", context)
             return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
     template = "gallery/generate.html#workbench" if request.htmx else "gallery/generate.html"
     status = 422 if form.errors and not request.htmx else 200
@@ -141,7 +141,9 @@ def job_card(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
     # The card's last poll: the header meter comes along, and asks again once the quota
     # refresh a finished job sets off has had time to land.
     recheck = None if job.is_active else QUOTA_REFRESH_DEBOUNCE_SECONDS + 3
-    context = {"job": job, "meter_recheck_after": recheck}
+    # The author hears that their own job ended (base.html's #announcer), wherever the focus is.
+    announce_end = not job.is_active and job.author_id == request.user.pk
+    context = {"job": job, "meter_recheck_after": recheck, "announce_end": announce_end}
     return render(request, "gallery/generate.html#job-card", context)
 
 

@@ -161,6 +161,35 @@ def test_it_answers_htmx_with_the_workbench_and_a_fresh_form(member_client, stud
     assert 'value="k-1"' not in html  # a fresh idempotency key for the next job
 
 
+def test_the_new_jobs_card_takes_the_focus_and_the_queueing_is_announced(
+    member_client, studio, submit
+):
+    older = submit("an older job")
+    html = member_client.post(generate_url(studio), VALID, HTTP_HX_REQUEST="true").content.decode()
+    job = Job.objects.latest("pk")
+    card = re.search(rf'<article id="job-{job.pk}"[^>]*>', html)
+    assert card, html
+    # htmx focuses what it swaps in with autofocus; the card is named by its state and prompt.
+    assert " autofocus" in card.group(0)
+    assert 'tabindex="-1"' in card.group(0)
+    assert f'aria-labelledby="job-{job.pk}-state job-{job.pk}-title"' in card.group(0)
+    older_card = re.search(rf'<article id="job-{older.pk}"[^>]*>', html)
+    assert older_card
+    assert "autofocus" not in older_card.group(0)
+    # Out of band into base.html's polite status region.
+    assert (
+        '<span id="announcer" hx-swap-oob="innerHTML">Job queued: a lighthouse at dusk</span>'
+    ) in html
+
+
+def test_the_page_itself_focuses_no_job(member_client, studio, submit):
+    submit()
+    html = member_client.get(generate_url(studio)).content.decode()
+    assert "autofocus" not in html
+    assert 'id="announcer" hx-swap-oob' not in html
+    assert '<div id="announcer" class="visually-hidden" role="status" aria-live="polite">' in html
+
+
 def test_after_a_submit_the_form_keeps_the_model_and_options_just_used(member_client, studio):
     data = {**VALID, "model": "seedream-4", "aspect_ratio": "3:4", "output_format": "webp"}
     html = member_client.post(generate_url(studio), data, HTTP_HX_REQUEST="true").content.decode()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import Comment, Image, Job, ReviewEvent, ReviewState
+from tests.gallery.known_images import png
 
 
 def _detail(image: Image, query: str = "") -> str:
@@ -69,6 +72,19 @@ def test_the_page_shows_model_parameters_cost_and_provider_ids(member_client, jo
         "1344 \u00d7 768 · PNG · 120.6\xa0KB",
     ):
         assert fact in html, fact
+
+
+def test_the_image_repeats_no_prompt_in_its_alt_and_its_link_says_what_it_does(
+    member_client, workspace, member
+):
+    image = Image.objects.create(workspace=workspace, author=member, prompt="a fox in the snow")
+    image.file.save(f"{image.pk}.png", ContentFile(png(8, 8, "#2563eb")))
+    html = member_client.get(_detail(image)).content.decode()
+    # The prompt is the page's <h1>; the image is a link named by its title.
+    assert '<h1 id="image-title" class="image-title">a fox in the snow</h1>' in html
+    zoom = re.search(r'<a class="zoom" [^>]*title="Show at actual size"><img [^>]*alt=""', html)
+    assert zoom, html
+    assert "{#" not in html  # no template comment spilled onto the page
 
 
 def test_an_image_made_elsewhere_shows_no_cost(member_client, workspace):

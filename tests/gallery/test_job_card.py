@@ -76,3 +76,30 @@ def test_a_done_nanogpt_job_shows_what_it_cost(member_client, studio, submit, sa
     image = job.images.first()
     page = member_client.get(reverse("gallery:image_detail", args=[studio.slug, image.pk]))
     assert "<dt>Cost</dt><dd>$0.0224 <span" in page.content.decode()
+
+
+def test_its_last_poll_tells_the_author_that_the_job_ended(
+    member_client, owner_client, studio, submit
+):
+    job = submit("a harbour in the fog")
+    announcement = '<span id="announcer" hx-swap-oob="innerHTML">Done: a harbour in the fog</span>'
+    assert "announcer" not in card(member_client, studio, job)  # still queued: nothing to say
+    run_until_done(job)
+
+    assert announcement in card(member_client, studio, job)
+    assert "announcer" not in card(owner_client, studio, job)  # not theirs: not told
+
+
+def test_a_thumbnail_says_what_its_link_does_and_is_described_by_the_prompt(
+    member_client, studio, submit
+):
+    job = submit("a harbour in the fog", n=2)
+    run_until_done(job)
+    html = card(member_client, studio, job)
+
+    assert f'<span class="job-prompt" id="job-{job.pk}-title"' in html
+    links = re.findall(r'<a href="[^"]+" aria-describedby="([^"]+)"><img [^>]*alt="([^"]*)"', html)
+    assert links == [
+        (f"job-{job.pk}-title", "Open image 1 of 2"),
+        (f"job-{job.pk}-title", "Open image 2 of 2"),
+    ]
