@@ -9,8 +9,8 @@
   HTTP) would silently beat what an operator exported.
 - With `LOG_FORMAT=json` honcho's "web.1 |" prefixes are dropped, so that each line the
   processes write stays one JSON object a log collector can parse.
-- Ctrl-C or SIGTERM is how a run ends, not an error: exit status 0. A SIGTERM sent to make (or
-  to this process) alone reaches honcho, which stops every process before it exits.
+- Ctrl-C or SIGTERM is how a run ends, not an error: exit status 0. A SIGTERM sent to make
+  alone reaches this process (make passes it on), and so honcho, which stops every process.
 """
 
 from __future__ import annotations
@@ -52,12 +52,13 @@ def main(argv: Sequence[str]) -> int:
     process = subprocess.Popen(command, cwd=procfile.parent, env=environment)  # noqa: S603
 
     def forward(signum: int, _frame: object) -> None:
-        # honcho ignores a second signal while it is stopping, so a Ctrl-C that reached the
-        # whole process group (honcho too) is harmless to pass on.
         process.send_signal(signum)
 
+    # A SIGTERM may be meant for this process alone (`kill <pid of make>`: make passes it on to
+    # its child only): pass it on. Ctrl-C reaches the terminal's whole process group, honcho
+    # included, so it is not passed on again (honcho would say "SIGINT received" once more).
     signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     returncode = process.wait()
     return 0 if returncode in STOPPED_BY_SIGNAL else returncode
 

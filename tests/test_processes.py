@@ -17,7 +17,9 @@ SHOW = (
 )
 
 
-def _run(tmp_path: Path, procfile: str, **env: str) -> subprocess.Popen[str]:
+def _run(
+    tmp_path: Path, procfile: str, *, own_group: bool = False, **env: str
+) -> subprocess.Popen[str]:
     (tmp_path / "Procfile").write_text(procfile)
     # Where honcho would look for one: the Procfile's folder, as the project's .env is.
     (tmp_path / ".env").write_text("SECRET_KEY=from-dotenv\nLOG_FORMAT=plain\nWEB_PORT=8123\n")
@@ -25,6 +27,7 @@ def _run(tmp_path: Path, procfile: str, **env: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "config.processes", str(tmp_path / "Procfile")],
         cwd=ROOT, env={**os.environ, "ENV_FILE": str(tmp_path / ".env"), **env},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=own_group,
     )  # fmt: skip
 
 
@@ -44,20 +47,35 @@ def test_json_logs_get_no_prefix_so_each_line_stays_json(tmp_path):
     assert "show.1 |" not in output
 
 
-def test_sigterm_stops_every_process_and_is_not_an_error(tmp_path):
+def _started(tmp_path: Path, *, own_group: bool = False) -> subprocess.Popen[str]:
     marker = tmp_path / "alive"
     procfile = (
         f"a: {sys.executable} -c \"import time; open('{marker}', 'w').close(); time.sleep(60)\"\n"
         f'b: {sys.executable} -c "import time; time.sleep(60)"\n'
     )
-    run = _run(tmp_path, procfile, SECRET_KEY="k")
+    run = _run(tmp_path, procfile, own_group=own_group, SECRET_KEY="k")
     deadline = time.monotonic() + 30
     while not marker.exists():
         assert run.poll() is None
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    run.send_signal(signal.SIGTERM)  # to this process alone, as `kill <pid of make>` does
+    return run
+
+
+def test_sigterm_stops_every_process_and_is_not_an_error(tmp_path):
+    run = _started(tmp_path)
+    run.send_signal(signal.SIGTERM)  # to this process alone, as make passes it on
     output, _ = run.communicate(timeout=30)
     assert run.returncode == 0, output
     assert "a.1 stopped" in output
     assert "b.1 stopped" in output
+
+
+def test_ctrl_c_stops_every_process_once(tmp_path):
+    run = _started(tmp_path, own_group=True)
+    os.killpg(run.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
+    output, _ = run.communicate(timeout=30)
+    assert run.returncode == 0, output
+    assert "a.1 stopped" in output
+    assert "b.1 stopped" in output
+    assert output.count("SIGINT received") == 1, output
