@@ -124,6 +124,12 @@ def _admin_pages(site: Site) -> list[str]:
         site.w("accounts:settings_provider"),
         site.w("accounts:settings_general"),
         site.w("accounts:settings_audit"),
+        site.w("gallery:settings_webhooks"),
+        site.w("gallery:workspace_delete"),  # the confirmation page
+        site.w("tokens:list"),
+        site.w("workspace_leave"),
+        reverse("staff_users"),
+        "/api/docs",
         reverse("ops"),
         reverse("workspace_create"),
         reverse("password_change"),
@@ -141,6 +147,8 @@ def _member_pages(site: Site) -> list[str]:
         site.w("gallery:budget_ask"),
         site.w("gallery:notifications"),
         site.w("gallery:usage"),
+        site.w("tokens:list"),
+        site.w("workspace_leave"),
     ]
 
 
@@ -151,6 +159,7 @@ def _viewer_pages(site: Site) -> list[str]:
         site.w("gallery:comparison", site.comparison),
         site.w("gallery:collections"),
         site.w("gallery:usage"),
+        site.w("tokens:list"),
         site.w("gallery:generate"),  # 403: a viewer does not generate
         reverse("ops"),  # 403 for anyone but staff
     ]
