@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.utils.translation import gettext_lazy as _
 
 from accounts.connection import provider_url_problem
 from accounts.models import (
@@ -249,3 +251,13 @@ class WorkspaceDeleteForm(forms.Form):
                 f"That is not this workspace's name. Type “{self.workspace.name}” exactly as shown."
             )
         return name
+
+
+class LanguageForm(forms.Form):
+    """The account menu's language choice; empty follows the browser."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("As the browser says")), *settings.LANGUAGES],
+        required=False,
+    )

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 import providers
 
@@ -59,6 +60,11 @@ class User(AbstractUser):
     # The workspace the switcher opens when the user arrives at "/".
     last_workspace = models.ForeignKey(
         "accounts.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The language chosen in the account menu; empty: follow the browser (Accept-Language).
+    # Emails to a user without a choice are in settings.LANGUAGE_CODE.
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES
     )
 
     USERNAME_FIELD = "email"

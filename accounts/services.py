@@ -149,6 +149,13 @@ def user_remember_workspace(*, user: User, workspace: Workspace) -> None:
         user.save(update_fields=["last_workspace"])
 
 
+def user_set_language(*, user: User, language: str) -> None:
+    """The user's interface and email language; "" follows the browser."""
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+
+
 # --- Members ----------------------------------------------------------------------------------
 
 

@@ -9,7 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -27,6 +30,7 @@ from accounts.access import (
 )
 from accounts.forms import (
     ApiTokenForm,
+    LanguageForm,
     CredentialForm,
     MemberAddForm,
     MemberRoleForm,
@@ -62,6 +66,23 @@ def workspace_create(request: HtmxHttpRequest) -> HttpResponse:
         messages.success(request, f"Workspace “{workspace}” created. You are its admin.")
         return redirect("accounts:settings_provider", slug=workspace.slug)
     return render(request, "accounts/workspace_create.html", {"form": form})
+
+
+@login_required
+@require_POST
+def language_set(request: SignedInRequest) -> HttpResponse:
+    """The account menu's language choice, kept on the user (any browser they sign in on)."""
+    form = LanguageForm(request.POST)
+    if form.is_valid():
+        services.user_set_language(user=request.user, language=form.cleaned_data["language"])
+        translation.activate(request.user.language or translation.get_language_from_request(request))
+        messages.success(request, _("Language changed."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    return redirect(back)
 
 
 # --- Settings: members ------------------------------------------------------------------------
