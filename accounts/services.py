@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from kombu.exceptions import OperationalError
 
@@ -181,16 +182,22 @@ def membership_add(
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
     if user is None:
-        first, _, last = name.strip().partition(" ")
+        first, _sep, last = name.strip().partition(" ")
         user = User.objects.create_user(email=email, first_name=first, last_name=last)
     elif Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise ValidationError(f"{email} is already a member of {workspace}.", code="already_member")
+        raise ValidationError(
+            _("%(email)s is already a member of %(workspace)s.")
+            % {"email": email, "workspace": workspace},
+            code="already_member",
+        )
     try:
         with transaction.atomic():
             membership = Membership.objects.create(workspace=workspace, user=user, role=role)
     except IntegrityError:  # a concurrent add of the same person won the race
         raise ValidationError(
-            f"{email} is already a member of {workspace}.", code="already_member"
+            _("%(email)s is already a member of %(workspace)s.")
+            % {"email": email, "workspace": workspace},
+            code="already_member",
         ) from None
     audit_record(
         workspace=workspace,
@@ -212,7 +219,8 @@ def membership_new_link(*, membership: Membership, actor: User) -> str:
     user = membership.user
     if user.has_usable_password():
         raise ValidationError(
-            f"{user.email} has already chosen a password: there is no link to give.",
+            _("%(email)s has already chosen a password: there is no link to give.")
+            % {"email": user.email},
             code="has_password",
         )
     audit_record(
@@ -245,7 +253,9 @@ def _ensure_an_admin_remains(
         .first()
     )
     if current is None:
-        raise ValidationError(f"{membership.user.email} is no longer a member.", code="gone")
+        raise ValidationError(
+            _("%(email)s is no longer a member.") % {"email": membership.user.email}, code="gone"
+        )
     if (
         current.role == Role.ADMIN
         and new_role != Role.ADMIN
@@ -323,9 +333,9 @@ def user_set_active(*, user: User, actor: User, active: bool) -> bool:
     """Deactivate or reactivate an account (staff only; never one's own). A deactivated user
     cannot sign in, and every session they have ends now. False when nothing changed."""
     if not actor.is_staff:
-        raise PermissionDenied("Only staff users deactivate accounts.")
+        raise PermissionDenied(_("Only staff users deactivate accounts."))
     if user.pk == actor.pk:
-        raise ValidationError("You cannot deactivate your own account.", code="self")
+        raise ValidationError(_("You cannot deactivate your own account."), code="self")
     changed = bool(User.objects.filter(pk=user.pk, is_active=not active).update(is_active=active))
     user.is_active = active
     if not changed:
@@ -448,7 +458,7 @@ def credential_save(
                 workspace=workspace,
                 actor=actor,
                 verb=verb,
-                target=ProviderKind(fields.kind).label,
+                target=str(ProviderKind(fields.kind).label),
                 detail="changed: " + ", ".join(FIELD_LABELS.get(name, name) for name in changed),
             )
         return credential

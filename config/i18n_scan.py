@@ -9,8 +9,9 @@ The rules for "user-visible text" in a template, kept small on purpose:
 - English literals handed to the default, yesno and pluralize filters (write _("…"));
 - the values of the attributes people read or hear: title, alt, placeholder, aria-label,
   aria-description and hx-confirm;
-- not: template comments, {% block *_class %} (CSS classes), <script>/<style> bodies, HTML comments, the contents of <code> and
-  <kbd> (technical literals: paths, headers), anything inside {% translate %} or
+- not: template comments, {% block *_class %} (CSS classes), <script>/<style> bodies, HTML
+  comments, the contents of <code> and <kbd> (technical literals: paths, headers), anything
+  inside {% translate %} or
   {% blocktranslate %}, and other attribute values (classes, URLs, ids).
 A run of text is cut by every HTML tag and every {% tag %}; {{ variables }} inside a run belong to
 it (they become the placeholders of one {% blocktranslate %}).
@@ -41,7 +42,9 @@ VISIBLE_ATTRIBUTES = frozenset(
 RAW_ELEMENTS = frozenset({"script", "style"})
 LITERAL_ELEMENTS = frozenset({"code", "kbd"})
 # An English literal handed to a filter ({{ x|default:"someone" }}); _("…") marks one.
-_FILTER_LITERAL = re.compile(r"\|(?:default|default_if_none|yesno|pluralize):(\"[^\"]*[A-Za-z][^\"]*\"|'[^']*[A-Za-z][^']*')")
+_FILTER_LITERAL = re.compile(
+    r"\|(?:default|default_if_none|yesno|pluralize):(\"[^\"]*[A-Za-z][^\"]*\"|'[^']*[A-Za-z][^']*')"
+)
 # Literals that are attribute values, not words (class="check-{{ state|default:'none' }}").
 TECHNICAL_LITERALS = frozenset({"'none'", '"none"', "'true,false'", '"true,false"'})
 _ENTITY = re.compile(r"&#?\w+;")
@@ -132,9 +135,8 @@ class _Scanner:
                     self.state, self.attr_name = "tag", ""
                     i += len(m.group(0)) if m else 1
                     continue
-                if self._collecting() or self.run is not None:
-                    if self._collecting():
-                        self._add(ch, offset + i, offset + i + 1)
+                if self._collecting():
+                    self._add(ch, offset + i, offset + i + 1)
                 i += 1
                 continue
             if self.state == "tag":
@@ -187,7 +189,9 @@ def _merge_chars(run: Run) -> Run:
         stripped = parts[-1].rstrip()
         end -= len(parts[-1]) - len(stripped)
         parts[-1] = stripped
-    return Run(start=start, end=end, parts=[p for p in parts if p != ""], in_attribute=run.in_attribute)
+    return Run(
+        start=start, end=end, parts=[p for p in parts if p != ""], in_attribute=run.in_attribute
+    )
 
 
 def unmarked_runs(source: str) -> list[Run]:
@@ -195,7 +199,7 @@ def unmarked_runs(source: str) -> list[Run]:
     scanner = _Scanner(source)
     skip_until: str | None = None
     for token in DebugLexer(source).tokenize():
-        start, end = token.position
+        start, end = token.position or (0, 0)
         if skip_until is not None:
             if token.token_type == TokenType.BLOCK and token.contents.split()[0] == skip_until:
                 skip_until = None
@@ -241,6 +245,7 @@ _CALLS = {
     "gettext": ("msgid",),
     "gettext_lazy": ("msgid",),
     "_": ("msgid",),
+    "gettext_noop": ("msgid",),
     "ngettext": ("msgid", "plural"),
     "ngettext_lazy": ("msgid", "plural"),
     "pgettext": ("context", "msgid"),
@@ -292,9 +297,10 @@ def python_msgids(source: str) -> set[Msgid]:
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
         if name not in _CALLS:
             continue
-        args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-        if len(args) != len([a for a in node.args[: len(_CALLS[name])]]):
+        wanted = node.args[: len(_CALLS[name])]
+        if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in wanted):
             continue  # a variable, not a literal: nothing to extract
+        args = [str(a.value) for a in wanted if isinstance(a, ast.Constant)]
         msgid = _msgid(name, args)
         if msgid:
             found.add(msgid)

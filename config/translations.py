@@ -44,9 +44,7 @@ def compile_catalogue(po_path: Path) -> Path:
 def compile_all(locale_dir: Path = LOCALE_DIR, *, only_stale: bool = False) -> list[Path]:
     """Compile every catalogue (or only those whose .mo is missing or older); the .mo paths."""
     return [
-        compile_catalogue(po)
-        for po in catalogues(locale_dir)
-        if not only_stale or is_stale(po)
+        compile_catalogue(po) for po in catalogues(locale_dir) if not only_stale or is_stale(po)
     ]
 
 

@@ -10,32 +10,39 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Workspace
 from gallery.costs import spent_text
 
 
 class JobKind(models.TextChoices):
-    TEXT2IMAGE = "text2image", "Generate"
-    EDIT = "edit", "Edit"
+    TEXT2IMAGE = "text2image", gettext_lazy("Generate")
+    EDIT = "edit", gettext_lazy("Edit")
 
 
 class JobState(models.TextChoices):
     """Who has the job: nobody yet (queued), a worker (running), or nobody ever again."""
 
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    SUCCEEDED = "succeeded", gettext_lazy("Done")
+    FAILED = "failed", gettext_lazy("Failed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class JobStage(models.TextChoices):
     """How far the provider got: what the next worker must do, and what may have been paid."""
 
-    NOT_CALLED = "not_called", "Not sent"  # safe to call the provider
-    CALLED = "called", "Sent, answer not recorded"  # may be charged: reconcile before calling
-    PAID = "paid", "Paid, images not stored yet"  # store the recorded result; never call again
+    NOT_CALLED = "not_called", gettext_lazy("Not sent")  # safe to call the provider
+    CALLED = (
+        "called",
+        gettext_lazy("Sent, answer not recorded"),
+    )  # may be charged: reconcile before calling
+    PAID = (
+        "paid",
+        gettext_lazy("Paid, images not stored yet"),
+    )  # store the recorded result; never call again
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)

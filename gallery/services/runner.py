@@ -62,6 +62,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
@@ -428,10 +429,10 @@ def _provider_request(job: Job, provider: ImageProvider) -> GenerateRequest | Ed
         return GenerateRequest(**common)
     parent = job.parent_image
     if parent is None or parent.deleted_at is not None:
-        raise EditSourceUnusable("The image to edit was deleted.")
+        raise EditSourceUnusable(_("The image to edit was deleted."))
     if provider.capabilities.edit_source == "relative_url":
         if not parent.provider_image_id:
-            raise EditSourceUnusable("This provider can only edit images it made itself.")
+            raise EditSourceUnusable(_("This provider can only edit images it made itself."))
         if not parent.provider_url:
             # neuroflash's /edit accepts only the relative output_image_url its history shows.
             parent.provider_url = provider.get_image(parent.provider_image_id).relative_url or ""
