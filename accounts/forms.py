@@ -151,10 +151,16 @@ class CredentialForm(forms.ModelForm):
         widgets = {
             "client_id": forms.TextInput(attrs={"autocomplete": "off"}),
             "generation_path": forms.TextInput(
-                attrs={"placeholder": "found by Test connection", "spellcheck": "false"}
+                attrs={
+                    "placeholder": gettext_lazy("found by Test connection"),
+                    "spellcheck": "false",
+                }
             ),
             "history_path": forms.TextInput(
-                attrs={"placeholder": "found by Test connection", "spellcheck": "false"}
+                attrs={
+                    "placeholder": gettext_lazy("found by Test connection"),
+                    "spellcheck": "false",
+                }
             ),
         }
 

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
@@ -36,6 +36,7 @@ from accounts.models import (
     WorkspaceSlug,
     kind_uses_secret,
 )
+from accounts.text import stored_text
 from config.celery import send_task
 from providers import DsRoutes
 
@@ -567,15 +568,23 @@ def notification_email(*, notification_id: int) -> None:
     )
     if notification is None or not notification.recipient.email:
         return
-    body = notification.text
-    if notification.url.startswith("/"):  # the app's own pages only
-        body += f"\n\nOpen it in Darkroom: {settings.SITE_URL}{notification.url}"
-    send_mail(
-        subject=f"[{notification.workspace.name}] {notification.get_kind_display()}",
-        message=f"{body}\n\n— Darkroom, workspace {notification.workspace.name}\n",
-        from_email=None,
-        recipient_list=[notification.recipient.email],
-    )
+    recipient = notification.recipient
+    # The recipient's language (their choice in the account menu), not the worker's.
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        body = stored_text(notification.text)
+        if notification.url.startswith("/"):  # the app's own pages only
+            body += "\n\n" + _("Open it in Darkroom: %(url)s") % {
+                "url": f"{settings.SITE_URL}{notification.url}"
+            }
+        workspace_name = notification.workspace.name
+        send_mail(
+            subject=f"[{workspace_name}] {notification.get_kind_display()}",
+            message=f"{body}\n\n— "
+            + _("Darkroom, workspace %(name)s") % {"name": workspace_name}
+            + "\n",
+            from_email=None,
+            recipient_list=[recipient.email],
+        )
 
 
 def notification_mark_read(

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import io
 import re
-import sys
 import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -358,9 +357,8 @@ def update_po(po_path: Path = PO_PATH) -> tuple[int, int]:
 
 
 if __name__ == "__main__":
-    import django
+    from django.conf import settings
 
-    sys.path.insert(0, str(BASE_DIR))
-    django.setup()
+    settings.configure()  # the Lexer and templatize need no project settings
     added, obsoleted = update_po()
     print(f"{PO_PATH.relative_to(BASE_DIR)}: {added} new, {obsoleted} no longer used")

@@ -76,7 +76,9 @@ class CompareCost:
 
 class CompareForm(forms.Form):
     prompt = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image…"}),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": gettext_lazy("Describe the image…")}
+        ),
         help_text=gettext_lazy("Every model gets the same prompt."),
         error_messages={"required": gettext_lazy("Describe what you want to see.")},
     )

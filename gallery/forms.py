@@ -164,7 +164,9 @@ class JobForm(ModelOptionsForm):
     ask_for_more: str | None = None
 
     prompt = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image…"}),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": gettext_lazy("Describe the image…")}
+        ),
         help_text=gettext_lazy("What you want to see."),
         error_messages={"required": gettext_lazy("Describe what you want to see.")},
     )
@@ -276,7 +278,9 @@ class EditForm(JobForm):
     submit_label = "Edit image"
 
     prompt = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the change…"}),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": gettext_lazy("Describe the change…")}
+        ),
         help_text=gettext_lazy("What should change in this image."),
         label=gettext_lazy("Change"),
         error_messages={"required": gettext_lazy("Describe the change you want.")},
@@ -294,7 +298,7 @@ class ReviewForm(forms.Form):
         required=False,
         label=gettext_lazy("Reason or note"),
         widget=forms.Textarea(
-            attrs={"rows": 2, "placeholder": "Needed to reject or to ask for changes"}
+            attrs={"rows": 2, "placeholder": gettext_lazy("Needed to reject or to ask for changes")}
         ),
         help_text=gettext_lazy("The author reads it in the history."),
     )
@@ -308,7 +312,7 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(
             attrs={
                 "rows": 3,
-                "placeholder": "Say something about this image…",
+                "placeholder": gettext_lazy("Say something about this image…"),
                 "maxlength": COMMENT_MAX_LENGTH,
             }
         ),

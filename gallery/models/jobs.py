@@ -10,9 +10,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import Membership, Workspace
+from accounts.text import stored_text
 from gallery.costs import spent_text
 
 
@@ -234,7 +236,9 @@ class JobQuerySet(models.QuerySet["Job"]):
         """QUEUED -> CANCELLED, only while nothing was sent to the provider."""
         return bool(
             self.filter(pk=job_id, state=JobState.QUEUED, stage=JobStage.NOT_CALLED).update(
-                state=JobState.CANCELLED, finished_at=now, error="Cancelled before it started."
+                state=JobState.CANCELLED,
+                finished_at=now,
+                error=gettext_noop("Cancelled before it started."),
             )
         )
 
@@ -248,7 +252,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                 next_attempt_at=None,
                 dispatched_at=now,
                 max_attempts=F("attempts") + max_attempts,
-                error="Storing the images that were already paid for again…",
+                error=gettext_noop("Storing the images that were already paid for again…"),
             )
         )
 
@@ -428,9 +432,9 @@ class Job(models.Model):
     def status_note(self) -> str:
         """The line under the job's card: why it waits or failed, or what it is doing now."""
         if self.error or self.state != JobState.RUNNING:
-            return self.error
+            return stored_text(self.error)  # stored in English, shown in the reader's language
         return {
-            JobStage.NOT_CALLED: "Sending the request to the provider…",
-            JobStage.CALLED: "Waiting for the provider…",
-            JobStage.PAID: "Downloading and storing the images…",
+            JobStage.NOT_CALLED: _("Sending the request to the provider…"),
+            JobStage.CALLED: _("Waiting for the provider…"),
+            JobStage.PAID: _("Downloading and storing the images…"),
         }[JobStage(self.stage)]

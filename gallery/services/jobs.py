@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError
 
 from accounts.models import Membership, User, Workspace
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 WORKERS_UNREACHABLE = (
     "Queued. The workers cannot be reached right now; the job starts when they are back."
 )
-WORKER_LOST = "The worker stopped mid-job; resuming."
+WORKER_LOST = gettext_noop("The worker stopped mid-job; resuming.")
 # How many due jobs one recovery tick sends at most (the next tick takes the rest).
 DISPATCH_BATCH = 200
 
