@@ -4,7 +4,7 @@ PYTHON ?= python3
 # Use uv from PATH, else bootstrap it from PyPI into .tools/ (only Python is needed for that).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
-.PHONY: run prod test test-fast lint format bench load install password key clean
+.PHONY: run prod test test-fast lint format bench load install password key clean messages
 
 run: install ## Install, migrate, create the first admin and the Sandbox workspace, start everything
 	@$(UV) run python -m config.initenv
@@ -75,6 +75,12 @@ key: install ## Print a new credential encryption key (for CREDENTIAL_KEYS)
 
 install: $(UV)
 	@$(UV) sync --frozen --quiet
+	@# The German catalogue, .po -> .mo in pure Python (polib): no GNU gettext on a bare machine.
+	@$(UV) run python -m config.translations --stale -q
+
+messages: install ## Add new msgids to locale/de/LC_MESSAGES/django.po (pure Python, no xgettext), then compile
+	$(UV) run python -m config.i18n_scan
+	$(UV) run python -m config.translations
 
 # A venv with pip, else `pip install --user`, else uv's wheel straight from PyPI (Debian without
 # python3-venv has none of the first two).

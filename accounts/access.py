@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import (
@@ -62,7 +63,7 @@ def get_membership(
     membership = next((m for m in memberships if m.workspace.slug == slug), None)
     if membership is None:
         _follow_old_slug(slug, memberships)
-        raise Http404("No such workspace")
+        raise Http404(_("No such workspace"))
     for each in memberships:
         each.user = request.user
     # Set before the role check: the 403 page keeps the workspace's header and navigation.
@@ -74,7 +75,8 @@ def get_membership(
         role = Role.MEMBER
     if not membership.has_role(role):
         raise PermissionDenied(
-            f"This needs the {Role(role).label.lower()} role in {membership.workspace}."
+            _("This needs the %(value)s role in %(workspace)s.")
+            % {"value": Role(role).label.lower(), "workspace": membership.workspace}
         )
     return membership
 
@@ -107,12 +109,14 @@ def get_membership_in_workspace(viewer: Membership, membership_id: int) -> Membe
             pk=membership_id, workspace=viewer.workspace
         )
     except Membership.DoesNotExist:
-        raise Http404("No such member") from None
+        raise Http404(_("No such member")) from None
 
 
 def _require_admin(membership: Membership) -> None:
     if not membership.is_admin:
-        raise PermissionDenied(f"This needs the admin role in {membership.workspace}.")
+        raise PermissionDenied(
+            _("This needs the admin role in %(workspace)s.") % {"workspace": membership.workspace}
+        )
 
 
 def get_credential_for_admin(admin: Membership) -> ProviderCredential:
@@ -120,7 +124,7 @@ def get_credential_for_admin(admin: Membership) -> ProviderCredential:
     _require_admin(admin)
     credential = ProviderCredential.objects.filter(workspace=admin.workspace).first()
     if credential is None:
-        raise Http404("No provider credential")
+        raise Http404(_("No provider credential"))
     return credential
 
 
@@ -133,7 +137,7 @@ def get_connection_check_for_admin(admin: Membership, check_id: int) -> Connecti
         .first()
     )
     if check is None:
-        raise Http404("No such connection check")
+        raise Http404(_("No such connection check"))
     return check
 
 
@@ -145,5 +149,5 @@ def get_api_token(membership: Membership, token_id: int) -> ApiToken:
         .first()
     )
     if token is None:
-        raise Http404("No such token")
+        raise Http404(_("No such token"))
     return token

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, AuditVerb, Membership, Role, User
 from accounts.services import audit_record
@@ -30,7 +31,7 @@ NO_LONGER_MEMBER = "This API token's owner is no longer a member of its workspac
 def roles_up_to(role: str) -> list[tuple[str, str]]:
     """The roles a token of a member with `role` may have, least powerful first."""
     return [
-        (value, label)
+        (value, str(label))
         for value, label in reversed(Role.choices)
         if Role.rank(value) <= Role.rank(role)
     ]
@@ -86,7 +87,7 @@ def api_token_revoke(*, token: ApiToken, membership: Membership) -> bool:
     """Revoke a token of the member's workspace: their own, or anyone's for an admin.
     False when it was revoked already. Raises PermissionDenied for anyone else."""
     if token.owner_id != membership.user_id and not membership.is_admin:
-        raise PermissionDenied("Only the token's owner or an admin can revoke it.")
+        raise PermissionDenied(_("Only the token's owner or an admin can revoke it."))
     now = timezone.now()
     with transaction.atomic():
         if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(

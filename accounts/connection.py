@@ -8,6 +8,7 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import crypto
@@ -45,8 +46,10 @@ def provider_config_for(credential: ProviderCredential) -> ProviderConfig:
         secret = crypto.decrypt(credential.secret_encrypted) if credential.has_secret else ""
     except crypto.SecretUnreadable:
         raise CredentialUnusable(
-            "The saved secret cannot be decrypted with this server's CREDENTIAL_KEYS. "
-            "Enter it again in the provider settings."
+            _(
+                "The saved secret cannot be decrypted with this server's CREDENTIAL_KEYS. "
+                "Enter it again in the provider settings."
+            )
         ) from None
     kind = credential.kind
     if not is_provider_kind(kind):

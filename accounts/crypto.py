@@ -5,6 +5,7 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 
@@ -37,7 +38,7 @@ def decrypt(token: str) -> str:
         return _cipher().decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable(
-            "The stored secret cannot be decrypted with the configured CREDENTIAL_KEYS."
+            _("The stored secret cannot be decrypted with the configured CREDENTIAL_KEYS.")
         ) from None
 
 
@@ -47,5 +48,5 @@ def rotate(token: str) -> str:
         return _cipher().rotate(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable(
-            "The stored secret cannot be decrypted with the configured CREDENTIAL_KEYS."
+            _("The stored secret cannot be decrypted with the configured CREDENTIAL_KEYS.")
         ) from None

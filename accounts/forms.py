@@ -3,7 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.connection import provider_url_problem
 from accounts.models import (
@@ -32,7 +35,9 @@ class WorkspaceForm(forms.Form):
             clash = clash.exclude(pk=self.workspace.pk)
         if clash.exists():
             # Two entries with one name in the switcher cannot be told apart.
-            raise forms.ValidationError(f"A workspace called “{name}” already exists.")
+            raise forms.ValidationError(
+                _("A workspace called “%(name)s” already exists.") % {"name": name}
+            )
         return name
 
 
@@ -41,12 +46,16 @@ class WorkspaceRenameForm(WorkspaceForm):
 
     slug = forms.SlugField(
         max_length=Workspace._meta.get_field("slug").max_length,
-        label="Address",
+        label=gettext_lazy("Address"),
         required=False,  # blank keeps the current one
-        help_text="Lower-case letters, digits and hyphens. The old address keeps working for "
-        "members: it redirects here.",
+        help_text=gettext_lazy(
+            "Lower-case letters, digits and hyphens. The old address keeps working for "
+            "members: it redirects here."
+        ),
         error_messages={
-            "invalid": "Use only lower-case letters, digits and hyphens (like spring-campaign)."
+            "invalid": gettext_lazy(
+                "Use only lower-case letters, digits and hyphens (like spring-campaign)."
+            )
         },
     )
 
@@ -55,7 +64,9 @@ class WorkspaceRenameForm(WorkspaceForm):
         if not slug and self.workspace is not None:
             return self.workspace.slug
         if slug_taken(slug, by_other_than=self.workspace):
-            raise forms.ValidationError(f"The address /w/{slug}/ is taken. Choose another.")
+            raise forms.ValidationError(
+                _("The address /w/%(slug)s/ is taken. Choose another.") % {"slug": slug}
+            )
         return slug
 
 
@@ -63,7 +74,7 @@ class LoginForm(AuthenticationForm):
     """Django's login form with an email field (the right keyboard on phones)."""
 
     username = UsernameField(
-        label="Email address",
+        label=gettext_lazy("Email address"),
         widget=forms.EmailInput(attrs={"autofocus": True}),
     )
 
@@ -74,14 +85,17 @@ EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 class MemberAddForm(forms.Form):
     email = forms.EmailField(
         max_length=EMAIL_MAX_LENGTH,
-        help_text="An existing user is added; a new address gets an account.",
+        help_text=gettext_lazy("An existing user is added; a new address gets an account."),
         error_messages={
-            "max_length": "An email address has at most %(limit_value)d characters "
-            "(this has %(show_value)d)."
+            "max_length": gettext_lazy(
+                "An email address has at most %(limit_value)d characters (this has %(show_value)d)."
+            )
         },
     )
     name = forms.CharField(
-        max_length=150, required=False, help_text="Only used when a new account is created."
+        max_length=150,
+        required=False,
+        help_text=gettext_lazy("Only used when a new account is created."),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
@@ -98,21 +112,23 @@ class CredentialForm(forms.ModelForm):
         strip=True,
         max_length=500,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        label="Secret",
-        help_text="neuroflash client secret or NanoGPT API key. Leave blank to keep the saved one.",
+        label=gettext_lazy("Secret"),
+        help_text=gettext_lazy(
+            "neuroflash client secret or NanoGPT API key. Leave blank to keep the saved one."
+        ),
     )
 
     base_url = forms.URLField(
         required=False,
         assume_scheme="https",
-        label="Base URL",
-        help_text="Leave blank for the provider's default.",
+        label=gettext_lazy("Base URL"),
+        help_text=gettext_lazy("Leave blank for the provider's default."),
     )
     auth_url = forms.URLField(
         required=False,
         assume_scheme="https",
-        label="Token URL",
-        help_text="neuroflash token issuer. Leave blank for the default.",
+        label=gettext_lazy("Token URL"),
+        help_text=gettext_lazy("neuroflash token issuer. Leave blank for the default."),
     )
 
     def __init__(self, *args: Any, actor_is_staff: bool = False, **kwargs: Any) -> None:
@@ -135,10 +151,16 @@ class CredentialForm(forms.ModelForm):
         widgets = {
             "client_id": forms.TextInput(attrs={"autocomplete": "off"}),
             "generation_path": forms.TextInput(
-                attrs={"placeholder": "found by Test connection", "spellcheck": "false"}
+                attrs={
+                    "placeholder": gettext_lazy("found by Test connection"),
+                    "spellcheck": "false",
+                }
             ),
             "history_path": forms.TextInput(
-                attrs={"placeholder": "found by Test connection", "spellcheck": "false"}
+                attrs={
+                    "placeholder": gettext_lazy("found by Test connection"),
+                    "spellcheck": "false",
+                }
             ),
         }
 
@@ -165,7 +187,7 @@ class CredentialForm(forms.ModelForm):
             if problem:
                 self.add_error("secret", problem)
         if kind == ProviderKind.NEUROFLASH and not cleaned.get("client_id"):
-            self.add_error("client_id", "Enter the client ID of the neuroflash service account.")
+            self.add_error("client_id", _("Enter the client ID of the neuroflash service account."))
         for name in ("base_url", "auth_url"):
             problem = cleaned.get(name) and provider_url_problem(
                 cleaned[name], kind=kind, actor_is_staff=self.actor_is_staff
@@ -202,13 +224,17 @@ class ApiTokenForm(forms.Form):
 
     name = forms.CharField(
         max_length=100,
-        label="Name",
-        help_text="What uses it, e.g. “render script on the build server”.",
-        error_messages={"required": "Give the token a name, so you can tell it apart later."},
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("What uses it, e.g. “render script on the build server”."),
+        error_messages={
+            "required": gettext_lazy("Give the token a name, so you can tell it apart later.")
+        },
     )
     role = forms.ChoiceField(
-        label="Role",
-        help_text="What it may do: a viewer token only reads; a member token also submits jobs.",
+        label=gettext_lazy("Role"),
+        help_text=gettext_lazy(
+            "What it may do: a viewer token only reads; a member token also submits jobs."
+        ),
     )
 
     def __init__(self, *args: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
@@ -221,7 +247,7 @@ class ApiTokenForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Give the token a name, so you can tell it apart later.")
+            raise forms.ValidationError(_("Give the token a name, so you can tell it apart later."))
         return name
 
 
@@ -234,7 +260,7 @@ class StaffUserActiveForm(forms.Form):
 class WorkspaceDeleteForm(forms.Form):
     """Deleting a workspace: its name typed as it is shown, so it is never deleted by a slip."""
 
-    name = forms.CharField(label="Workspace name", max_length=200)
+    name = forms.CharField(label=gettext_lazy("Workspace name"), max_length=200)
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -246,6 +272,17 @@ class WorkspaceDeleteForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         if name != self.workspace.name:
             raise forms.ValidationError(
-                f"That is not this workspace's name. Type “{self.workspace.name}” exactly as shown."
+                _("That is not this workspace's name. Type “%(name)s” exactly as shown.")
+                % {"name": self.workspace.name}
             )
         return name
+
+
+class LanguageForm(forms.Form):
+    """The account menu's language choice; empty follows the browser."""
+
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"),
+        choices=[("", gettext_lazy("As the browser says")), *settings.LANGUAGES],
+        required=False,
+    )

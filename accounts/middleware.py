@@ -1,10 +1,13 @@
-"""Old workspace addresses: a member following a link from before a rename lands on the page."""
+"""Old workspace addresses redirect to the new ones; the user's language is switched on."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 from accounts.access import WorkspaceMoved
 
@@ -34,3 +37,18 @@ class WorkspaceMovedMiddleware:
         if request.method not in ("GET", "HEAD"):
             response.status_code = 307
         return response
+
+
+class UserLanguageMiddleware(LocaleMiddleware):
+    """The language a signed-in user chose in the account menu (User.language) beats the
+    browser's Accept-Language; without a choice, Django's LocaleMiddleware decides (a cookie
+    is never set: the choice lives on the user, so it follows them to any browser)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None else ""
+        if chosen and chosen in dict(settings.LANGUAGES):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = translation.get_language()
+            return
+        super().process_request(request)

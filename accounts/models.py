@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import providers
 
@@ -59,6 +61,11 @@ class User(AbstractUser):
     # The workspace the switcher opens when the user arrives at "/".
     last_workspace = models.ForeignKey(
         "accounts.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The language chosen in the account menu; empty: follow the browser (Accept-Language).
+    # Emails to a user without a choice are in settings.LANGUAGE_CODE.
+    language = models.CharField(
+        gettext_lazy("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES
     )
 
     USERNAME_FIELD = "email"
@@ -123,9 +130,9 @@ class WorkspaceSlug(models.Model):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
-    VIEWER = "viewer", "Viewer"
+    ADMIN = "admin", gettext_lazy("Admin")
+    MEMBER = "member", gettext_lazy("Member")
+    VIEWER = "viewer", gettext_lazy("Viewer")
 
     @classmethod
     def rank(cls, role: str) -> int:
@@ -170,9 +177,9 @@ class Membership(models.Model):
 class ProviderKind(models.TextChoices):
     """The choices (with labels) for ``providers.ProviderKind``; the values are the same."""
 
-    SANDBOX = "sandbox", "Sandbox (local, for trying Darkroom out)"
-    NEUROFLASH = "neuroflash", "neuroflash"
-    NANOGPT = "nanogpt", "NanoGPT"
+    SANDBOX = "sandbox", gettext_lazy("Sandbox (local, for trying Darkroom out)")
+    NEUROFLASH = "neuroflash", gettext_lazy("neuroflash")
+    NANOGPT = "nanogpt", gettext_lazy("NanoGPT")
 
 
 # Where neuroflash's ds-prototypes route families live; the sandbox speaks the same wire format.
@@ -205,15 +212,17 @@ def validate_route_path(value: str) -> None:
     the calls (and their token) anywhere else, or anywhere above it."""
     if not value.startswith("/") or value.startswith("//") or urlsplit(value).scheme:
         raise ValidationError(
-            "Enter a path that starts with a single /, like /api/ds-prototypes — no https:// "
-            "and no host name: the calls always go to the base URL above.",
+            _(
+                "Enter a path that starts with a single /, like /api/ds-prototypes — no https:// "
+                "and no host name: the calls always go to the base URL above."
+            ),
             code="not_a_path",
         )
     if any(segment in (".", "..") for segment in value.split("/")):
-        raise ValidationError("The path cannot contain . or .. segments.", code="dot_segment")
+        raise ValidationError(_("The path cannot contain . or .. segments."), code="dot_segment")
     if not _ROUTE_PATH.match(value):
         raise ValidationError(
-            "Use only letters, digits and - _ . ~ between the slashes (no spaces, ? or #).",
+            _("Use only letters, digits and - _ . ~ between the slashes (no spaces, ? or #)."),
             code="bad_characters",
         )
 
@@ -230,14 +239,16 @@ class ProviderCredential(models.Model):
         max_length=20, choices=ProviderKind.choices, default=ProviderKind.SANDBOX
     )
     base_url = models.URLField(
-        blank=True, help_text="API base URL. Leave blank for the provider's default."
+        blank=True, help_text=gettext_lazy("API base URL. Leave blank for the provider's default.")
     )
     auth_url = models.URLField(
-        blank=True, help_text="neuroflash token issuer. Leave blank for the default."
+        blank=True, help_text=gettext_lazy("neuroflash token issuer. Leave blank for the default.")
     )
     client_id = models.CharField(max_length=200, blank=True)
     remote_workspace_id = models.CharField(
-        max_length=200, blank=True, help_text="The provider's own workspace id (neuroflash)."
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("The provider's own workspace id (neuroflash)."),
     )
     # Blank: found by Test connection (or by a call that met a 404) and kept in discovered_*.
     # Set: used as typed and never replaced by what discovery finds.
@@ -245,15 +256,19 @@ class ProviderCredential(models.Model):
         max_length=200,
         blank=True,
         validators=[validate_route_path],
-        help_text="Where image generation and the model list live, e.g. "
-        "/api/ds-prototypes/image_generation. Leave blank to discover.",
+        help_text=gettext_lazy(
+            "Where image generation and the model list live, e.g. "
+            "/api/ds-prototypes/image_generation. Leave blank to discover."
+        ),
     )
     history_path = models.CharField(
         max_length=200,
         blank=True,
         validators=[validate_route_path],
-        help_text="Where the image history, edits and deletes live, e.g. /api/ds-prototypes. "
-        "Leave blank to discover.",
+        help_text=gettext_lazy(
+            "Where the image history, edits and deletes live, e.g. /api/ds-prototypes. "
+            "Leave blank to discover."
+        ),
     )
     discovered_generation_path = models.CharField(max_length=200, blank=True, editable=False)
     discovered_history_path = models.CharField(max_length=200, blank=True, editable=False)
@@ -311,32 +326,44 @@ class ProviderCredential(models.Model):
 
 
 class AuditVerb(models.TextChoices):
-    BUDGET_ADJUSTED = "budget.adjusted", "adjusted this month's budget of"
-    BUDGET_CHANGED = "budget.changed", "changed the monthly budget of"
-    BUDGET_REQUEST_APPROVED = "budget.request_approved", "approved a request for more from"
-    BUDGET_REQUEST_DECLINED = "budget.request_declined", "declined a request for more from"
-    BUDGET_WORKSPACE_CHANGED = "budget.workspace_changed", "changed the workspace budget"
-    CREDENTIAL_SET = "credential.set", "set the provider credential"
-    CREDENTIAL_CHANGED = "credential.changed", "changed the provider credential"
-    MEMBER_ADDED = "member.added", "added a member"
-    MEMBER_CREATED = "member.created", "created an account for"
-    MEMBER_LINK_ISSUED = "member.link_issued", "issued a new set-password link for"
-    MEMBER_REMOVED = "member.removed", "removed a member"
-    MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
-    TOKEN_CREATED = "token.created", "created an API token"
-    TOKEN_REVOKED = "token.revoked", "revoked an API token"
-    MEMBER_LEFT = "member.left", "left the workspace"
-    USER_DEACTIVATED = "user.deactivated", "deactivated the account of"
-    USER_REACTIVATED = "user.reactivated", "reactivated the account of"
-    WEBHOOK_CHANGED = "webhook.changed", "changed the webhook"
-    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", "rotated the webhook's signing secret"
-    WEBHOOK_SET = "webhook.set", "set up a webhook to"
-    WEBHOOK_TESTED = "webhook.tested", "sent a test event to the webhook"
-    WORKSPACE_CREATED = "workspace.created", "created the workspace"
-    WORKSPACE_DELETED = "workspace.deleted", "deleted the workspace"
-    WORKSPACE_EXPORTED = "workspace.exported", "exported the workspace"
-    WORKSPACE_MOVED = "workspace.moved", "changed the address of the workspace"
-    WORKSPACE_RENAMED = "workspace.renamed", "renamed the workspace"
+    BUDGET_ADJUSTED = "budget.adjusted", gettext_lazy("adjusted this month's budget of")
+    BUDGET_CHANGED = "budget.changed", gettext_lazy("changed the monthly budget of")
+    BUDGET_REQUEST_APPROVED = (
+        "budget.request_approved",
+        gettext_lazy("approved a request for more from"),
+    )
+    BUDGET_REQUEST_DECLINED = (
+        "budget.request_declined",
+        gettext_lazy("declined a request for more from"),
+    )
+    BUDGET_WORKSPACE_CHANGED = (
+        "budget.workspace_changed",
+        gettext_lazy("changed the workspace budget"),
+    )
+    CREDENTIAL_SET = "credential.set", gettext_lazy("set the provider credential")
+    CREDENTIAL_CHANGED = "credential.changed", gettext_lazy("changed the provider credential")
+    MEMBER_ADDED = "member.added", gettext_lazy("added a member")
+    MEMBER_CREATED = "member.created", gettext_lazy("created an account for")
+    MEMBER_LINK_ISSUED = "member.link_issued", gettext_lazy("issued a new set-password link for")
+    MEMBER_REMOVED = "member.removed", gettext_lazy("removed a member")
+    MEMBER_ROLE_CHANGED = "member.role_changed", gettext_lazy("changed the role of")
+    TOKEN_CREATED = "token.created", gettext_lazy("created an API token")
+    TOKEN_REVOKED = "token.revoked", gettext_lazy("revoked an API token")
+    MEMBER_LEFT = "member.left", gettext_lazy("left the workspace")
+    USER_DEACTIVATED = "user.deactivated", gettext_lazy("deactivated the account of")
+    USER_REACTIVATED = "user.reactivated", gettext_lazy("reactivated the account of")
+    WEBHOOK_CHANGED = "webhook.changed", gettext_lazy("changed the webhook")
+    WEBHOOK_SECRET_ROTATED = (
+        "webhook.secret_rotated",
+        gettext_lazy("rotated the webhook's signing secret"),
+    )
+    WEBHOOK_SET = "webhook.set", gettext_lazy("set up a webhook to")
+    WEBHOOK_TESTED = "webhook.tested", gettext_lazy("sent a test event to the webhook")
+    WORKSPACE_CREATED = "workspace.created", gettext_lazy("created the workspace")
+    WORKSPACE_DELETED = "workspace.deleted", gettext_lazy("deleted the workspace")
+    WORKSPACE_EXPORTED = "workspace.exported", gettext_lazy("exported the workspace")
+    WORKSPACE_MOVED = "workspace.moved", gettext_lazy("changed the address of the workspace")
+    WORKSPACE_RENAMED = "workspace.renamed", gettext_lazy("renamed the workspace")
 
 
 class AuditEvent(models.Model):
@@ -365,10 +392,10 @@ class ConnectionCheck(models.Model):
     """One press of "Test connection", run by a worker so the web tier never waits on a provider."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Checking"
-        OK = "ok", "Connected"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Checking")
+        OK = "ok", gettext_lazy("Connected")
+        FAILED = "failed", gettext_lazy("Failed")
 
     # A check makes at most this many provider calls (token, workspaces, four route probes,
     # quota, models).
@@ -427,13 +454,13 @@ class ConnectionCheck(models.Model):
 
 
 class NotificationKind(models.TextChoices):
-    BUDGET_80 = "budget_80", "80 % of your budget"
-    BUDGET_100 = "budget_100", "All of your budget"
-    CAP_80 = "cap_80", "80 % of the workspace cap"
-    CAP_100 = "cap_100", "All of the workspace cap"
-    REQUEST_NEW = "request_new", "A request for more"
-    REQUEST_APPROVED = "request_approved", "Request approved"
-    REQUEST_DECLINED = "request_declined", "Request declined"
+    BUDGET_80 = "budget_80", gettext_lazy("80 % of your budget")
+    BUDGET_100 = "budget_100", gettext_lazy("All of your budget")
+    CAP_80 = "cap_80", gettext_lazy("80 % of the workspace cap")
+    CAP_100 = "cap_100", gettext_lazy("All of the workspace cap")
+    REQUEST_NEW = "request_new", gettext_lazy("A request for more")
+    REQUEST_APPROVED = "request_approved", gettext_lazy("Request approved")
+    REQUEST_DECLINED = "request_declined", gettext_lazy("Request declined")
 
 
 class Notification(models.Model):

@@ -14,10 +14,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from kombu.exceptions import OperationalError
 
@@ -35,6 +36,7 @@ from accounts.models import (
     WorkspaceSlug,
     kind_uses_secret,
 )
+from accounts.text import stored_text
 from config.celery import send_task
 from providers import DsRoutes
 
@@ -149,6 +151,13 @@ def user_remember_workspace(*, user: User, workspace: Workspace) -> None:
         user.save(update_fields=["last_workspace"])
 
 
+def user_set_language(*, user: User, language: str) -> None:
+    """The user's interface and email language; "" follows the browser."""
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+
+
 # --- Members ----------------------------------------------------------------------------------
 
 
@@ -174,16 +183,22 @@ def membership_add(
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
     if user is None:
-        first, _, last = name.strip().partition(" ")
+        first, _sep, last = name.strip().partition(" ")
         user = User.objects.create_user(email=email, first_name=first, last_name=last)
     elif Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise ValidationError(f"{email} is already a member of {workspace}.", code="already_member")
+        raise ValidationError(
+            _("%(email)s is already a member of %(workspace)s.")
+            % {"email": email, "workspace": workspace},
+            code="already_member",
+        )
     try:
         with transaction.atomic():
             membership = Membership.objects.create(workspace=workspace, user=user, role=role)
     except IntegrityError:  # a concurrent add of the same person won the race
         raise ValidationError(
-            f"{email} is already a member of {workspace}.", code="already_member"
+            _("%(email)s is already a member of %(workspace)s.")
+            % {"email": email, "workspace": workspace},
+            code="already_member",
         ) from None
     audit_record(
         workspace=workspace,
@@ -205,7 +220,8 @@ def membership_new_link(*, membership: Membership, actor: User) -> str:
     user = membership.user
     if user.has_usable_password():
         raise ValidationError(
-            f"{user.email} has already chosen a password: there is no link to give.",
+            _("%(email)s has already chosen a password: there is no link to give.")
+            % {"email": user.email},
             code="has_password",
         )
     audit_record(
@@ -238,7 +254,9 @@ def _ensure_an_admin_remains(
         .first()
     )
     if current is None:
-        raise ValidationError(f"{membership.user.email} is no longer a member.", code="gone")
+        raise ValidationError(
+            _("%(email)s is no longer a member.") % {"email": membership.user.email}, code="gone"
+        )
     if (
         current.role == Role.ADMIN
         and new_role != Role.ADMIN
@@ -316,9 +334,9 @@ def user_set_active(*, user: User, actor: User, active: bool) -> bool:
     """Deactivate or reactivate an account (staff only; never one's own). A deactivated user
     cannot sign in, and every session they have ends now. False when nothing changed."""
     if not actor.is_staff:
-        raise PermissionDenied("Only staff users deactivate accounts.")
+        raise PermissionDenied(_("Only staff users deactivate accounts."))
     if user.pk == actor.pk:
-        raise ValidationError("You cannot deactivate your own account.", code="self")
+        raise ValidationError(_("You cannot deactivate your own account."), code="self")
     changed = bool(User.objects.filter(pk=user.pk, is_active=not active).update(is_active=active))
     user.is_active = active
     if not changed:
@@ -441,7 +459,7 @@ def credential_save(
                 workspace=workspace,
                 actor=actor,
                 verb=verb,
-                target=ProviderKind(fields.kind).label,
+                target=str(ProviderKind(fields.kind).label),
                 detail="changed: " + ", ".join(FIELD_LABELS.get(name, name) for name in changed),
             )
         return credential
@@ -550,15 +568,23 @@ def notification_email(*, notification_id: int) -> None:
     )
     if notification is None or not notification.recipient.email:
         return
-    body = notification.text
-    if notification.url.startswith("/"):  # the app's own pages only
-        body += f"\n\nOpen it in Darkroom: {settings.SITE_URL}{notification.url}"
-    send_mail(
-        subject=f"[{notification.workspace.name}] {notification.get_kind_display()}",
-        message=f"{body}\n\n— Darkroom, workspace {notification.workspace.name}\n",
-        from_email=None,
-        recipient_list=[notification.recipient.email],
-    )
+    recipient = notification.recipient
+    # The recipient's language (their choice in the account menu), not the worker's.
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        body = stored_text(notification.text)
+        if notification.url.startswith("/"):  # the app's own pages only
+            body += "\n\n" + _("Open it in Darkroom: %(url)s") % {
+                "url": f"{settings.SITE_URL}{notification.url}"
+            }
+        workspace_name = notification.workspace.name
+        send_mail(
+            subject=f"[{workspace_name}] {notification.get_kind_display()}",
+            message=f"{body}\n\n— "
+            + _("Darkroom, workspace %(name)s") % {"name": workspace_name}
+            + "\n",
+            from_email=None,
+            recipient_list=[recipient.email],
+        )
 
 
 def notification_mark_read(

@@ -10,6 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -28,6 +31,7 @@ from accounts.access import (
 from accounts.forms import (
     ApiTokenForm,
     CredentialForm,
+    LanguageForm,
     MemberAddForm,
     MemberRoleForm,
     StaffUserActiveForm,
@@ -55,13 +59,35 @@ def home(request: SignedInRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def workspace_create(request: HtmxHttpRequest) -> HttpResponse:
     if not request.user.is_staff:
-        raise PermissionDenied("Only staff users create workspaces.")
+        raise PermissionDenied(_("Only staff users create workspaces."))
     form = WorkspaceForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         workspace = services.workspace_create(name=form.cleaned_data["name"], creator=request.user)
-        messages.success(request, f"Workspace “{workspace}” created. You are its admin.")
+        messages.success(
+            request,
+            _("Workspace “%(workspace)s” created. You are its admin.") % {"workspace": workspace},
+        )
         return redirect("accounts:settings_provider", slug=workspace.slug)
     return render(request, "accounts/workspace_create.html", {"form": form})
+
+
+@login_required
+@require_POST
+def language_set(request: SignedInRequest) -> HttpResponse:
+    """The account menu's language choice, kept on the user (any browser they sign in on)."""
+    form = LanguageForm(request.POST)
+    if form.is_valid():
+        services.user_set_language(user=request.user, language=form.cleaned_data["language"])
+        translation.activate(
+            request.user.language or translation.get_language_from_request(request)
+        )
+        messages.success(request, _("Language changed."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    return redirect(back)
 
 
 # --- Settings: members ------------------------------------------------------------------------
@@ -120,18 +146,29 @@ def member_add(request: WorkspaceRequest, slug: str) -> HttpResponse:
                     membership, new_link={"email": email, "url": link, "added": "yes"}
                 )
                 if not link:
-                    messages.success(request, f"Added {email} to {membership.workspace}.")
+                    messages.success(
+                        request,
+                        _("Added %(email)s to %(workspace)s.")
+                        % {"email": email, "workspace": membership.workspace},
+                    )
                 return render(request, "accounts/settings_members.html#members-panel", context)
             if link:
                 # Sticky: the admin must copy this link; it is shown once and never stored.
                 messages.success(
                     request,
-                    f"Added {email}, who has no password yet. "
-                    f"Send them this one-time link to choose one: {link}",
+                    _(
+                        "Added %(email)s, who has no password yet. Send them this one-time link "
+                        "to choose one: %(link)s"
+                    )
+                    % {"email": email, "link": link},
                     extra_tags="sticky",
                 )
             else:
-                messages.success(request, f"Added {email} to {membership.workspace}.")
+                messages.success(
+                    request,
+                    _("Added %(email)s to %(workspace)s.")
+                    % {"email": email, "workspace": membership.workspace},
+                )
             return redirect("accounts:settings_members", slug=slug)
     if request.htmx:
         # htmx 2 does not swap 4xx responses, so a form with errors is answered with 200.
@@ -152,7 +189,7 @@ def member_role(request: WorkspaceRequest, slug: str, membership_id: int) -> Htt
     target = get_membership_in_workspace(membership, membership_id)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose admin, member or viewer.")
+        messages.error(request, _("Choose admin, member or viewer."))
     else:
         try:
             services.membership_change_role(
@@ -162,7 +199,9 @@ def member_role(request: WorkspaceRequest, slug: str, membership_id: int) -> Htt
             messages.error(request, exc.messages[0])
         else:
             messages.success(
-                request, f"{target.user.email} is now {target.get_role_display().lower()}."
+                request,
+                _("%(email)s is now %(value)s.")
+                % {"email": target.user.email, "value": target.get_role_display().lower()},
             )
     if request.htmx:
         return render(
@@ -189,7 +228,8 @@ def member_link(request: WorkspaceRequest, slug: str, membership_id: int) -> Htt
         if not request.htmx:
             messages.success(
                 request,
-                f"A new one-time link for {email} to choose a password: {link}",
+                _("A new one-time link for %(email)s to choose a password: %(link)s")
+                % {"email": email, "link": link},
                 extra_tags="sticky",
             )
     if request.htmx:
@@ -211,7 +251,11 @@ def member_remove(request: WorkspaceRequest, slug: str, membership_id: int) -> H
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, f"Removed {target.user.email} from {membership.workspace}.")
+        messages.success(
+            request,
+            _("Removed %(email)s from %(workspace)s.")
+            % {"email": target.user.email, "workspace": membership.workspace},
+        )
         if target.user_id == request.user.pk:  # left the workspace: its pages are gone for them
             if request.htmx:
                 return HttpResponseClientRedirect(reverse("home"))
@@ -258,10 +302,10 @@ def settings_provider(request: WorkspaceRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Provider credential saved.")
+            messages.success(request, _("Provider credential saved."))
             return redirect("accounts:settings_provider", slug=slug)
     if form.errors:
-        messages.error(request, "The credential was not saved. Check the fields marked in red.")
+        messages.error(request, _("The credential was not saved. Check the fields marked in red."))
     context = {
         **_connection_context(
             credential,
@@ -302,11 +346,14 @@ def settings_general(request: WorkspaceRequest, slug: str) -> HttpResponse:
             if workspace.slug != old_slug:
                 messages.success(
                     request,
-                    f"Saved. The workspace is now at /w/{workspace.slug}/; links to "
-                    f"/w/{old_slug}/ still lead its members here.",
+                    _(
+                        "Saved. The workspace is now at /w/%(slug)s/; links to /w/%(old_slug)s/ "
+                        "still lead its members here."
+                    )
+                    % {"slug": workspace.slug, "old_slug": old_slug},
                 )
             else:
-                messages.success(request, "Workspace renamed.")
+                messages.success(request, _("Workspace renamed."))
             return redirect("accounts:settings_general", slug=workspace.slug)
     if request.method == "POST":
         # What a refused save typed stays in the form; the page shows the saved name and address.
@@ -365,7 +412,9 @@ def connection_test(request: WorkspaceRequest, slug: str) -> HttpResponse:
             "accounts/settings_provider.html#connection-check",
             _connection_context(credential, check),
         )
-    messages.info(request, "Checking the connection. This page shows the result when it is done.")
+    messages.info(
+        request, _("Checking the connection. This page shows the result when it is done.")
+    )
     return redirect("accounts:settings_provider", slug=slug)
 
 
@@ -401,7 +450,9 @@ def workspace_leave(request: WorkspaceRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             error = exc.messages[0]
         else:
-            messages.success(request, f"You left {membership.workspace}.")
+            messages.success(
+                request, _("You left %(workspace)s.") % {"workspace": membership.workspace}
+            )
             return redirect("home")
     status = 409 if error else 200
     return render(request, "accounts/workspace_leave.html", {"error": error}, status=status)
@@ -413,7 +464,7 @@ def workspace_leave(request: WorkspaceRequest, slug: str) -> HttpResponse:
 def _require_staff(request: SignedInRequest) -> None:
     # 404, as for an outsider: the page and the accounts it names are not for them to know.
     if not request.user.is_staff:
-        raise Http404("No such page")
+        raise Http404(_("No such page"))
 
 
 @login_required
@@ -436,10 +487,10 @@ def staff_user_active(request: SignedInRequest, user_id: int) -> HttpResponse:
     _require_staff(request)
     target = User.objects.filter(pk=user_id).first()
     if target is None:
-        raise Http404("No such user")
+        raise Http404(_("No such user"))
     form = StaffUserActiveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose whether the account is active.")
+        messages.error(request, _("Choose whether the account is active."))
     else:
         active = form.cleaned_data["active"]
         try:
@@ -449,14 +500,19 @@ def staff_user_active(request: SignedInRequest, user_id: int) -> HttpResponse:
         else:
             if not changed:
                 messages.info(
-                    request, f"{target.email} was {'active' if active else 'deactivated'} already."
+                    request,
+                    _("%(email)s was %(value)s already.")
+                    % {"email": target.email, "value": "active" if active else "deactivated"},
                 )
             elif active:
-                messages.success(request, f"{target.email} can sign in again.")
+                messages.success(
+                    request, _("%(email)s can sign in again.") % {"email": target.email}
+                )
             else:
                 messages.success(
                     request,
-                    f"{target.email} is deactivated: signed out everywhere, and cannot sign in.",
+                    _("%(email)s is deactivated: signed out everywhere, and cannot sign in.")
+                    % {"email": target.email},
                 )
     # Back to the same page of the list.
     keep = {name: request.POST[name] for name in ("after", "q") if request.POST.get(name)}
@@ -520,7 +576,10 @@ def api_token_revoke(request: WorkspaceRequest, slug: str, token_id: int) -> Htt
     membership = get_membership(request, slug, viewers_may_post=True)
     token = get_api_token(membership, token_id)
     if api_tokens.api_token_revoke(token=token, membership=membership):
-        messages.success(request, f"Revoked “{token.name}”. Requests with it are refused now.")
+        messages.success(
+            request,
+            _("Revoked “%(name)s”. Requests with it are refused now.") % {"name": token.name},
+        )
     if request.htmx:
         return render(request, "accounts/api_tokens.html#tokens-panel", _tokens_context(membership))
     return redirect("tokens:list", slug=slug)

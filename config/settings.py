@@ -80,6 +80,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's LocaleMiddleware, extended: the user's own language choice, else the browser's
+    # Accept-Language. After AuthenticationMiddleware because it reads the user; Django asks for
+    # it before CommonMiddleware only for language-prefixed URLs, which Darkroom has none of.
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -360,7 +364,12 @@ CONTENT_SECURITY_POLICY = env_str(
 
 # --- I18n, logging ----------------------------------------------------------------------------
 
+# Two languages. British English is the default, for browsers that ask for neither and for
+# emails to users who never chose one. URLs carry no language prefix: the language is the user's
+# choice (User.language), else the browser's Accept-Language (accounts.middleware).
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

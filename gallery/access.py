@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from gallery.models import BudgetRequest, Collection, Comment, Comparison, Image, Job, Webhook
@@ -15,7 +16,7 @@ def get_job(membership: Membership, job_id: int) -> Job:
         .first()
     )
     if job is None:
-        raise Http404("No such job")
+        raise Http404(_("No such job"))
     return job
 
 
@@ -27,7 +28,7 @@ def get_image(membership: Membership, image_id: int) -> Image:
         .first()
     )
     if image is None:
-        raise Http404("No such image")
+        raise Http404(_("No such image"))
     return image
 
 
@@ -36,14 +37,14 @@ def get_comment(image: Image, comment_id: int) -> Comment:
     comment on any other image, so an id from elsewhere opens nothing."""
     comment = Comment.objects.filter(pk=comment_id, image=image).first()
     if comment is None:
-        raise Http404("No such comment")
+        raise Http404(_("No such comment"))
     return comment
 
 
 def get_collection(membership: Membership, collection_id: int) -> Collection:
     collection = Collection.objects.filter(pk=collection_id, workspace=membership.workspace).first()
     if collection is None:
-        raise Http404("No such collection")
+        raise Http404(_("No such collection"))
     return collection
 
 
@@ -54,7 +55,7 @@ def get_comparison(membership: Membership, comparison_id: int) -> Comparison:
         .first()
     )
     if comparison is None:
-        raise Http404("No such comparison")
+        raise Http404(_("No such comparison"))
     return comparison
 
 
@@ -65,7 +66,7 @@ def get_budget_request(membership: Membership, request_id: int) -> BudgetRequest
         .first()
     )
     if budget_request is None:
-        raise Http404("No such request")
+        raise Http404(_("No such request"))
     return budget_request
 
 
@@ -73,5 +74,5 @@ def get_webhook(admin: Membership) -> Webhook:
     """The webhook of the admin's workspace (the view asked for the admin role); 404 if none."""
     webhook = Webhook.objects.select_related("workspace").filter(workspace=admin.workspace).first()
     if webhook is None:
-        raise Http404("No webhook")
+        raise Http404(_("No webhook"))
     return webhook

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Role, User, Workspace
 from gallery.models import LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
@@ -242,7 +243,7 @@ def budget_bars(*, workspace: Workspace, unit: str, only: User | None = None) ->
     in_flight = budget_in_flight(workspace=workspace, unit=unit)
     workspace_budget = WorkspaceBudget.objects.filter(workspace=workspace).first()
     cap = BudgetBar(
-        label="Workspace cap",
+        label=_("Workspace cap"),
         used=budget_used(workspace=workspace, unit=unit),
         reserved=sum(in_flight.values(), Decimal(0)),
         limit=workspace_budget.cap_limit if workspace_budget is not None else None,

@@ -14,6 +14,8 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import ProviderCredential
 from gallery.costs import BudgetLeft, CostEstimate, InFlight, cost_total
@@ -74,16 +76,20 @@ class CompareCost:
 
 class CompareForm(forms.Form):
     prompt = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image…"}),
-        help_text="Every model gets the same prompt.",
-        error_messages={"required": "Describe what you want to see."},
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": gettext_lazy("Describe the image…")}
+        ),
+        help_text=gettext_lazy("Every model gets the same prompt."),
+        error_messages={"required": gettext_lazy("Describe what you want to see.")},
     )
     models = forms.MultipleChoiceField(
-        label="Models",
+        label=gettext_lazy("Models"),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
             "required": f"Pick {NUMBERS[MIN_MODELS]} to {NUMBERS[MAX_MODELS]} models to compare.",
-            "invalid_choice": "%(value)s is not a model this workspace's provider offers.",
+            "invalid_choice": gettext_lazy(
+                "%(value)s is not a model this workspace's provider offers."
+            ),
         },
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
@@ -129,11 +135,13 @@ class CompareForm(forms.Form):
         picked: list[str] = self.cleaned_data["models"]
         if len(picked) < MIN_MODELS:
             raise forms.ValidationError(
-                f"Pick at least {NUMBERS[MIN_MODELS]} models to compare (one is ticked)."
+                _("Pick at least %(value)s models to compare (one is ticked).")
+                % {"value": NUMBERS[MIN_MODELS]}
             )
         if len(picked) > MAX_MODELS:
             raise forms.ValidationError(
-                f"Pick at most {NUMBERS[MAX_MODELS]} models ({len(picked)} are ticked)."
+                _("Pick at most %(value)s models (%(value2)s are ticked).")
+                % {"value": NUMBERS[MAX_MODELS], "value2": len(picked)}
             )
         return picked
 

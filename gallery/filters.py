@@ -8,6 +8,7 @@ filter" means.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
@@ -17,6 +18,8 @@ from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.models import ProviderKind, User, Workspace
 from gallery.form_rendering import RENDERER
@@ -36,8 +39,10 @@ class GalleryFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search prompts",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search prompts…"}),
+        label=gettext_lazy("Search prompts"),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": gettext_lazy("Search prompts…")}
+        ),
     )
     provider = forms.ChoiceField(
         required=False, choices=[("", "Any provider"), *ProviderKind.choices]
@@ -45,15 +50,19 @@ class GalleryFilterForm(forms.Form):
     model = forms.CharField(required=False, max_length=200)
     author = forms.CharField(required=False, max_length=20)  # a member's id, or "me"
     since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput({"type": "date"}, "%Y-%m-%d")
+        required=False,
+        label=gettext_lazy("From"),
+        widget=forms.DateInput({"type": "date"}, "%Y-%m-%d"),
     )
     until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput({"type": "date"}, "%Y-%m-%d")
+        required=False,
+        label=gettext_lazy("To"),
+        widget=forms.DateInput({"type": "date"}, "%Y-%m-%d"),
     )
     review = forms.ChoiceField(
-        required=False, choices=[("", "Any review state"), *ReviewState.choices]
+        required=False, choices=[("", gettext_lazy("Any review state")), *ReviewState.choices]
     )
-    favourites = forms.BooleanField(required=False, label="My favourites")
+    favourites = forms.BooleanField(required=False, label=gettext_lazy("My favourites"))
     collection = forms.IntegerField(required=False, min_value=1)
     source = forms.ChoiceField(required=False, choices=[("", "Any source"), *ImageSource.choices])
     edited = forms.ChoiceField(
@@ -82,14 +91,14 @@ class GalleryFilterForm(forms.Form):
     def clean_author(self) -> str:
         author = self.cleaned_data["author"].strip()
         if author and author != "me" and not author.isdigit():
-            raise forms.ValidationError('Pick a member, or "me".')
+            raise forms.ValidationError(_('Pick a member, or "me".'))
         return author
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
-            self.add_error("until", "The end date is before the start date.")
+            self.add_error("until", _("The end date is before the start date."))
         return cleaned
 
 
@@ -166,9 +175,9 @@ class GalleryFilter:
 
     def chips(self, choices: FilterChoices) -> list[Chip]:
         """The active filters in words, each with the link that removes it."""
-        names = {
+        names: dict[str, Mapping[str, object]] = {
             "model": choices.model_names,
-            "author": {"me": "me", **dict(choices.members)},
+            "author": {"me": _("me"), **dict(choices.members)},
             "collection": dict(choices.collections),
             "provider": dict(ProviderKind.choices),
             "review": dict(ReviewState.choices),
@@ -178,16 +187,16 @@ class GalleryFilter:
         if self.q:
             chips.append(Chip(f"“{self.q}”", self.query_string(q="")))
         for field, prefix in (
-            ("model", "Model"),
-            ("author", "By"),
-            ("provider", "Provider"),
+            ("model", _("Model")),
+            ("author", pgettext("filter chip: made by", "By")),
+            ("provider", _("Provider")),
             ("review", ""),
-            ("collection", "In"),
-            ("source", "From"),
+            ("collection", pgettext("filter chip: in a collection", "In")),
+            ("source", pgettext("filter chip: where an image comes from", "From")),
         ):
             value = str(getattr(self, field) or "")
             if value:
-                label = names[field].get(value, value)
+                label = str(names[field].get(value, value))
                 chips.append(Chip(f"{prefix} {label}".strip(), self.query_string(**{field: ""})))
         if self.since:
             chips.append(Chip(f"Since {self.since:%-d %b %Y}", self.query_string(since=None)))

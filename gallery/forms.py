@@ -10,6 +10,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import ProviderCredential, kind_uses_secret
 from gallery.costs import BudgetLeft, CostEstimate, InFlight, cost_estimate
@@ -35,7 +37,10 @@ def prompt_clean(prompt: str) -> str:
     prompt = prompt.strip()
     limit = settings.PROMPT_MAX_LENGTH
     if len(prompt) > limit:
-        raise forms.ValidationError(f"Keep it under {limit} characters (this has {len(prompt)}).")
+        raise forms.ValidationError(
+            _("Keep it under %(limit)s characters (this has %(value)s).")
+            % {"limit": limit, "value": len(prompt)}
+        )
     return prompt
 
 
@@ -71,7 +76,7 @@ class ModelOptionsForm(forms.Form):
             self.fixed_n = None
             maximum = model.max_images or 1
             self.fields["n"] = forms.TypedChoiceField(
-                label="Images",
+                label=_("Images"),
                 choices=[(i, str(i)) for i in range(1, maximum + 1)],
                 coerce=int,
                 initial=1,
@@ -84,19 +89,19 @@ class ModelOptionsForm(forms.Form):
             ratios.insert(0, "auto")  # the edit endpoint also takes "keep the source's ratio"
         if ratios:
             self.fields["aspect_ratio"] = forms.ChoiceField(
-                label="Aspect ratio",
+                label=_("Aspect ratio"),
                 choices=[(r, r) for r in ratios],
                 initial="auto" if "auto" in ratios else ("1:1" if "1:1" in ratios else ratios[0]),
             )
         if model.sizes:
             self.fields["size"] = forms.ChoiceField(
-                label="Resolution",
+                label=_("Resolution"),
                 choices=[(s, s) for s in model.sizes],
                 initial=model.default_size or model.sizes[0],
             )
         if model.output_formats:
             self.fields["output_format"] = forms.ChoiceField(
-                label="Format",
+                label=_("Format"),
                 choices=[(f, f.upper()) for f in model.output_formats],
                 initial=model.output_formats[0],
             )
@@ -159,13 +164,17 @@ class JobForm(ModelOptionsForm):
     ask_for_more: str | None = None
 
     prompt = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image…"}),
-        help_text="What you want to see.",
-        error_messages={"required": "Describe what you want to see."},
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": gettext_lazy("Describe the image…")}
+        ),
+        help_text=gettext_lazy("What you want to see."),
+        error_messages={"required": gettext_lazy("Describe what you want to see.")},
     )
     model = forms.ChoiceField(
-        label="Model",
-        error_messages={"invalid_choice": "This model is not offered by the workspace's provider."},
+        label=gettext_lazy("Model"),
+        error_messages={
+            "invalid_choice": gettext_lazy("This model is not offered by the workspace's provider.")
+        },
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -238,10 +247,11 @@ class JobForm(ModelOptionsForm):
     def clean_model(self) -> str:
         model = self.models.get(self.cleaned_data["model"])
         if model is None:
-            raise forms.ValidationError("This model is not offered by the workspace's provider.")
+            raise forms.ValidationError(_("This model is not offered by the workspace's provider."))
         if not model.allowed:
             raise forms.ValidationError(
-                f"{model.name} is not available: not included in this account's plan."
+                _("%(name)s is not available: not included in this account's plan.")
+                % {"name": model.name}
             )
         return model.provider_model_id
 
@@ -268,10 +278,12 @@ class EditForm(JobForm):
     submit_label = "Edit image"
 
     prompt = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the change…"}),
-        help_text="What should change in this image.",
-        label="Change",
-        error_messages={"required": "Describe the change you want."},
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": gettext_lazy("Describe the change…")}
+        ),
+        help_text=gettext_lazy("What should change in this image."),
+        label=gettext_lazy("Change"),
+        error_messages={"required": gettext_lazy("Describe the change you want.")},
     )
 
 
@@ -284,23 +296,23 @@ class ReviewForm(forms.Form):
     state = forms.ChoiceField(choices=ReviewState.choices)
     note = forms.CharField(
         required=False,
-        label="Reason or note",
+        label=gettext_lazy("Reason or note"),
         widget=forms.Textarea(
-            attrs={"rows": 2, "placeholder": "Needed to reject or to ask for changes"}
+            attrs={"rows": 2, "placeholder": gettext_lazy("Needed to reject or to ask for changes")}
         ),
-        help_text="The author reads it in the history.",
+        help_text=gettext_lazy("The author reads it in the history."),
     )
 
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label="Comment",
+        label=gettext_lazy("Comment"),
         required=False,  # comment_add says what is missing or too long
         strip=False,
         widget=forms.Textarea(
             attrs={
                 "rows": 3,
-                "placeholder": "Say something about this image…",
+                "placeholder": gettext_lazy("Say something about this image…"),
                 "maxlength": COMMENT_MAX_LENGTH,
             }
         ),
@@ -319,15 +331,15 @@ class FavouriteForm(forms.Form):
 class CollectionForm(forms.Form):
     """Create or rename: the service checks the name (unique per workspace, ignoring case)."""
 
-    name = forms.CharField(label="New collection", max_length=100, strip=True)
+    name = forms.CharField(label=gettext_lazy("New collection"), max_length=100, strip=True)
 
 
 class ImageCollectionForm(forms.Form):
     """On an image's page: add it to a collection (or to a new one), or take it out of one."""
 
     action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove"), ("new", "New")])
-    collection = forms.IntegerField(required=False, min_value=1, label="Collection")
-    name = forms.CharField(required=False, max_length=100, label="New collection")
+    collection = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Collection"))
+    name = forms.CharField(required=False, max_length=100, label=gettext_lazy("New collection"))
 
 
 BULK_ACTIONS = {
@@ -361,16 +373,16 @@ class BulkForm(forms.Form):
     image = IdListField(required=False)
     scope = forms.ChoiceField(required=False, choices=[("", "Ticked"), ("filter", "Filter")])
     filter = forms.CharField(required=False, max_length=2000)
-    note = forms.CharField(required=False, max_length=2000, label="Reason")
+    note = forms.CharField(required=False, max_length=2000, label=gettext_lazy("Reason"))
     collection = forms.IntegerField(required=False, min_value=1)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         action = cleaned.get("action")
         if action in ("collect", "uncollect") and not cleaned.get("collection"):
-            self.add_error("collection", "Pick a collection.")
+            self.add_error("collection", _("Pick a collection."))
         if not cleaned.get("image") and cleaned.get("scope") != "filter":
-            self.add_error(None, "Select some images first.")
+            self.add_error(None, _("Select some images first."))
         return cleaned
 
 
@@ -408,13 +420,14 @@ def _budget_amount(
         if amount is not None and amount != current:
             form.add_error(
                 name,
-                f"Untick {tick} to set {amount_text(amount, unit)} a month, or clear the amount.",
+                _("Untick %(tick)s to set %(value)s a month, or clear the amount.")
+                % {"tick": tick, "value": amount_text(amount, unit)},
             )
         form.cleaned_data[name] = None
     elif amount is None:
-        form.add_error(name, f"Enter a monthly amount, or tick {tick}.")
+        form.add_error(name, _("Enter a monthly amount, or tick %(tick)s.") % {"tick": tick})
     elif unit == "images" and amount != amount.to_integral_value():
-        form.add_error(name, "Images are counted whole: enter a whole number.")
+        form.add_error(name, _("Images are counted whole: enter a whole number."))
 
 
 def _budget_field(label: str, **kwargs: Any) -> forms.DecimalField:
@@ -431,7 +444,7 @@ def _budget_field(label: str, **kwargs: Any) -> forms.DecimalField:
 
 class MemberBudgetForm(forms.Form):
     limit = _budget_field("Monthly budget")
-    unlimited = forms.BooleanField(label="Unlimited", required=False)
+    unlimited = forms.BooleanField(label=gettext_lazy("Unlimited"), required=False)
 
     def __init__(
         self, *args: Any, unit: str, current: Decimal | None = None, **kwargs: Any
@@ -449,11 +462,11 @@ class MemberBudgetForm(forms.Form):
 
 class WorkspaceBudgetForm(forms.Form):
     cap = _budget_field("Workspace cap a month")
-    cap_unlimited = forms.BooleanField(label="No cap", required=False)
+    cap_unlimited = forms.BooleanField(label=gettext_lazy("No cap"), required=False)
     member_default = _budget_field(
-        "Default for members", help_text="For members without a budget of their own."
+        "Default for members", help_text=gettext_lazy("For members without a budget of their own.")
     )
-    member_default_unlimited = forms.BooleanField(label="Unlimited", required=False)
+    member_default_unlimited = forms.BooleanField(label=gettext_lazy("Unlimited"), required=False)
 
     def __init__(
         self,
@@ -492,24 +505,24 @@ class WorkspaceBudgetForm(forms.Form):
 def _whole_images(form: forms.Form, name: str, unit: str) -> None:
     amount = form.cleaned_data.get(name)
     if unit == "images" and amount is not None and amount != amount.to_integral_value():
-        form.add_error(name, "Images are counted whole: enter a whole number.")
+        form.add_error(name, _("Images are counted whole: enter a whole number."))
 
 
 class BudgetRequestForm(forms.Form):
     """A member asking for more of this month's budget."""
 
     amount = forms.DecimalField(
-        label="How much more",
+        label=gettext_lazy("How much more"),
         max_digits=14,
         decimal_places=4,
-        error_messages={"required": "Enter how much more you need."},
+        error_messages={"required": gettext_lazy("Enter how much more you need.")},
     )
     note = forms.CharField(
-        label="Note for the admins",
+        label=gettext_lazy("Note for the admins"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What it is for, so an admin can decide quickly.",
+        help_text=gettext_lazy("What it is for, so an admin can decide quickly."),
     )
 
     def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
@@ -522,7 +535,10 @@ class BudgetRequestForm(forms.Form):
         least = Decimal(1) if self.unit == "images" else Decimal("0.01")
         amount = self.cleaned_data.get("amount")
         if amount is not None and amount < least:
-            self.add_error("amount", f"Ask for at least {amount_text(least, self.unit)}.")
+            self.add_error(
+                "amount",
+                _("Ask for at least %(value)s.") % {"value": amount_text(least, self.unit)},
+            )
         else:
             _whole_images(self, "amount", self.unit)
         return cleaned
@@ -532,15 +548,15 @@ class BudgetAdjustForm(forms.Form):
     """An admin's correction of what a member used this month: + uses more, - gives back."""
 
     amount = forms.DecimalField(
-        label="Adjust by",
+        label=gettext_lazy("Adjust by"),
         max_digits=14,
         decimal_places=4,
-        error_messages={"required": "Enter an amount, e.g. -5 to give 5 back."},
+        error_messages={"required": gettext_lazy("Enter an amount, e.g. -5 to give 5 back.")},
     )
     reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         max_length=200,
-        error_messages={"required": "Say why, for the audit log."},
+        error_messages={"required": gettext_lazy("Say why, for the audit log.")},
     )
 
     def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
@@ -550,26 +566,28 @@ class BudgetAdjustForm(forms.Form):
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         if cleaned is not None and cleaned.get("amount") == 0:
-            self.add_error("amount", "Enter an amount other than 0.")
+            self.add_error("amount", _("Enter an amount other than 0."))
         _whole_images(self, "amount", self.unit)
         return cleaned
 
 
 class WebhookForm(forms.Form):
     url = forms.CharField(
-        label="Receiver URL",
+        label=gettext_lazy("Receiver URL"),
         max_length=Webhook._meta.get_field("url").max_length,
-        help_text="Where Darkroom POSTs the events, e.g. https://hooks.example.com/darkroom. "
-        "Redirects are not followed.",
+        help_text=gettext_lazy(
+            "Where Darkroom POSTs the events, e.g. https://hooks.example.com/darkroom. "
+            "Redirects are not followed."
+        ),
         widget=forms.URLInput(attrs={"placeholder": "https://", "spellcheck": "false"}),
     )
     events = forms.MultipleChoiceField(
         choices=[(e, WebhookEvent(e).label) for e in JOB_EVENTS],
         initial=JOB_EVENTS,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one event to send."},
+        error_messages={"required": gettext_lazy("Choose at least one event to send.")},
     )
-    enabled = forms.BooleanField(label="Send events", required=False, initial=True)
+    enabled = forms.BooleanField(label=gettext_lazy("Send events"), required=False, initial=True)
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()

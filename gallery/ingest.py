@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
+from django.utils.translation import gettext as _
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 from urllib3.exceptions import ReadTimeoutError
@@ -145,7 +146,9 @@ def download_image(
     try:
         check_url(url)
     except UnsafeURL as exc:
-        raise IngestError(f"refused to download {shown}: {exc}") from None
+        raise IngestError(
+            _("refused to download %(shown)s: %(exc)s") % {"shown": shown, "exc": exc}
+        ) from None
     answered = False
     with guarded_session(network, pool_maxsize=1) as http:
         try:
@@ -167,21 +170,35 @@ def download_image(
         except (requests.Timeout, requests.ConnectionError) as exc:
             blocked = blocked_reason(exc)
             if blocked:
-                raise IngestError(f"refused to download {shown}: {blocked}") from None
+                raise IngestError(
+                    _("refused to download %(shown)s: %(blocked)s")
+                    % {"shown": shown, "blocked": blocked}
+                ) from None
             # A read timeout while streaming arrives as ConnectionError(ReadTimeoutError(...)).
             cause = exc.args[0] if exc.args else None
             if isinstance(exc, requests.Timeout) or isinstance(cause, ReadTimeoutError):
-                raise IngestError(f"downloading {shown} timed out", transient=True) from None
+                raise IngestError(
+                    _("downloading %(shown)s timed out") % {"shown": shown}, transient=True
+                ) from None
             if answered:
-                raise IngestError(f"the download of {shown} broke off", transient=True) from None
-            raise IngestError(f"could not connect to download {shown}", transient=True) from None
+                raise IngestError(
+                    _("the download of %(shown)s broke off") % {"shown": shown}, transient=True
+                ) from None
+            raise IngestError(
+                _("could not connect to download %(shown)s") % {"shown": shown}, transient=True
+            ) from None
         except (
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ):
-            raise IngestError(f"the download of {shown} broke off", transient=True) from None
+            raise IngestError(
+                _("the download of %(shown)s broke off") % {"shown": shown}, transient=True
+            ) from None
         except requests.RequestException as exc:
-            raise IngestError(f"could not download {shown} ({type(exc).__name__})") from None
+            raise IngestError(
+                _("could not download %(shown)s (%(__name__)s)")
+                % {"shown": shown, "__name__": type(exc).__name__}
+            ) from None
 
 
 def _display_url(url: str) -> str:
@@ -199,12 +216,17 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
         target = urlsplit(response.headers.get("Location", "")).netloc.rpartition("@")[2]
         where = f" to {target}" if target else ""
         raise IngestError(
-            f"{shown} answered with a redirect ({status}{where}); redirects are not followed",
+            _(
+                "%(shown)s answered with a redirect (%(status)s%(where)s); redirects are not "
+                "followed"
+            )
+            % {"shown": shown, "status": status, "where": where},
             status=status,
         )
     if status == 429 or status >= 500:
         raise IngestError(
-            f"the image host answered {status} for {shown}",
+            _("the image host answered %(status)s for %(shown)s")
+            % {"status": status, "shown": shown},
             transient=True,
             status=status,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
@@ -212,9 +234,17 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
     if status >= 400:
         # Signed provider links expire within the hour and then answer 403 or 404.
         hint = " (the link may have expired)" if status in (403, 404, 410) else ""
-        raise IngestError(f"the image host answered {status} for {shown}{hint}", status=status)
+        raise IngestError(
+            _("the image host answered %(status)s for %(shown)s%(hint)s")
+            % {"status": status, "shown": shown, "hint": hint},
+            status=status,
+        )
     if status != 200:
-        raise IngestError(f"the image host answered {status} for {shown}, not 200", status=status)
+        raise IngestError(
+            _("the image host answered %(status)s for %(shown)s, not 200")
+            % {"status": status, "shown": shown},
+            status=status,
+        )
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type not in _CONTENT_TYPES:
         raise IngestError(f"{shown} is not an image (Content-Type {content_type or 'missing'!r})")
@@ -223,7 +253,9 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
     except ValueError:
         declared = None
     if declared is not None and declared > max_bytes:
-        raise IngestError(f"image is larger than the {_size(max_bytes)} limit")
+        raise IngestError(
+            _("image is larger than the %(value)s limit") % {"value": _size(max_bytes)}
+        )
 
 
 def _read_body(response: requests.Response, max_bytes: int) -> bytes:
@@ -231,7 +263,9 @@ def _read_body(response: requests.Response, max_bytes: int) -> bytes:
     for chunk in response.iter_content(chunk_size=_CHUNK):
         body += chunk
         if len(body) > max_bytes:
-            raise IngestError(f"image is larger than the {_size(max_bytes)} limit")
+            raise IngestError(
+                _("image is larger than the %(value)s limit") % {"value": _size(max_bytes)}
+            )
     return bytes(body)
 
 
@@ -265,12 +299,15 @@ def inspect_image(content: bytes, *, max_pixels: int) -> ImageFacts:
                 image.load()
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
         # Pillow's own limit (about 89 megapixels) struck first, at open().
-        raise IngestError("the image has more pixels than can be processed safely") from None
+        raise IngestError(_("the image has more pixels than can be processed safely")) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise IngestError(_NOT_AN_IMAGE) from None
     image_format = _FORMATS.get(format_name)
     if image_format is None:
-        raise IngestError(f"the provider returned a {format_name or 'unknown'} file, not an image")
+        raise IngestError(
+            _("the provider returned a %(value)s file, not an image")
+            % {"value": format_name or "unknown"}
+        )
     return ImageFacts(
         width=width,
         height=height,
@@ -307,7 +344,9 @@ def make_thumbnail(content: bytes, *, max_side: int = 384, max_bytes: int = 40_0
                 return out.getvalue()
         # Even the lowest quality is too big (noise compresses badly): shrink and try again.
         side = side * 3 // 4
-    raise IngestError(f"could not make a thumbnail smaller than {_size(max_bytes)}")
+    raise IngestError(
+        _("could not make a thumbnail smaller than %(value)s") % {"value": _size(max_bytes)}
+    )
 
 
 def store_image(
@@ -404,5 +443,7 @@ def verify_and_store(image: Image, content: bytes, *, limits: IngestLimits | Non
     cap, Pillow verification with the pixel limit, then storage with a thumbnail."""
     limits = limits or IngestLimits.from_settings()
     if len(content) > limits.max_bytes:
-        raise IngestError(f"image is larger than the {_size(limits.max_bytes)} limit")
+        raise IngestError(
+            _("image is larger than the %(value)s limit") % {"value": _size(limits.max_bytes)}
+        )
     store_image(image, content, inspect_image(content, max_pixels=limits.max_pixels))

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Workspace
 from gallery.models import Image, LedgerEntry, LedgerKind
@@ -52,10 +53,12 @@ class LedgerFilter:
 
 
 class LedgerFilterForm(forms.Form):
-    period = forms.ChoiceField(label="Month", required=False)
-    member = forms.TypedChoiceField(label="Member", coerce=int, required=False, empty_value=None)
+    period = forms.ChoiceField(label=gettext_lazy("Month"), required=False)
+    member = forms.TypedChoiceField(
+        label=gettext_lazy("Member"), coerce=int, required=False, empty_value=None
+    )
     kind = forms.ChoiceField(
-        label="Kind", required=False, choices=[("", "All kinds"), *LedgerKind.choices]
+        label=gettext_lazy("Kind"), required=False, choices=[("", "All kinds"), *LedgerKind.choices]
     )
 
     def __init__(

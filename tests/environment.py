@@ -26,6 +26,11 @@ os.environ.setdefault("CACHE_URL", "locmem://")
 os.environ.setdefault("PROVIDER_PRIVATE_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("STATIC_STORAGE", "simple")
 
+# The German catalogue compiled (`make install` does it too; a bare `pytest` must not need make).
+from config.translations import compile_all  # noqa: E402
+
+compile_all(only_stale=True)
+
 # `TEST_MEDIA_STORAGE=s3` (CI's main pass): media in a bucket on a local S3-protocol server for
 # the whole session. Started here, before settings load, and passed on through the environment,
 # so the Celery workers that tests start store into the same bucket.

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Workspace
 
@@ -99,14 +100,14 @@ def this_month() -> dt.date:
 
 
 class LedgerKind(models.TextChoices):
-    RESERVE = "reserve", "Reserved"  # + the estimate, at submit
-    SETTLE = "settle", "Settled"  # + the actual cost, when the job ends
-    RELEASE = "release", "Released"  # - the whole reservation, when the job ends
-    ADJUST = "adjust", "Adjusted"  # ± by hand, with a reason (`note`)
+    RESERVE = "reserve", gettext_lazy("Reserved")  # + the estimate, at submit
+    SETTLE = "settle", gettext_lazy("Settled")  # + the actual cost, when the job ends
+    RELEASE = "release", gettext_lazy("Released")  # - the whole reservation, when the job ends
+    ADJUST = "adjust", gettext_lazy("Adjusted")  # ± by hand, with a reason (`note`)
     # - an approved request for more: room for the member this month. Not spending, so the
     # workspace cap leaves it out (`budget_used` without a user); an ADJUST would have raised
     # the cap by the same amount, letting one approval take the workspace over its cap.
-    GRANT = "grant", "Granted"
+    GRANT = "grant", gettext_lazy("Granted")
 
 
 class LedgerEntry(models.Model):
@@ -154,9 +155,9 @@ class LedgerEntry(models.Model):
 
 
 class RequestState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
+    PENDING = "pending", gettext_lazy("Pending")
+    APPROVED = "approved", gettext_lazy("Approved")
+    DECLINED = "declined", gettext_lazy("Declined")
 
 
 class BudgetRequest(models.Model):

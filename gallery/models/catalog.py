@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Workspace
 
@@ -17,7 +18,9 @@ class CatalogModel(models.Model):
     provider_model_id = models.CharField(max_length=200)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    group = models.CharField(max_length=100, blank=True, help_text="Upstream vendor, for grouping.")
+    group = models.CharField(
+        max_length=100, blank=True, help_text=gettext_lazy("Upstream vendor, for grouping.")
+    )
     capabilities = models.JSONField(default=list)
     allowed = models.BooleanField(default=True)
     max_images = models.PositiveSmallIntegerField(null=True)

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Workspace
 from gallery.models.jobs import Job
@@ -14,8 +15,8 @@ from gallery.models.review import ReviewState
 
 
 class ImageSource(models.TextChoices):
-    JOB = "job", "Darkroom"
-    HISTORY = "history", "Provider history"
+    JOB = "job", gettext_lazy("Darkroom")
+    HISTORY = "history", gettext_lazy("Provider history")
 
 
 class ImageQuerySet(models.QuerySet["Image"]):
@@ -57,7 +58,7 @@ class Image(models.Model):
     format = models.CharField(max_length=10, blank=True)
     bytes = models.PositiveIntegerField(null=True)
     checksum = models.CharField(
-        max_length=64, blank=True, help_text="SHA-256 of the original file."
+        max_length=64, blank=True, help_text=gettext_lazy("SHA-256 of the original file.")
     )
     # No index of its own: every query of images is for one workspace, which the indexes below
     # start with; a lone created_at index let PostgreSQL page through all workspaces' images

@@ -10,32 +10,41 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import Membership, Workspace
+from accounts.text import stored_text
 from gallery.costs import spent_text
 
 
 class JobKind(models.TextChoices):
-    TEXT2IMAGE = "text2image", "Generate"
-    EDIT = "edit", "Edit"
+    TEXT2IMAGE = "text2image", gettext_lazy("Generate")
+    EDIT = "edit", gettext_lazy("Edit")
 
 
 class JobState(models.TextChoices):
     """Who has the job: nobody yet (queued), a worker (running), or nobody ever again."""
 
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    SUCCEEDED = "succeeded", gettext_lazy("Done")
+    FAILED = "failed", gettext_lazy("Failed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class JobStage(models.TextChoices):
     """How far the provider got: what the next worker must do, and what may have been paid."""
 
-    NOT_CALLED = "not_called", "Not sent"  # safe to call the provider
-    CALLED = "called", "Sent, answer not recorded"  # may be charged: reconcile before calling
-    PAID = "paid", "Paid, images not stored yet"  # store the recorded result; never call again
+    NOT_CALLED = "not_called", gettext_lazy("Not sent")  # safe to call the provider
+    CALLED = (
+        "called",
+        gettext_lazy("Sent, answer not recorded"),
+    )  # may be charged: reconcile before calling
+    PAID = (
+        "paid",
+        gettext_lazy("Paid, images not stored yet"),
+    )  # store the recorded result; never call again
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
@@ -227,7 +236,9 @@ class JobQuerySet(models.QuerySet["Job"]):
         """QUEUED -> CANCELLED, only while nothing was sent to the provider."""
         return bool(
             self.filter(pk=job_id, state=JobState.QUEUED, stage=JobStage.NOT_CALLED).update(
-                state=JobState.CANCELLED, finished_at=now, error="Cancelled before it started."
+                state=JobState.CANCELLED,
+                finished_at=now,
+                error=gettext_noop("Cancelled before it started."),
             )
         )
 
@@ -241,7 +252,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                 next_attempt_at=None,
                 dispatched_at=now,
                 max_attempts=F("attempts") + max_attempts,
-                error="Storing the images that were already paid for again…",
+                error=gettext_noop("Storing the images that were already paid for again…"),
             )
         )
 
@@ -421,9 +432,9 @@ class Job(models.Model):
     def status_note(self) -> str:
         """The line under the job's card: why it waits or failed, or what it is doing now."""
         if self.error or self.state != JobState.RUNNING:
-            return self.error
+            return stored_text(self.error)  # stored in English, shown in the reader's language
         return {
-            JobStage.NOT_CALLED: "Sending the request to the provider…",
-            JobStage.CALLED: "Waiting for the provider…",
-            JobStage.PAID: "Downloading and storing the images…",
+            JobStage.NOT_CALLED: _("Sending the request to the provider…"),
+            JobStage.CALLED: _("Waiting for the provider…"),
+            JobStage.PAID: _("Downloading and storing the images…"),
         }[JobStage(self.stage)]

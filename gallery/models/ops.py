@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ProcessHeartbeat(models.Model):
@@ -12,8 +13,8 @@ class ProcessHeartbeat(models.Model):
     and a worker all work."""
 
     class Role(models.TextChoices):
-        WORKER = "worker", "Worker"
-        BEAT = "beat", "Beat"
+        WORKER = "worker", gettext_lazy("Worker")
+        BEAT = "beat", gettext_lazy("Beat")
 
     name = models.CharField(max_length=200, unique=True)
     role = models.CharField(max_length=10, choices=Role.choices)

@@ -6,15 +6,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Workspace
 
 
 class ReviewState(models.TextChoices):
-    UNREVIEWED = "unreviewed", "Unreviewed"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    NEEDS_CHANGES = "needs_changes", "Needs changes"
+    UNREVIEWED = "unreviewed", gettext_lazy("Unreviewed")
+    APPROVED = "approved", gettext_lazy("Approved")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    NEEDS_CHANGES = "needs_changes", gettext_lazy("Needs changes")
 
 
 # States a person must say why for (the reason is the review's note).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Workspace
 
@@ -13,15 +14,15 @@ class HistorySync(models.Model):
     """One run of the history mirror for a workspace, with its progress as it goes."""
 
     class Mode(models.TextChoices):
-        INCREMENTAL = "incremental", "Incremental"
-        FULL = "full", "Full"
+        INCREMENTAL = "incremental", gettext_lazy("Incremental")
+        FULL = "full", gettext_lazy("Full")
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Syncing"
-        OK = "ok", "Done"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Syncing")
+        OK = "ok", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Skipped")
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="history_syncs")
     mode = models.CharField(max_length=12, choices=Mode.choices)

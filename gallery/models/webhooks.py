@@ -8,15 +8,16 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Workspace
 
 
 class WebhookEvent(models.TextChoices):
-    JOB_SUCCEEDED = "job.succeeded", "A job finished (job.succeeded)"
-    JOB_FAILED = "job.failed", "A job failed (job.failed)"
+    JOB_SUCCEEDED = "job.succeeded", gettext_lazy("A job finished (job.succeeded)")
+    JOB_FAILED = "job.failed", gettext_lazy("A job failed (job.failed)")
     # Sent by "Send a test event" only; never chosen.
-    TEST = "webhook.test", "Test event (webhook.test)"
+    TEST = "webhook.test", gettext_lazy("Test event (webhook.test)")
 
 
 JOB_EVENTS = [WebhookEvent.JOB_SUCCEEDED.value, WebhookEvent.JOB_FAILED.value]
@@ -52,10 +53,10 @@ class Webhook(models.Model):
 
 
 class DeliveryState(models.TextChoices):
-    PENDING = "pending", "Waiting"
-    SENDING = "sending", "Sending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", gettext_lazy("Waiting")
+    SENDING = "sending", gettext_lazy("Sending")
+    DELIVERED = "delivered", gettext_lazy("Delivered")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class WebhookDeliveryQuerySet(models.QuerySet["WebhookDelivery"]):

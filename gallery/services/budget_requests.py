@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditVerb, Notification, NotificationKind, User, Workspace
 from accounts.services import audit_record, notification_send
@@ -60,8 +61,11 @@ def budget_request_create(
         ).first()
         asked = f" for {amount_text(pending.amount, pending.unit)}" if pending else ""
         raise RequestRefused(
-            f"You already have a request{asked} waiting for an admin. "
-            "You can ask again once it is decided."
+            _(
+                "You already have a request%(asked)s waiting for an admin. You can ask again "
+                "once it is decided."
+            )
+            % {"asked": asked}
         ) from None
     return request
 
@@ -80,7 +84,7 @@ def budget_request_decide(
             state=state, decided_by=actor, decided_at=timezone.now(), decision_note=note
         )
         if not won:
-            raise RequestRefused("This request was already decided.")
+            raise RequestRefused(_("This request was already decided."))
         request.refresh_from_db()
         # Decided: no admin's bell counts it as waiting any more (whoever decided it).
         Notification.objects.filter(
@@ -138,8 +142,12 @@ def budget_adjust(
                 name = user.get_full_name() or user.email
                 most = max(used, Decimal(0))
                 raise AdjustRefused(
-                    f"{name} used {amount_text(most, unit)} this month; you can give back "
-                    f"at most {amount_text(most, unit, noun=False)}."
+                    _("%(name)s used %(value)s this month; you can give back at most %(value2)s.")
+                    % {
+                        "name": name,
+                        "value": amount_text(most, unit),
+                        "value2": amount_text(most, unit, noun=False),
+                    }
                 )
         LedgerEntry.objects.create(
             workspace=workspace,

@@ -27,6 +27,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditVerb, Membership, NotificationKind, Role, User, Workspace
 from accounts.services import audit_record, notification_send
@@ -144,8 +145,10 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
     if reservation is None:
         if limit is not None or cap is not None:
             raise BudgetRefused(
-                "The price of this request is unknown, so it cannot be checked against "
-                "the budget. Choose a model with a listed price, or ask an admin."
+                _(
+                    "The price of this request is unknown, so it cannot be checked against "
+                    "the budget. Choose a model with a listed price, or ask an admin."
+                )
             )
         return
     amount, unit = reservation.amount, reservation.unit
@@ -159,9 +162,12 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
         left = max(limit - member_used, Decimal(0))
         if amount > left:
             raise BudgetRefused(
-                f"This costs {amount_text(amount, unit)}; you have "
-                f"{amount_text(left, unit, noun=False)} of your "
-                f"{amount_text(limit, unit, noun=False)} left this month.",
+                _("This costs %(value)s; you have %(value2)s of your %(value3)s left this month.")
+                % {
+                    "value": amount_text(amount, unit),
+                    "value2": amount_text(left, unit, noun=False),
+                    "value3": amount_text(limit, unit, noun=False),
+                },
                 lacking=amount - left,
             )
     if cap is not None:
@@ -169,9 +175,15 @@ def budget_reserve(*, job: Job, user: User, estimate: CostEstimate) -> None:
         left = max(cap - cap_used, Decimal(0))
         if amount > left:
             raise BudgetRefused(
-                f"This costs {amount_text(amount, unit)}; the workspace has "
-                f"{amount_text(left, unit, noun=False)} of its "
-                f"{amount_text(cap, unit, noun=False)} cap left this month."
+                _(
+                    "This costs %(value)s; the workspace has %(value2)s of its %(value3)s cap "
+                    "left this month."
+                )
+                % {
+                    "value": amount_text(amount, unit),
+                    "value2": amount_text(left, unit, noun=False),
+                    "value3": amount_text(cap, unit, noun=False),
+                }
             )
     # Crossing 80 % or 100 % is told after the commit, outside the lock (and only then is a
     # query spent on it).

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Workspace
 from gallery.models import Collection, CollectionItem, Image
@@ -20,15 +21,18 @@ NAME_MAX_LENGTH = Collection._meta.get_field("name").max_length or 100
 
 def _require_organiser(membership: Membership) -> None:
     if not membership.can_write:
-        raise PermissionDenied("Viewers can look at collections, but not change them.")
+        raise PermissionDenied(_("Viewers can look at collections, but not change them."))
 
 
 def _clean_name(*, workspace: Workspace, name: str, exclude: Collection | None = None) -> str:
     name = " ".join(name.split())
     if not name:
-        raise ValidationError("Give the collection a name.")
+        raise ValidationError(_("Give the collection a name."))
     if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(f"Keep the name under {NAME_MAX_LENGTH} characters.")
+        raise ValidationError(
+            _("Keep the name under %(NAME_MAX_LENGTH)s characters.")
+            % {"NAME_MAX_LENGTH": NAME_MAX_LENGTH}
+        )
     taken = Collection.objects.filter(workspace=workspace, name__iexact=name)
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)

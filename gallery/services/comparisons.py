@@ -13,6 +13,7 @@ import hashlib
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from gallery.models import CatalogModel, Comparison
@@ -101,12 +102,14 @@ def _check_total_budget(*, workspace: Workspace, author: User, requests: list[Jo
     left, limit = (amount_text(n, budget.unit, noun=False) for n in (budget.left, budget.limit))
     if budget.mine:
         raise SubmitRefused(
-            f"{costs}; you have {left} of your {limit} left this month.",
+            _("%(costs)s; you have %(left)s of your %(limit)s left this month.")
+            % {"costs": costs, "left": left, "limit": limit},
             reason=Refusal.BUDGET,
             lacking=total - budget.left,
         )
     raise SubmitRefused(
-        f"{costs}; the workspace has {left} of its {limit} cap left this month.",
+        _("%(costs)s; the workspace has %(left)s of its %(limit)s cap left this month.")
+        % {"costs": costs, "left": left, "limit": limit},
         reason=Refusal.BUDGET,
     )
 

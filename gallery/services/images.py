@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Membership
@@ -20,7 +21,7 @@ def image_can_delete(*, image: Image, membership: Membership) -> bool:
 def image_delete(*, image: Image, membership: Membership) -> None:
     """Delete here at once; the provider's copy goes in the background."""
     if not image_can_delete(image=image, membership=membership):
-        raise PermissionDenied("Only the person who made this image or an admin can delete it.")
+        raise PermissionDenied(_("Only the person who made this image or an admin can delete it."))
     Image.objects.filter(pk=image.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     image.file.delete(save=False)
     image.thumbnail.delete(save=False)

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError
 
 from accounts.models import Membership, User, Workspace
@@ -34,7 +36,7 @@ logger = logging.getLogger(__name__)
 WORKERS_UNREACHABLE = (
     "Queued. The workers cannot be reached right now; the job starts when they are back."
 )
-WORKER_LOST = "The worker stopped mid-job; resuming."
+WORKER_LOST = gettext_noop("The worker stopped mid-job; resuming.")
 # How many due jobs one recovery tick sends at most (the next tick takes the rest).
 DISPATCH_BATCH = 200
 
@@ -87,8 +89,11 @@ def _preflight(
     cap = settings.JOBS_MAX_ACTIVE_PER_WORKSPACE
     if Job.objects.filter(workspace=workspace).active().count() >= cap:
         raise SubmitRefused(
-            f"{cap} jobs are already queued or running in this workspace. "
-            "Wait for one to finish, or cancel one.",
+            _(
+                "%(cap)s jobs are already queued or running in this workspace. Wait for one to "
+                "finish, or cancel one."
+            )
+            % {"cap": cap},
             reason=Refusal.BUSY,
         )
     per_minute = settings.JOBS_PER_MEMBER_PER_MINUTE
@@ -99,7 +104,8 @@ def _preflight(
         first = recent.order_by("-created_at").values_list("created_at", flat=True)[per_minute - 1]
         wait = (first + dt.timedelta(minutes=1) - now).total_seconds()
         raise SubmitRefused(
-            f"You can start {per_minute} jobs a minute. Try again in a moment.",
+            _("You can start %(per_minute)s jobs a minute. Try again in a moment.")
+            % {"per_minute": per_minute},
             reason=Refusal.RATE,
             retry_after=max(int(wait) + 1, 1),
         )
@@ -117,7 +123,13 @@ def _preflight(
     if n_images > left:
         noun = "image" if n_images == 1 else "images"
         raise SubmitRefused(
-            f"{n_images} {noun} requested, {left} left {snapshot.limiting_period}.",
+            _("%(n_images)s %(noun)s requested, %(left)s left %(limiting_period)s.")
+            % {
+                "n_images": n_images,
+                "noun": noun,
+                "left": left,
+                "limiting_period": snapshot.limiting_period,
+            },
             reason=Refusal.QUOTA,
         )
 
@@ -133,9 +145,15 @@ def _check_balance(*, balance: QuotaSnapshot, estimate: CostEstimate, pending: I
     if estimate.amount > left:
         after = " after recent jobs" if queued else ""
         raise SubmitRefused(
-            f"This costs ≈ {money(estimate.amount, estimate.currency)}; the provider's balance "
-            f"is {money(left, estimate.currency)}{after}. Top up the account with the provider, "
-            "or choose fewer images or a cheaper model.",
+            _(
+                "This costs ≈ %(value)s; the provider's balance is %(value2)s%(after)s. Top up "
+                "the account with the provider, or choose fewer images or a cheaper model."
+            )
+            % {
+                "value": money(estimate.amount, estimate.currency),
+                "value2": money(left, estimate.currency),
+                "after": after,
+            },
             reason=Refusal.QUOTA,
         )
 
@@ -233,7 +251,7 @@ def job_cancel(*, job: Job, membership: Membership) -> bool:
 
     Raises PermissionDenied for anyone but its author or an admin."""
     if not job.cancel_permitted_to(membership):
-        raise PermissionDenied("Only the person who started this job or an admin can cancel it.")
+        raise PermissionDenied(_("Only the person who started this job or an admin can cancel it."))
     if not Job.objects.cancel(job.pk, now=timezone.now()):
         return False
     budget_settle(job_id=job.pk)  # nothing was sent: the whole reservation is released

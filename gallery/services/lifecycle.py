@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditVerb, Membership, User, Workspace
 from accounts.services import audit_record
@@ -269,17 +270,25 @@ def _refuse_while_a_worker_writes(workspace: Workspace, jobs: list[Job]) -> None
     )
     if running:
         raise WorkspaceBusy(
-            f"{running} job{'s are' if running > 1 else ' is'} running right now. Wait for "
-            f"{'them' if running > 1 else 'it'} to finish (usually within a minute), then "
-            "delete again. Nothing was deleted."
+            _(
+                "%(running)s job%(value)s running right now. Wait for %(value2)s to finish "
+                "(usually within a minute), then delete again. Nothing was deleted."
+            )
+            % {
+                "running": running,
+                "value": "s are" if running > 1 else " is",
+                "value2": "them" if running > 1 else "it",
+            }
         )
     sync_cutoff = now - dt.timedelta(seconds=settings.HISTORY_SYNC_STALE_SECONDS)
     if HistorySync.objects.filter(
         workspace=workspace, state=HistorySync.State.RUNNING, heartbeat_at__gte=sync_cutoff
     ).exists():
         raise WorkspaceBusy(
-            "The provider's history is being copied in right now. Wait for it to finish "
-            "(usually within a minute), then delete again. Nothing was deleted."
+            _(
+                "The provider's history is being copied in right now. Wait for it to finish "
+                "(usually within a minute), then delete again. Nothing was deleted."
+            )
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from gallery.models import NOTE_REQUIRED, Comment, Favourite, Image, ReviewEvent, ReviewState
@@ -25,9 +26,9 @@ def review_check(*, membership: Membership, to_state: str, note: str = "") -> st
     """The rules of every review, of one image or of many at once: a member, a real state, a
     note where one is required. Returns the note, stripped."""
     if not membership.can_write:
-        raise PermissionDenied("Viewers can look, favourite and comment, but not review.")
+        raise PermissionDenied(_("Viewers can look, favourite and comment, but not review."))
     if to_state not in ReviewState.values:
-        raise ValidationError(f"“{to_state}” is not a review state.")
+        raise ValidationError(_("“%(to_state)s” is not a review state.") % {"to_state": to_state})
     note = note.strip()
     if to_state in NOTE_REQUIRED and not note:
         raise ValidationError(NOTE_MISSING[ReviewState(to_state)], code="note_required")
@@ -77,9 +78,12 @@ def favourite_set(*, image: Image, membership: Membership, favourite: bool) -> N
 def comment_add(*, image: Image, membership: Membership, body: str) -> Comment:
     body = body.strip()
     if not body:
-        raise ValidationError("Write something first.")
+        raise ValidationError(_("Write something first."))
     if len(body) > COMMENT_MAX_LENGTH:
-        raise ValidationError(f"Keep it under {COMMENT_MAX_LENGTH} characters ({len(body)} now).")
+        raise ValidationError(
+            _("Keep it under %(COMMENT_MAX_LENGTH)s characters (%(value)s now).")
+            % {"COMMENT_MAX_LENGTH": COMMENT_MAX_LENGTH, "value": len(body)}
+        )
     return Comment.objects.create(image=image, author=membership.user, body=body)
 
 
@@ -89,5 +93,5 @@ def comment_can_delete(*, comment: Comment, membership: Membership) -> bool:
 
 def comment_delete(*, comment: Comment, membership: Membership) -> None:
     if not comment_can_delete(comment=comment, membership=membership):
-        raise PermissionDenied("Only the person who wrote a comment or an admin can delete it.")
+        raise PermissionDenied(_("Only the person who wrote a comment or an admin can delete it."))
     comment.delete()

@@ -62,6 +62,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
@@ -81,24 +83,28 @@ from providers import (
     ProviderError,
 )
 
+# Job errors are stored in English (the API shows them so) and translated when a page shows
+# them (accounts.text.stored_text): marked with gettext_noop for the catalogue.
 logger = logging.getLogger(__name__)
 
-MAY_HAVE_BEEN_CHARGED = (
+MAY_HAVE_BEEN_CHARGED = gettext_noop(
     "The provider did not answer in time and may already have generated (and charged for) "
     "these images. Check the provider's own history before retrying."
 )
-CANNOT_TELL_WHICH = (
+CANNOT_TELL_WHICH = gettext_noop(
     "The provider did not answer in time. Its history has images that may be this job's, but "
     "other requests asked for the same thing, so Darkroom cannot tell which are this job's. "
     "They will appear in the gallery with the provider's history; check it before retrying."
 )
-BALANCE_CANNOT_TELL = (
+BALANCE_CANNOT_TELL = gettext_noop(
     "The provider did not answer clearly, and its balance cannot show whether this request was "
     "charged (other requests used the same account at the time, or money was added). It was not "
     "sent again; check the provider's account before retrying."
 )
-SOURCE_FILE_MISSING = "The source image file is missing, so it cannot be edited."
-UNEXPECTED = "Something went wrong on our side (the administrator can see it in the logs)."
+SOURCE_FILE_MISSING = gettext_noop("The source image file is missing, so it cannot be edited.")
+UNEXPECTED = gettext_noop(
+    "Something went wrong on our side (the administrator can see it in the logs)."
+)
 QUOTA_REFRESH_DEBOUNCE_SECONDS = 5
 
 
@@ -428,10 +434,10 @@ def _provider_request(job: Job, provider: ImageProvider) -> GenerateRequest | Ed
         return GenerateRequest(**common)
     parent = job.parent_image
     if parent is None or parent.deleted_at is not None:
-        raise EditSourceUnusable("The image to edit was deleted.")
+        raise EditSourceUnusable(_("The image to edit was deleted."))
     if provider.capabilities.edit_source == "relative_url":
         if not parent.provider_image_id:
-            raise EditSourceUnusable("This provider can only edit images it made itself.")
+            raise EditSourceUnusable(_("This provider can only edit images it made itself."))
         if not parent.provider_url:
             # neuroflash's /edit accepts only the relative output_image_url its history shows.
             parent.provider_url = provider.get_image(parent.provider_image_id).relative_url or ""

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -83,7 +84,7 @@ def sync_now(request: WorkspaceRequest, slug: str) -> HttpResponse:
     )
     if request.htmx:
         return _sync_panel(request, membership)
-    messages.info(request, "Syncing with the provider's history. Reload to see the progress.")
+    messages.info(request, _("Syncing with the provider's history. Reload to see the progress."))
     return redirect(f"{reverse('gallery:home', args=[slug])}#sync-{run.pk}")
 
 

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership, get_membership_in_workspace
@@ -103,7 +104,7 @@ def settings_budgets(request: WorkspaceRequest, slug: str) -> HttpResponse:
                 unit=unit,
                 actor=request.user,
             )
-            messages.success(request, "Workspace budget saved.")
+            messages.success(request, _("Workspace budget saved."))
             return redirect("gallery:settings_budgets", slug=slug)
         context = _context(membership, workspace_form=form)
         return render(request, "gallery/settings_budgets.html", context, status=422)
@@ -132,7 +133,7 @@ def member_budget(request: WorkspaceRequest, slug: str, membership_id: int) -> H
         unit=unit,
         actor=request.user,
     )
-    messages.success(request, f"Budget of {target.user.email} saved.")
+    messages.success(request, _("Budget of %(email)s saved.") % {"email": target.user.email})
     return redirect("gallery:settings_budgets", slug=slug)
 
 
@@ -160,7 +161,7 @@ def budget_ask(request: WorkspaceRequest, slug: str) -> HttpResponse:
             except budget_requests.RequestRefused as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, "Request sent. The admins have been told.")
+                messages.success(request, _("Request sent. The admins have been told."))
                 return redirect("gallery:budget_ask", slug=slug)
     else:
         form = BudgetRequestForm(unit=unit, initial={"amount": request.GET.get("amount")})
@@ -186,7 +187,7 @@ def budget_request_decide(request: WorkspaceRequest, slug: str, request_id: int)
     if decision not in ("approve", "decline"):
         return HttpResponseBadRequest("Approve or decline.")
     if budget_request.member_id == request.user.pk:
-        raise PermissionDenied("Another admin decides your own request.")
+        raise PermissionDenied(_("Another admin decides your own request."))
     try:
         budget_requests.budget_request_decide(
             request=budget_request,
@@ -198,7 +199,11 @@ def budget_request_decide(request: WorkspaceRequest, slug: str, request_id: int)
         messages.error(request, str(exc))
     else:
         done = "approved" if decision == "approve" else "declined"
-        messages.success(request, f"Request of {budget_request.member.email} {done}.")
+        messages.success(
+            request,
+            _("Request of %(email)s %(done)s.")
+            % {"email": budget_request.member.email, "done": done},
+        )
     if request.htmx:
         return render(request, "gallery/settings_budgets.html#budget-page", _context(membership))
     return redirect("gallery:settings_budgets", slug=slug)
@@ -227,5 +232,7 @@ def member_adjust(request: WorkspaceRequest, slug: str, membership_id: int) -> H
     if form.errors:
         context = _context(membership, invalid_adjust=(target.pk, form))
         return render(request, "gallery/settings_budgets.html", context, status=422)
-    messages.success(request, f"This month's budget of {target.user.email} adjusted.")
+    messages.success(
+        request, _("This month's budget of %(email)s adjusted.") % {"email": target.user.email}
+    )
     return redirect(f"{reverse('gallery:settings_budgets', args=[slug])}#budget-{target.pk}")

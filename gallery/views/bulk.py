@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
@@ -31,7 +32,7 @@ def images_bulk(request: WorkspaceRequest, slug: str) -> HttpResponseBase:
     membership = get_membership(request, slug, viewers_may_post=True)
     action = request.POST.get("action", "")
     if action not in VIEWER_BULK_ACTIONS and not membership.can_write:
-        raise PermissionDenied("Viewers can favourite and download, but not change images.")
+        raise PermissionDenied(_("Viewers can favourite and download, but not change images."))
     form = BulkForm(request.POST)
     back = _back_url(request, slug)
     if not form.is_valid():
@@ -40,7 +41,7 @@ def images_bulk(request: WorkspaceRequest, slug: str) -> HttpResponseBase:
         return redirect(back)
     data = form.cleaned_data
     if data["scope"] == "filter":
-        image_filter, _ = GalleryFilter.from_query(QueryDict(data["filter"]))
+        image_filter, _unused = GalleryFilter.from_query(QueryDict(data["filter"]))
         images = selectors.image_selection(
             workspace=membership.workspace, user=request.user, image_filter=image_filter
         )
@@ -50,7 +51,7 @@ def images_bulk(request: WorkspaceRequest, slug: str) -> HttpResponseBase:
         )
     if action == "download":
         if not images.exclude(file="").exists():
-            messages.error(request, "None of the selected images has a file to download yet.")
+            messages.error(request, _("None of the selected images has a file to download yet."))
             return redirect(back)
         return _zip_response(membership, images)
     if action == "delete" and not request.POST.get("confirmed"):
@@ -123,7 +124,7 @@ def _back_url(request: WorkspaceRequest, slug: str) -> str:
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return back
-    image_filter, _ = GalleryFilter.from_query(QueryDict(request.POST.get("filter", "")))
+    image_filter, _unused = GalleryFilter.from_query(QueryDict(request.POST.get("filter", "")))
     query = image_filter.query_string()
     return reverse("gallery:home", args=[slug]) + (f"?{query}" if query else "")
 
@@ -145,7 +146,7 @@ def images_bulk_count(request: WorkspaceRequest, slug: str) -> JsonResponse:
     """How many images the gallery filter in the query string holds: asked by the bulk bar only
     when someone has ticked a whole page, so the gallery page itself never counts."""
     membership = get_membership(request, slug)
-    image_filter, _ = GalleryFilter.from_query(request.GET)
+    image_filter, _unused = GalleryFilter.from_query(request.GET)
     images = selectors.image_selection(
         workspace=membership.workspace, user=request.user, image_filter=image_filter
     )

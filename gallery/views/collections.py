@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
@@ -76,7 +77,7 @@ def collection_create(request: WorkspaceRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
-            messages.success(request, f"Created “{created.name}”.")
+            messages.success(request, _("Created “%(name)s”.") % {"name": created.name})
             if request.htmx:
                 return _panel_or_page(request, membership)
             return redirect("gallery:collections", slug=slug)
@@ -98,7 +99,11 @@ def collection_rename(request: WorkspaceRequest, slug: str, collection_id: int) 
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
-            messages.success(request, f"Renamed “{old_name}” to “{collection.name}”.")
+            messages.success(
+                request,
+                _("Renamed “%(old_name)s” to “%(name)s”.")
+                % {"old_name": old_name, "name": collection.name},
+            )
             if request.htmx:
                 return _panel_or_page(request, membership)
             return redirect("gallery:collections", slug=slug)
@@ -116,7 +121,10 @@ def collection_delete(request: WorkspaceRequest, slug: str, collection_id: int) 
         context = {"collection": collection, "count": count}
         return render(request, "gallery/collection_delete.html", context)
     collections.collection_delete(collection=collection, membership=membership)
-    messages.success(request, f"Deleted the collection “{collection.name}”. Its images stay.")
+    messages.success(
+        request,
+        _("Deleted the collection “%(name)s”. Its images stay.") % {"name": collection.name},
+    )
     if request.htmx:
         return _panel_or_page(request, membership)
     return redirect("gallery:collections", slug=slug)
@@ -165,8 +173,8 @@ def _image_collection_change(
         collection = get_collection(membership, data["collection"])
     if data["action"] == "remove":
         collections.collection_remove(collection=collection, membership=membership, images=[image])
-        messages.success(request, f"Taken out of “{collection.name}”.")
+        messages.success(request, _("Taken out of “%(name)s”.") % {"name": collection.name})
     else:
         collections.collection_add(collection=collection, membership=membership, images=[image])
-        messages.success(request, f"Added to “{collection.name}”.")
+        messages.success(request, _("Added to “%(name)s”.") % {"name": collection.name})
     return ""

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
@@ -124,7 +125,7 @@ def cost_preview(request: WorkspaceRequest, slug: str) -> HttpResponse:
 def catalog_refresh(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     catalog_refresh_request(workspace=membership.workspace, again=True)
-    messages.info(request, "Asking the provider for its current models. Reload in a moment.")
+    messages.info(request, _("Asking the provider for its current models. Reload in a moment."))
     return redirect("gallery:generate", slug=slug)
 
 
@@ -153,10 +154,10 @@ def job_cancel(request: WorkspaceRequest, slug: str, job_id: int) -> HttpRespons
     membership = get_membership(request, slug, role=Role.MEMBER)
     job = get_job(membership, job_id)
     if jobs.job_cancel(job=job, membership=membership):
-        messages.success(request, "Job cancelled.")
+        messages.success(request, _("Job cancelled."))
     else:
         messages.error(
-            request, "Too late to cancel: this job's request has already gone to the provider."
+            request, _("Too late to cancel: this job's request has already gone to the provider.")
         )
     return _back_to_job(request, membership, job)
 
@@ -167,7 +168,7 @@ def job_retry(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse
     membership = get_membership(request, slug, role=Role.MEMBER)
     job = get_job(membership, job_id)
     if not job.can_retry:
-        messages.error(request, "Only failed or cancelled jobs can be retried.")
+        messages.error(request, _("Only failed or cancelled jobs can be retried."))
         return _back_to_job(request, membership, job)
     key = request.POST.get("idempotency_key") or f"retry-{job.pk}-{request.user.pk}"
     try:
@@ -176,9 +177,9 @@ def job_retry(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse
         messages.error(request, str(exc))
         return _back_to_job(request, membership, job)
     if new.pk == job.pk:
-        messages.success(request, "Downloading the images again. There is no new charge.")
+        messages.success(request, _("Downloading the images again. There is no new charge."))
     else:
-        messages.success(request, "Started again with the same settings.")
+        messages.success(request, _("Started again with the same settings."))
     return _back_to_job(request, membership, new)
 
 

@@ -23,6 +23,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -177,7 +178,7 @@ def image_detail(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
             if job is not None:
                 if not job.error:
                     messages.success(
-                        request, "Edit queued. The new image appears here when it is done."
+                        request, _("Edit queued. The new image appears here when it is done.")
                     )
                 return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
     return render_detail(request, membership, image, edit_form=form)
@@ -195,7 +196,7 @@ def image_delete(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
             raise PermissionDenied
         return render_detail(request, membership, image, confirm_delete=True)
     images.image_delete(image=image, membership=membership)
-    messages.success(request, "Image deleted.")
+    messages.success(request, _("Image deleted."))
     query = filter_of(request).query_string()  # back to the gallery it was opened from
     gallery = reverse("gallery:home", args=[slug]) + (f"?{query}" if query else "")
     if request.htmx:
@@ -206,7 +207,7 @@ def image_delete(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
 def serve_file(field_file: FieldFile, *, download_name: str | None = None) -> HttpResponseBase:
     """The file of a member's image: from the disk, or a redirect to a presigned URL."""
     if not field_file:
-        raise Http404("No file")
+        raise Http404(_("No file"))
     if settings.MEDIA_STORAGE == "s3":
         return _presigned_redirect(
             field_file.storage, field_file.name or "", download_name=download_name
@@ -214,7 +215,7 @@ def serve_file(field_file: FieldFile, *, download_name: str | None = None) -> Ht
     try:
         opened = field_file.open("rb")
     except FileNotFoundError:
-        raise Http404("The image file is missing from storage") from None
+        raise Http404(_("The image file is missing from storage")) from None
     response = FileResponse(
         opened, as_attachment=download_name is not None, filename=download_name or ""
     )

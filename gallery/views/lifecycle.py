@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
@@ -46,8 +47,12 @@ def workspace_delete(request: WorkspaceRequest, slug: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Workspace “{deleted.name}” and its {deleted.images} "
-                f"image{'' if deleted.images == 1 else 's'} are deleted.",
+                _("Workspace “%(name)s” and its %(images)s image%(value)s are deleted.")
+                % {
+                    "name": deleted.name,
+                    "images": deleted.images,
+                    "value": "" if deleted.images == 1 else "s",
+                },
             )
             return redirect("home")
     context = {"form": form, "contents": selectors.workspace_contents(workspace=workspace)}

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
@@ -44,7 +45,7 @@ def notification_open(request: WorkspaceRequest, slug: str, notification_id: int
         user=request.user, workspace=membership.workspace, notification_id=notification_id
     )
     if notification is None:
-        raise Http404("No such notification")
+        raise Http404(_("No such notification"))
     safe = url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None)
     if notification.url and safe:
         return redirect(notification.url)

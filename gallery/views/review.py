@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
@@ -49,7 +50,10 @@ def image_review(request: WorkspaceRequest, slug: str, image_id: int) -> HttpRes
             form.add_error("note", exc)
         else:
             if event is not None:
-                messages.success(request, f"Marked {ReviewState(event.to_state).label.lower()}.")
+                messages.success(
+                    request,
+                    _("Marked %(value)s.") % {"value": ReviewState(event.to_state).label.lower()},
+                )
             if request.htmx:
                 return render(request, f"{TEMPLATE}#review", review_context(request, image))
             return redirect(detail_url(slug, image.pk, filter_of(request)))
@@ -92,7 +96,7 @@ def comment_delete(
     membership = get_membership(request, slug, viewers_may_post=True)
     image = get_image(membership, image_id)
     review.comment_delete(comment=get_comment(image, comment_id), membership=membership)
-    messages.success(request, "Comment deleted.")
+    messages.success(request, _("Comment deleted."))
     if request.htmx:
         return render(request, f"{TEMPLATE}#comments", comments_context(request, membership, image))
     return redirect(f"{detail_url(slug, image.pk, filter_of(request))}#comments")

@@ -8,6 +8,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -119,5 +120,5 @@ def quota_meter(request: WorkspaceRequest, slug: str) -> HttpResponse:
 def quota_refresh_now(request: WorkspaceRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, role=Role.MEMBER)
     quota_refresh_request(workspace=membership.workspace)
-    messages.info(request, "Asking the provider for the current quota. Reload in a moment.")
+    messages.info(request, _("Asking the provider for the current quota. Reload in a moment."))
     return redirect("gallery:usage", slug=slug)

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -77,7 +78,7 @@ def settings_webhooks(request: WorkspaceRequest, slug: str) -> HttpResponse:
             )
             if saved.new_secret:
                 return _secret_once(request, membership, saved.new_secret, created=True)
-            messages.success(request, "Webhook saved.")
+            messages.success(request, _("Webhook saved."))
             return redirect("gallery:settings_webhooks", slug=slug)
         return render(request, TEMPLATE, _context(membership, form=form), status=422)
     if request.htmx:
@@ -103,5 +104,5 @@ def webhook_test(request: WorkspaceRequest, slug: str) -> HttpResponse:
     webhooks.webhook_test(webhook=webhook, actor=request.user)
     if request.htmx:
         return render(request, f"{TEMPLATE}#deliveries", _context(membership))
-    messages.info(request, "Test event queued. The list below shows how it went.")
+    messages.info(request, _("Test event queued. The list below shows how it went."))
     return redirect("gallery:settings_webhooks", slug=slug)
