@@ -18,6 +18,7 @@ from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -199,13 +200,15 @@ class GalleryFilter:
                 label = str(names[field].get(value, value))
                 chips.append(Chip(f"{prefix} {label}".strip(), self.query_string(**{field: ""})))
         if self.since:
-            chips.append(Chip(f"Since {self.since:%-d %b %Y}", self.query_string(since=None)))
+            since = date_format(self.since, "DATE_FORMAT")
+            chips.append(Chip(_("Since %(date)s") % {"date": since}, self.query_string(since=None)))
         if self.until:
-            chips.append(Chip(f"Until {self.until:%-d %b %Y}", self.query_string(until=None)))
+            until = date_format(self.until, "DATE_FORMAT")
+            chips.append(Chip(_("Until %(date)s") % {"date": until}, self.query_string(until=None)))
         if self.favourites:
-            chips.append(Chip("My favourites", self.query_string(favourites=False)))
+            chips.append(Chip(_("My favourites"), self.query_string(favourites=False)))
         if self.edited:
-            label = "Edits only" if self.edited == EDITED else "Originals only"
+            label = _("Edits only") if self.edited == EDITED else _("Originals only")
             chips.append(Chip(label, self.query_string(edited="")))
         return chips
 

@@ -80,9 +80,9 @@ class ModelOptionsForm(forms.Form):
                 choices=[(i, str(i)) for i in range(1, maximum + 1)],
                 coerce=int,
                 initial=1,
-                help_text=f"Up to {maximum}."
+                help_text=_("Up to %(maximum)s.") % {"maximum": maximum}
                 if maximum > 1
-                else "This model makes one image at a time.",
+                else _("This model makes one image at a time."),
             )
         ratios = list(model.aspect_ratios)
         if self.kind == JobKind.EDIT and ratios and "auto" not in ratios:
@@ -158,7 +158,7 @@ class JobForm(ModelOptionsForm):
     page can show them disabled with the reason, and a crafted POST is refused by name).
     """
 
-    submit_label = "Generate"
+    submit_label = gettext_lazy("Generate")
     # Set when the submit was refused over the member's own budget: what they lacked, which
     # the refusal's "Ask for more" link prefills.
     ask_for_more: str | None = None
@@ -275,7 +275,7 @@ class JobForm(ModelOptionsForm):
 
 class EditForm(JobForm):
     kind = JobKind.EDIT
-    submit_label = "Edit image"
+    submit_label = gettext_lazy("Edit image")
 
     prompt = forms.CharField(
         widget=forms.Textarea(
@@ -528,7 +528,11 @@ class BudgetRequestForm(forms.Form):
     def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.unit = unit
-        self.fields["amount"].label = f"How much more ({'images' if unit == 'images' else unit})"
+        self.fields["amount"].label = (
+            _("How much more (images)")
+            if unit == "images"
+            else _("How much more (%(unit)s)") % {"unit": unit}
+        )
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

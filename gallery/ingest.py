@@ -33,6 +33,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 from urllib3.exceptions import ReadTimeoutError
@@ -80,17 +81,19 @@ class StorageUnavailable(IngestError):
     of reach. Always worth another try later; the image itself was fine."""
 
     def __init__(self, cause: BaseException) -> None:
-        what = _STORAGE_TROUBLE.get(getattr(cause, "errno", None) or 0, "cannot be reached")
-        super().__init__(f"the media storage {what}", transient=True)
+        what = _STORAGE_TROUBLE.get(
+            getattr(cause, "errno", None) or 0, gettext_lazy("cannot be reached")
+        )
+        super().__init__(_("the media storage %(what)s") % {"what": what}, transient=True)
 
 
 # An OSError's own text can mislead ("File exists" where a volume's mount point is gone).
 _STORAGE_TROUBLE = {
-    errno.EACCES: "refused the write (permission denied)",
-    errno.EPERM: "refused the write (permission denied)",
-    errno.EROFS: "is read-only",
-    errno.ENOSPC: "is full",
-    errno.EDQUOT: "is over its quota",
+    errno.EACCES: gettext_lazy("refused the write (permission denied)"),
+    errno.EPERM: gettext_lazy("refused the write (permission denied)"),
+    errno.EROFS: gettext_lazy("is read-only"),
+    errno.ENOSPC: gettext_lazy("is full"),
+    errno.EDQUOT: gettext_lazy("is over its quota"),
 }
 
 # What a storage write raises when the storage, not the image, is the trouble: the filesystem's
@@ -214,7 +217,7 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
     status = response.status_code
     if 300 <= status < 400:
         target = urlsplit(response.headers.get("Location", "")).netloc.rpartition("@")[2]
-        where = f" to {target}" if target else ""
+        where = _(" to %(target)s") % {"target": target} if target else ""
         raise IngestError(
             _(
                 "%(shown)s answered with a redirect (%(status)s%(where)s); redirects are not "
@@ -233,7 +236,7 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
         )
     if status >= 400:
         # Signed provider links expire within the hour and then answer 403 or 404.
-        hint = " (the link may have expired)" if status in (403, 404, 410) else ""
+        hint = _(" (the link may have expired)") if status in (403, 404, 410) else ""
         raise IngestError(
             _("the image host answered %(status)s for %(shown)s%(hint)s")
             % {"status": status, "shown": shown, "hint": hint},
@@ -247,7 +250,10 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
         )
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type not in _CONTENT_TYPES:
-        raise IngestError(f"{shown} is not an image (Content-Type {content_type or 'missing'!r})")
+        raise IngestError(
+            _("%(shown)s is not an image (Content-Type %(type)s)")
+            % {"shown": shown, "type": repr(content_type) if content_type else _("missing")}
+        )
     try:
         declared = int(response.headers.get("Content-Length", ""))
     except ValueError:
@@ -289,8 +295,15 @@ def inspect_image(content: bytes, *, max_pixels: int) -> ImageFacts:
                 # The header alone tells the size: refuse before decoding anything.
                 if width * height > max_pixels:
                     raise IngestError(
-                        f"the image is {width}x{height} pixels, more than the limit of "
-                        f"{max_pixels / 1_000_000:g} megapixels that can be processed safely"
+                        _(
+                            "the image is %(width)sx%(height)s pixels, more than the limit of "
+                            "%(megapixels)s megapixels that can be processed safely"
+                        )
+                        % {
+                            "width": width,
+                            "height": height,
+                            "megapixels": f"{max_pixels / 1_000_000:g}",
+                        }
                     )
                 probe.verify()
             # verify() leaves the image unusable and does not decode the pixels; a full load
