@@ -443,7 +443,7 @@ def workspace_leave(request: WorkspaceRequest, slug: str) -> HttpResponse:
     error = ""
     if request.method == "POST":
         if request.POST.get("confirm") != "leave":
-            context = {"error": "Press Leave to leave."}
+            context = {"error": _("Press Leave to leave.")}
             return render(request, "accounts/workspace_leave.html", context, status=400)
         try:
             services.membership_leave(membership=membership)

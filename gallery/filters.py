@@ -46,7 +46,7 @@ class GalleryFilterForm(forms.Form):
         ),
     )
     provider = forms.ChoiceField(
-        required=False, choices=[("", "Any provider"), *ProviderKind.choices]
+        required=False, choices=[("", gettext_lazy("Any provider")), *ProviderKind.choices]
     )
     model = forms.CharField(required=False, max_length=200)
     author = forms.CharField(required=False, max_length=20)  # a member's id, or "me"
@@ -65,13 +65,20 @@ class GalleryFilterForm(forms.Form):
     )
     favourites = forms.BooleanField(required=False, label=gettext_lazy("My favourites"))
     collection = forms.IntegerField(required=False, min_value=1)
-    source = forms.ChoiceField(required=False, choices=[("", "Any source"), *ImageSource.choices])
+    source = forms.ChoiceField(
+        required=False, choices=[("", gettext_lazy("Any source")), *ImageSource.choices]
+    )
     edited = forms.ChoiceField(
         required=False,
-        choices=[("", "Originals and edits"), (ORIGINAL, "Originals"), (EDITED, "Edits")],
+        choices=[
+            ("", gettext_lazy("Originals and edits")),
+            (ORIGINAL, gettext_lazy("Originals")),
+            (EDITED, gettext_lazy("Edits")),
+        ],
     )
     sort = forms.ChoiceField(
-        required=False, choices=[(NEWEST, "Newest first"), (OLDEST, "Oldest first")]
+        required=False,
+        choices=[(NEWEST, gettext_lazy("Newest first")), (OLDEST, gettext_lazy("Oldest first"))],
     )
 
     def offer(self, choices: FilterChoices, *, user: User) -> None:
@@ -79,9 +86,9 @@ class GalleryFilterForm(forms.Form):
         the query string that is not among them stays selectable, so the form shows it)."""
         others = [(key, name) for key, name in choices.members if key != str(user.pk)]
         lists = {
-            "model": [("", "Any model"), *choices.models],
-            "author": [("", "Anyone"), ("me", "Me"), *others],
-            "collection": [("", "Any collection"), *choices.collections],
+            "model": [("", _("Any model")), *choices.models],
+            "author": [("", _("Anyone")), ("me", _("Me")), *others],
+            "collection": [("", _("Any collection")), *choices.collections],
         }
         for name, options in lists.items():
             value = str(self[name].value() or "")

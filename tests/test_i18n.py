@@ -352,7 +352,7 @@ def test_a_budget_notification_is_stored_in_english_and_shown_in_german(
     assert notification.text == "You have used 40 of your 50 images this month (80 %)."
     url = reverse("gallery:notifications", args=[studio.slug])
     html = member_client.get(url, **GERMAN).content.decode()
-    assert "Du hast in diesem Monat 40 von deinen 50 Bilder verbraucht (80\u00a0%)." in html
+    assert "Von deinem Budget (50 Bilder) hast du in diesem Monat 40 verbraucht (80\u00a0%)." in html
     assert "You have used" not in html
     assert "You have used 40 of your 50 images" in member_client.get(url).content.decode()
 

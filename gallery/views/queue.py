@@ -32,8 +32,8 @@ DONE = {
 
 # The actions that need a note: (action, button, key, the note field's label).
 NOTE_ACTIONS = (
-    ("reject", "Reject", "r", "Reason for rejecting"),
-    ("needs_changes", "Needs changes", "n", "What needs to change"),
+    ("reject", gettext_lazy("Reject"), "r", gettext_lazy("Reason for rejecting")),
+    ("needs_changes", gettext_lazy("Needs changes"), "n", gettext_lazy("What needs to change")),
 )
 
 
