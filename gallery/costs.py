@@ -120,14 +120,14 @@ class CostEstimate:
                 % balance
             )
         elif self.left_after is not None:
-            left = {"left": money(Decimal(self.left_after), self.currency)}
+            left_money = {"left": money(Decimal(self.left_after), self.currency)}
             parts.append(
                 (
                     gettext("leaves %(left)s after recent jobs")
                     if queued
                     else gettext("leaves %(left)s")
                 )
-                % left
+                % left_money
             )
         return parts
 

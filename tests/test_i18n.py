@@ -298,11 +298,18 @@ def test_dollars_read_the_english_or_the_german_way():
 
 def test_the_cost_preview_is_german_with_plurals():
     one = CostEstimate(images=1, quota_kind="credits", left_after=49)
-    dollars = CostEstimate(images=2, quota_kind="balance", amount=Decimal("0.08"), currency="USD")
+    dollars = CostEstimate(
+        images=2,
+        quota_kind="balance",
+        amount=Decimal("0.08"),
+        currency="USD",
+        left_after=Decimal("1.92"),
+    )
     with translation.override("de"):
         assert one.text == "1 Bild vom Kontingent des Workspace · danach noch 49 in diesem Monat"
-        assert dollars.text == "2 Bilder · ≈ 0,08\u00a0$"
+        assert dollars.text == "2 Bilder · ≈ 0,08\u00a0$ · danach noch 1,92\u00a0$"
     assert one.text == "1 image of the workspace quota · leaves 49 this month"
+    assert dollars.text == "2 images · ≈ $0.08 · leaves $1.92"
 
 
 def test_durations_and_ago_are_german():
@@ -352,7 +359,8 @@ def test_a_budget_notification_is_stored_in_english_and_shown_in_german(
     assert notification.text == "You have used 40 of your 50 images this month (80 %)."
     url = reverse("gallery:notifications", args=[studio.slug])
     html = member_client.get(url, **GERMAN).content.decode()
-    assert "Von deinem Budget (50 Bilder) hast du in diesem Monat 40 verbraucht (80\u00a0%)." in html
+    german = "Von deinem Budget (50 Bilder) hast du in diesem Monat 40 verbraucht (80\u00a0%)."
+    assert german in html
     assert "You have used" not in html
     assert "You have used 40 of your 50 images" in member_client.get(url).content.decode()
 

@@ -61,4 +61,6 @@ def ago(moment: dt.datetime | None) -> str:
     if timezone.now() - moment < dt.timedelta(minutes=1):
         return gettext("just now")
     # timesince speaks the active language ("5 Minuten"); the sentence around it is ours.
-    return gettext("%(time)s ago") % {"time": timesince(moment, time_strings=AGO_STRINGS)}
+    # Lazy strings work as timesince's own defaults do; the stubs only know plain str.
+    time = timesince(moment, time_strings=AGO_STRINGS)  # type: ignore[arg-type]
+    return gettext("%(time)s ago") % {"time": time}
