@@ -9,3 +9,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import checks  # noqa: F401  (registers system checks)
+        from accounts import connection  # noqa: F401  (registers its stored messages)

@@ -22,6 +22,7 @@ from accounts.text import amount_text, stored_text
 from config import i18n_scan
 from config.translations import compile_all
 from gallery.costs import CostEstimate, money
+from gallery.ingest import STORAGE_TROUBLE
 from gallery.models import Job, JobState, LedgerEntry, LedgerKind, Webhook, WebhookDelivery
 from gallery.models.budgets import this_month
 from gallery.services.budgets import notify_member_threshold
@@ -392,5 +393,8 @@ def test_a_job_error_with_values_is_shown_in_german_and_the_providers_words_stay
             "Sandbox timed out. Der Verlauf des Anbieters zeigt, dass die Anfrage nie ausgeführt "
             "wurde. Nach 3 Versuchen aufgegeben; nichts wurde abgebucht."
         )
-        wrapped = STORE_FAILED % {"error": "the media storage is full"}
-        assert stored_text(wrapped).startswith("Die Bilder konnten nicht gespeichert werden: ")
+        # Our words inside our words: the storage's trouble is translated too.
+        wrapped = STORE_FAILED % {"error": STORAGE_TROUBLE % {"what": "is full"}}
+        assert stored_text(wrapped) == (
+            "Die Bilder konnten nicht gespeichert werden: der Medienspeicher ist voll"
+        )
