@@ -54,8 +54,8 @@ def api_token_create(*, membership: Membership, name: str, role: str) -> NewToke
     if role not in Role.values or not membership.has_role(role):
         raise ValidationError(
             {
-                "role": f"Your role is {membership.get_role_display().lower()}: a token can "
-                "have that role or a lesser one."
+                "role": _("Your role is %(role)s: a token can have that role or a lesser one.")
+                % {"role": membership.get_role_display().lower()}
             }
         )
     prefix = secrets.token_hex(4)

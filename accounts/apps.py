@@ -8,4 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and workspaces"
 
     def ready(self) -> None:
-        from accounts import checks  # noqa: F401  (registers system checks)
+        from accounts import (
+            checks,  # noqa: F401  (registers system checks)
+            connection,  # noqa: F401  (registers its stored messages)
+        )

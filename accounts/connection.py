@@ -9,12 +9,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import crypto
 from accounts.models import ConnectionCheck, ProviderCredential, User
 from accounts.services import credential_routes_remember
-from accounts.text import sentence
+from accounts.text import sentence, stored_message_id
 from accounts.token_store import CacheTokenStore
 from config.celery import send_task_on_commit
 from providers import (
@@ -30,7 +31,7 @@ from providers.netguard import NetworkPolicy, UnsafeURL, check_url
 
 logger = logging.getLogger(__name__)
 
-UNEXPECTED_FAILURE = (
+UNEXPECTED_FAILURE = gettext_noop(
     "The check stopped on an unexpected error. The worker's log has the details; "
     "try again, and if it keeps happening, tell whoever runs Darkroom."
 )
@@ -97,28 +98,28 @@ def provider_url_problem(url: str, *, kind: str, actor_is_staff: bool) -> str | 
         return None
     own_sandbox = url.rstrip("/") == settings.SANDBOX_URL.rstrip("/")
     if kind == "sandbox" and not own_sandbox and not actor_is_staff:
-        return (
+        return _(
             "Only staff can point the sandbox somewhere else; leave this blank for "
             "this server's sandbox."
         )
     try:
         scheme, host, port = check_url(url)
     except UnsafeURL as exc:
-        return f"This address cannot be used: {exc}."
+        return _("This address cannot be used: %(reason)s.") % {"reason": exc}
     network = provider_network()
     if network.may_be_private(host, port):
         return None
     try:
         network.vet(host, port)
     except UnsafeURL as exc:
-        return (
-            f"This address is not on the public internet: {exc}. Whoever runs Darkroom can "
+        return _(
+            "This address is not on the public internet: %(reason)s. Whoever runs Darkroom can "
             "allow it with PROVIDER_PRIVATE_HOSTS."
-        )
+        ) % {"reason": exc}
     except OSError:
         pass  # not resolvable from here (yet): Test connection will say so
     if scheme != "https":
-        return "Use an https:// address. The secret must not travel unencrypted."
+        return _("Use an https:// address. The secret must not travel unencrypted.")
     return None
 
 
@@ -177,9 +178,17 @@ def connection_check_run(*, check_id: int) -> None:
         _finish(
             check,
             ok=False,
-            error=f"The credentials work, but workspace “{credential.remote_workspace_id}” is not "
-            f"among the workspaces they can see: {seen}.",
+            error=WORKSPACE_NOT_SEEN % {"workspace": credential.remote_workspace_id, "seen": seen},
         )
+
+
+# Stored in English, shown in the reader's language (accounts.text.stored_text).
+WORKSPACE_NOT_SEEN = stored_message_id(
+    gettext_noop(
+        "The credentials work, but workspace “%(workspace)s” is not among the workspaces they "
+        "can see: %(seen)s."
+    )
+)
 
 
 @transaction.atomic

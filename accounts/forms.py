@@ -142,11 +142,11 @@ class CredentialForm(forms.ModelForm):
             *ROUTE_FIELDS,
         )
         labels = {
-            "kind": "Provider",
-            "client_id": "Client ID",
-            "remote_workspace_id": "neuroflash workspace ID",
-            "generation_path": "Generation route path",
-            "history_path": "History route path",
+            "kind": gettext_lazy("Provider"),
+            "client_id": gettext_lazy("Client ID"),
+            "remote_workspace_id": gettext_lazy("neuroflash workspace ID"),
+            "generation_path": gettext_lazy("Generation route path"),
+            "history_path": gettext_lazy("History route path"),
         }
         widgets = {
             "client_id": forms.TextInput(attrs={"autocomplete": "off"}),

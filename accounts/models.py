@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import providers
+from accounts.text import stored_message, stored_text
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -473,7 +474,11 @@ class Notification(models.Model):
     )
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
-    text = models.CharField(max_length=300)
+    text = models.CharField(max_length=300)  # in English, as the JSON API shows it
+    # The same text as its English msgid and parameters (accounts.text.stored_message), so the
+    # bell and the email speak the reader's language; blank for older rows (then `text`).
+    message = models.CharField(max_length=300, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     url = models.CharField(max_length=300, blank=True)
     # The month a threshold notification is about (its first day); None for the others. A
     # threshold is told once a month: the database refuses a second one for the same month.
@@ -496,6 +501,13 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def shown_text(self) -> str:
+        """The text in the active language."""
+        if self.message:
+            return stored_message(self.message, self.params)
+        return stored_text(self.text)
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

@@ -5,6 +5,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field, replace
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -36,7 +37,7 @@ from accounts.models import (
     WorkspaceSlug,
     kind_uses_secret,
 )
-from accounts.text import stored_text
+from accounts.text import stored_message
 from config.celery import send_task
 from providers import DsRoutes
 
@@ -115,7 +116,7 @@ def workspace_rename(
     slug = slug or old_slug
     if slug != old_slug:
         if slug_taken(slug, by_other_than=workspace):
-            raise ValidationError({"slug": f"The address /w/{slug}/ is taken. Choose another."})
+            raise ValidationError({"slug": _slug_taken(slug)})
         WorkspaceSlug.objects.filter(workspace=workspace, slug=slug).delete()
         try:
             with transaction.atomic():
@@ -123,9 +124,7 @@ def workspace_rename(
                 workspace.slug = slug
                 workspace.save(update_fields=["slug"])
         except IntegrityError:  # another workspace took it a moment ago
-            raise ValidationError(
-                {"slug": f"The address /w/{slug}/ is taken. Choose another."}
-            ) from None
+            raise ValidationError({"slug": _slug_taken(slug)}) from None
         audit_record(
             workspace=workspace,
             actor=actor,
@@ -308,14 +307,21 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
     )
 
 
+def _slug_taken(slug: str) -> str:
+    return _("The address /w/%(slug)s/ is taken. Choose another.") % {"slug": slug}
+
+
 @transaction.atomic
 def membership_leave(*, membership: Membership) -> None:
     """The member leaves the workspace themselves; the last admin cannot (ValidationError)."""
     current = _ensure_an_admin_remains(
         membership,
         new_role=None,
-        message=f"You are the last admin of {membership.workspace}: make someone else admin "
-        "first (Settings · Members), or delete the workspace.",
+        message=_(
+            "You are the last admin of %(workspace)s: make someone else admin first (Settings · "
+            "Members), or delete the workspace."
+        )
+        % {"workspace": membership.workspace},
     )
     current.delete()
     user = current.user
@@ -528,12 +534,19 @@ def notification_send(
     recipient: User,
     workspace: Workspace,
     kind: str,
-    text: str,
+    message: str,
+    params: dict[str, Any] | None = None,
     url: str = "",
     period: dt.date | None = None,
 ) -> Notification | None:
     """Tell `recipient` under the bell, and by email once the transaction commits (a worker
-    sends it). With a `period`, once per kind and month: None when it was told already."""
+    sends it). With a `period`, once per kind and month: None when it was told already.
+    `message` is an English msgid (marked with gettext_noop) with %(name)s placeholders for
+    `params` (see accounts.text.stored_message): stored so, it is shown in the reader's
+    language; `text` keeps the English."""
+    params = params or {}
+    with translation.override("en-gb"):
+        text = stored_message(message, params)[:300]
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
@@ -541,6 +554,8 @@ def notification_send(
                 workspace=workspace,
                 kind=kind,
                 text=text,
+                message=message,
+                params=params,
                 url=url,
                 period=period,
             )
@@ -571,7 +586,7 @@ def notification_email(*, notification_id: int) -> None:
     recipient = notification.recipient
     # The recipient's language (their choice in the account menu), not the worker's.
     with translation.override(recipient.language or settings.LANGUAGE_CODE):
-        body = stored_text(notification.text)
+        body = notification.shown_text
         if notification.url.startswith("/"):  # the app's own pages only
             body += "\n\n" + _("Open it in Darkroom: %(url)s") % {
                 "url": f"{settings.SITE_URL}{notification.url}"

@@ -374,18 +374,28 @@ def _schedule() -> list[tuple[str, str]]:
     """What Celery beat runs for every workspace, as configured."""
     s = settings
     return [
-        ("Provider history, new entries", f"every {s.HISTORY_SYNC_MINUTES} min"),
-        ("Provider history, full (finds deletions)", f"every {s.HISTORY_FULL_SYNC_HOURS} h"),
-        ("Quota", f"every {s.QUOTA_REFRESH_MINUTES} min, and after jobs"),
-        ("Model catalog", f"every {s.CATALOG_REFRESH_MINUTES} min"),
         (
-            "Jobs whose worker stopped",
-            f"resumed {s.JOB_STALE_SECONDS:g} s after its last heartbeat",
+            _("Provider history, new entries"),
+            _("every %(minutes)s min") % {"minutes": s.HISTORY_SYNC_MINUTES},
         ),
         (
-            "Queued jobs whose message was lost",
-            f"sent again after {s.JOB_REDISPATCH_SECONDS:g} s (checked every "
-            f"{s.JOB_DISPATCH_SECONDS:g} s)",
+            _("Provider history, full (finds deletions)"),
+            _("every %(hours)s h") % {"hours": s.HISTORY_FULL_SYNC_HOURS},
+        ),
+        (
+            _("Quota"),
+            _("every %(minutes)s min, and after jobs") % {"minutes": s.QUOTA_REFRESH_MINUTES},
+        ),
+        (_("Model catalog"), _("every %(minutes)s min") % {"minutes": s.CATALOG_REFRESH_MINUTES}),
+        (
+            _("Jobs whose worker stopped"),
+            _("resumed %(seconds)s s after its last heartbeat")
+            % {"seconds": f"{s.JOB_STALE_SECONDS:g}"},
+        ),
+        (
+            _("Queued jobs whose message was lost"),
+            _("sent again after %(seconds)s s (checked every %(every)s s)")
+            % {"seconds": f"{s.JOB_REDISPATCH_SECONDS:g}", "every": f"{s.JOB_DISPATCH_SECONDS:g}"},
         ),
     ]
 
@@ -443,7 +453,7 @@ def workspace_leave(request: WorkspaceRequest, slug: str) -> HttpResponse:
     error = ""
     if request.method == "POST":
         if request.POST.get("confirm") != "leave":
-            context = {"error": "Press Leave to leave."}
+            context = {"error": _("Press Leave to leave.")}
             return render(request, "accounts/workspace_leave.html", context, status=400)
         try:
             services.membership_leave(membership=membership)

@@ -306,6 +306,100 @@ def python_msgids(source: str) -> set[Msgid]:
     return found
 
 
+# --- Python strings people read, left unmarked ------------------------------------------------
+# The rule, kept small: a plain string literal, an f-string, or "…" % x / "…".format() handed to
+# messages.success/info/warning/error (the message), ValidationError (the message), a form
+# field's label=, help_text= or error_messages= values, or SubmitRefused. api/ stays English by
+# design and is not checked. A line ending in "# i18n: stays English" (on the call's first line
+# or the string's own line) exempts the rare intended case.
+CHECKED_DIRS = ("accounts", "gallery", "config")
+EXEMPT_MARK = "# i18n: stays English"
+_MESSAGE_LEVELS = frozenset({"success", "info", "warning", "error", "debug"})
+_FIELD_KEYWORDS = frozenset({"label", "help_text"})
+
+
+@dataclass(frozen=True)
+class Unmarked:
+    line: int
+    call: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.call}({self.text!r})"
+
+
+def _plain(node: ast.expr | None) -> bool:
+    """An English string as written: a literal with a letter, an f-string, or one formatted
+    before any translation ("…" % x, "…".format(x))."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and has_words(node.value)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.IfExp):
+        return _plain(node.body) or _plain(node.orelse)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return _plain(node.left)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "format" and _plain(node.func.value)
+    return False
+
+
+def _call_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        owner = _call_name(func.value)
+        return f"{owner}.{func.attr}" if owner else func.attr
+    return ""
+
+
+def _checked_arguments(node: ast.Call) -> Iterator[ast.expr]:
+    name = _call_name(node.func)
+    last = name.rsplit(".", 1)[-1]
+    keywords = {k.arg: k.value for k in node.keywords if k.arg}
+    if name.startswith("messages.") and last in _MESSAGE_LEVELS:
+        yield from node.args[1:2]
+        if "message" in keywords:
+            yield keywords["message"]
+    elif last in {"ValidationError", "SubmitRefused"}:
+        first = [*node.args[:1], *([keywords["message"]] if "message" in keywords else [])]
+        for argument in first:
+            if isinstance(argument, ast.Dict):  # ValidationError({"field": "…"})
+                yield from (v for v in argument.values if v is not None)
+            else:
+                yield argument
+    elif last.endswith("Field"):
+        yield from (v for k, v in keywords.items() if k in _FIELD_KEYWORDS)
+        errors = keywords.get("error_messages")
+        if isinstance(errors, ast.Dict):
+            yield from (v for v in errors.values if v is not None)
+
+
+def unmarked_python_strings(source: str) -> list[Unmarked]:
+    """Strings in a module that people read and that no gettext call wraps (see the rule)."""
+    lines = source.splitlines()
+
+    def exempt(line: int) -> bool:
+        return EXEMPT_MARK in lines[line - 1]
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        for argument in _checked_arguments(node):
+            if _plain(argument) and not (exempt(node.lineno) or exempt(argument.lineno)):
+                text = ast.get_source_segment(source, argument) or ""
+                found.append(Unmarked(argument.lineno, _call_name(node.func), text))
+    return found
+
+
+def checked_python_files(base: Path = BASE_DIR) -> Iterator[Path]:
+    for folder in CHECKED_DIRS:
+        for path in sorted((base / folder).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
 def python_files(base: Path = BASE_DIR) -> Iterator[Path]:
     for folder in PYTHON_DIRS:
         for path in sorted((base / folder).rglob("*.py")):

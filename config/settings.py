@@ -370,6 +370,9 @@ CONTENT_SECURITY_POLICY = env_str(
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en-gb", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Named date formats per language (config/formats/en_GB, config/formats/de): templates ask for
+# SHORT_DATETIME_FORMAT and friends, never for "Y-m-d H:i".
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

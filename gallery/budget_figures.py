@@ -22,11 +22,13 @@ def change_text(entry: LedgerEntry) -> str:
     """An adjustment or grant as the budgets page lists it: "Adjusted +5 images: a retried
     batch", "Granted 4 images more: request 7 approved"."""
     if entry.kind == LedgerKind.GRANT:
-        text = f"Granted {amount_text(-entry.amount, entry.unit)} more"
+        text = _("Granted %(amount)s more") % {"amount": amount_text(-entry.amount, entry.unit)}
     else:
         sign = "-" if entry.amount < 0 else "+"
-        text = f"Adjusted {sign}{amount_text(abs(entry.amount), entry.unit)}"
-    return f"{text}: {entry.note}" if entry.note else text
+        text = _("Adjusted %(amount)s") % {
+            "amount": f"{sign}{amount_text(abs(entry.amount), entry.unit)}"
+        }
+    return _("%(change)s: %(note)s") % {"change": text, "note": entry.note} if entry.note else text
 
 
 def budget_row_for(*, workspace: Workspace, user: User, unit: str) -> BudgetRow:
@@ -62,7 +64,7 @@ def granted_note(limit: Decimal, granted: Decimal, unit: str) -> str:
     if not granted:
         return ""
     budget, granted_text = (amount_text(n, unit, noun=False) for n in (limit, granted))
-    return f"({budget} + {granted_text} granted)"
+    return _("(%(budget)s + %(granted)s granted)") % {"budget": budget, "granted": granted_text}
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,14 @@ class BudgetRow:
         """What the member used against this month's room: Used 4 of 50 images this month,
         Used 4 of 5 images this month (3 + 2 granted)."""
         if self.limit is None:
-            return f"Used {amount_text(self.used, self.unit)} this month · unlimited"
+            return _("Used %(used)s this month · unlimited") % {
+                "used": amount_text(self.used, self.unit)
+            }
         noun = self.unit != IMAGES
-        text = (
-            f"Used {amount_text(self.used, self.unit, noun=noun)} of "
-            f"{amount_text(self.limit + self.granted, self.unit)} this month"
-        )
+        text = _("Used %(used)s of %(limit)s this month") % {
+            "used": amount_text(self.used, self.unit, noun=noun),
+            "limit": amount_text(self.limit + self.granted, self.unit),
+        }
         note = granted_note(self.limit, self.granted, self.unit)
         return f"{text} {note}" if note else text
 
@@ -202,24 +206,29 @@ class BudgetBar:
         """4 of 50 images used · 46 left; 4 of 5 images used (3 + 2 granted) · 1 left;
         4 images used · unlimited."""
         if self.limit is None:
-            return f"{amount_text(self.used, self.unit)} used · unlimited"
+            return _("%(used)s used · unlimited") % {"used": amount_text(self.used, self.unit)}
         left = max(self.limit - self.used, Decimal(0))
         noun = self.unit != IMAGES
-        text = (
-            f"{amount_text(self.used, self.unit, noun=noun)} of "
-            f"{amount_text(self.limit, self.unit)} used"
-        )
+        text = _("%(used)s of %(limit)s used") % {
+            "used": amount_text(self.used, self.unit, noun=noun),
+            "limit": amount_text(self.limit, self.unit),
+        }
         note = granted_note(self.limit - self.granted, self.granted, self.unit)
         if note:
             text += f" {note}"
-        return f"{text} · {amount_text(left, self.unit, noun=noun)} left"
+        return _("%(used)s · %(left)s left") % {
+            "used": text,
+            "left": amount_text(left, self.unit, noun=noun),
+        }
 
     @property
     def reserved_text(self) -> str:
         """ "3 images reserved by jobs still running", or "" when none are."""
         if not self.reserved:
             return ""
-        return f"{amount_text(self.reserved, self.unit)} reserved by jobs still running"
+        return _("%(amount)s reserved by jobs still running") % {
+            "amount": amount_text(self.reserved, self.unit)
+        }
 
 
 def _percent(amount: Decimal, limit: Decimal | None) -> int:

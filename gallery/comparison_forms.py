@@ -14,8 +14,9 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import ProviderCredential
 from gallery.costs import BudgetLeft, CostEstimate, InFlight, cost_total
@@ -30,7 +31,7 @@ from gallery.services.comparisons import MAX_MODELS, MIN_MODELS
 from gallery.services.jobs import JobRequest
 from providers import QuotaKind
 
-NUMBERS = {2: "two", 3: "three", 4: "four"}
+NUMBERS = {2: gettext_lazy("two"), 3: gettext_lazy("three"), 4: gettext_lazy("four")}
 
 
 class ModelPickForm(ModelOptionsForm):
@@ -71,7 +72,8 @@ class CompareCost:
         if self.total is None:
             return ""
         count = len(self.lines)
-        return f"{count} model{'' if count == 1 else 's'} · {self.total.text}"
+        models = ngettext("%(count)s model", "%(count)s models", count) % {"count": count}
+        return f"{models} · {self.total.text}"
 
 
 class CompareForm(forms.Form):
@@ -86,7 +88,11 @@ class CompareForm(forms.Form):
         label=gettext_lazy("Models"),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "required": f"Pick {NUMBERS[MIN_MODELS]} to {NUMBERS[MAX_MODELS]} models to compare.",
+            "required": format_lazy(
+                gettext_lazy("Pick {least} to {most} models to compare."),
+                least=NUMBERS[MIN_MODELS],
+                most=NUMBERS[MAX_MODELS],
+            ),
             "invalid_choice": gettext_lazy(
                 "%(value)s is not a model this workspace's provider offers."
             ),

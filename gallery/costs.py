@@ -10,6 +10,10 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext, gettext_lazy, ngettext
+
+from accounts.text import currency_text
+
 if TYPE_CHECKING:
     from gallery.models import CatalogModel, QuotaSnapshot
     from providers import QuotaKind
@@ -75,46 +79,128 @@ class CostEstimate:
         return " · ".join(parts)
 
     def _provider_parts(self) -> list[str]:
-        noun = "image" if self.images == 1 else "images"
-        queued = " after recent jobs" if self.after_queued else ""
+        queued = self.after_queued
         if self.quota_kind == "credits":
-            parts = [f"{self.images} {noun} of the workspace quota"]
+            parts = [
+                ngettext(
+                    "%(count)s image of the workspace quota",
+                    "%(count)s images of the workspace quota",
+                    self.images,
+                )
+                % {"count": self.images}
+            ]
             if self.short and self.left_now is not None:
-                parts.append(f"only {self.left_now} left {self.period}{queued}")
+                parts.append(_only_left(int(self.left_now), self.period, queued))
             elif self.left_after is not None:
-                parts.append(f"leaves {self.left_after} this month{queued}")
+                left = {"left": self.left_after}
+                parts.append(
+                    (
+                        gettext("leaves %(left)s this month after recent jobs")
+                        if queued
+                        else gettext("leaves %(left)s this month")
+                    )
+                    % left
+                )
             return parts
-        parts = [f"{self.images} {noun}"]
+        parts = [
+            ngettext("%(count)s image", "%(count)s images", self.images) % {"count": self.images}
+        ]
         if self.amount is None:
-            parts.append("price unknown")
+            parts.append(gettext("price unknown"))
             return parts
         parts.append(f"≈ {money(self.amount, self.currency)}")
         if self.short and self.left_now is not None:
-            balance = money(Decimal(self.left_now), self.currency)
-            parts.append(f"more than the {balance} balance{queued}")
+            balance = {"balance": money(Decimal(self.left_now), self.currency)}
+            parts.append(
+                (
+                    gettext("more than the %(balance)s balance after recent jobs")
+                    if queued
+                    else gettext("more than the %(balance)s balance")
+                )
+                % balance
+            )
         elif self.left_after is not None:
-            parts.append(f"leaves {money(Decimal(self.left_after), self.currency)}{queued}")
+            left_money = {"left": money(Decimal(self.left_after), self.currency)}
+            parts.append(
+                (
+                    gettext("leaves %(left)s after recent jobs")
+                    if queued
+                    else gettext("leaves %(left)s")
+                )
+                % left_money
+            )
         return parts
 
     def _budget_part(self, budget: BudgetLeft) -> str:
         """Like the quota's part, what is left once this request is paid: "leaves 2 of your 50
         images budget this month"; "over budget: …" with what is left now when it does not fit."""
-        whose = "your" if budget.mine else "the workspace's"
-        limit = _budget_amount(budget.limit, budget.unit)
-        unit = " images" if budget.unit == "images" else ""
-        left = _budget_amount(budget.left, budget.unit)
+        images = budget.unit == "images"
+        figures = {
+            "left": _budget_amount(budget.left, budget.unit),
+            "limit": _budget_amount(budget.limit, budget.unit),
+        }
         if self.over_budget:
-            return f"over budget: {left} of {whose} {limit}{unit} left this month"
+            return _BUDGET_TEXTS["over", budget.mine, images] % figures
         cost = self._cost_in(budget.unit)
         if cost is None:
-            return f"{left} of {whose} {limit}{unit} budget left this month"
-        after = _budget_amount(budget.left - cost, budget.unit)
-        return f"leaves {after} of {whose} {limit}{unit} budget this month"
+            return _BUDGET_TEXTS["left", budget.mine, images] % figures
+        figures["left"] = _budget_amount(budget.left - cost, budget.unit)
+        return _BUDGET_TEXTS["leaves", budget.mine, images] % figures
 
     def _cost_in(self, unit: str) -> Decimal | None:
         if self.quota_kind == "credits":
             return Decimal(self.images) if unit == "images" else None
         return self.amount if unit == self.currency else None
+
+
+# Whole sentences, so each language can order them: (what, the member's own budget, in images).
+_BUDGET_TEXTS: dict[tuple[str, bool, bool], Any] = {
+    ("over", True, True): gettext_lazy(
+        "over budget: %(left)s of your %(limit)s images left this month"
+    ),
+    ("over", True, False): gettext_lazy("over budget: %(left)s of your %(limit)s left this month"),
+    ("over", False, True): gettext_lazy(
+        "over budget: %(left)s of the workspace's %(limit)s images left this month"
+    ),
+    ("over", False, False): gettext_lazy(
+        "over budget: %(left)s of the workspace's %(limit)s left this month"
+    ),
+    ("left", True, True): gettext_lazy("%(left)s of your %(limit)s images budget left this month"),
+    ("left", True, False): gettext_lazy("%(left)s of your %(limit)s budget left this month"),
+    ("left", False, True): gettext_lazy(
+        "%(left)s of the workspace's %(limit)s images budget left this month"
+    ),
+    ("left", False, False): gettext_lazy(
+        "%(left)s of the workspace's %(limit)s budget left this month"
+    ),
+    ("leaves", True, True): gettext_lazy(
+        "leaves %(left)s of your %(limit)s images budget this month"
+    ),
+    ("leaves", True, False): gettext_lazy("leaves %(left)s of your %(limit)s budget this month"),
+    ("leaves", False, True): gettext_lazy(
+        "leaves %(left)s of the workspace's %(limit)s images budget this month"
+    ),
+    ("leaves", False, False): gettext_lazy(
+        "leaves %(left)s of the workspace's %(limit)s budget this month"
+    ),
+}
+
+
+def _only_left(left: int, period: str, queued: bool) -> str:
+    """ "only 2 left today" (the daily limit is the tighter one), else "only 2 left this month"."""
+    if period == "today":
+        text = (
+            gettext("only %(left)s left today after recent jobs")
+            if queued
+            else gettext("only %(left)s left today")
+        )
+    else:
+        text = (
+            gettext("only %(left)s left this month after recent jobs")
+            if queued
+            else gettext("only %(left)s left this month")
+        )
+    return text % {"left": left}
 
 
 def _budget_amount(amount: Decimal, unit: str) -> str:
@@ -127,7 +213,7 @@ def money(amount: Decimal, currency: str) -> str:
     exponent = shown.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         shown = shown.quantize(Decimal("0.01"))
-    return f"${shown}" if currency == "USD" else f"{shown} {currency}".strip()
+    return currency_text(shown, currency)
 
 
 def spent_text(amount: Decimal, currency: str) -> str:
@@ -135,7 +221,9 @@ def spent_text(amount: Decimal, currency: str) -> str:
     counted in images: neuroflash takes one per delivered image)."""
     if currency == "credits":
         used = int(amount)
-        return f"{used} image{'' if used == 1 else 's'} of the quota"
+        return ngettext("%(count)s image of the quota", "%(count)s images of the quota", used) % {
+            "count": used
+        }
     return money(amount, currency)
 
 

@@ -18,6 +18,7 @@ from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -45,7 +46,7 @@ class GalleryFilterForm(forms.Form):
         ),
     )
     provider = forms.ChoiceField(
-        required=False, choices=[("", "Any provider"), *ProviderKind.choices]
+        required=False, choices=[("", gettext_lazy("Any provider")), *ProviderKind.choices]
     )
     model = forms.CharField(required=False, max_length=200)
     author = forms.CharField(required=False, max_length=20)  # a member's id, or "me"
@@ -64,13 +65,20 @@ class GalleryFilterForm(forms.Form):
     )
     favourites = forms.BooleanField(required=False, label=gettext_lazy("My favourites"))
     collection = forms.IntegerField(required=False, min_value=1)
-    source = forms.ChoiceField(required=False, choices=[("", "Any source"), *ImageSource.choices])
+    source = forms.ChoiceField(
+        required=False, choices=[("", gettext_lazy("Any source")), *ImageSource.choices]
+    )
     edited = forms.ChoiceField(
         required=False,
-        choices=[("", "Originals and edits"), (ORIGINAL, "Originals"), (EDITED, "Edits")],
+        choices=[
+            ("", gettext_lazy("Originals and edits")),
+            (ORIGINAL, gettext_lazy("Originals")),
+            (EDITED, gettext_lazy("Edits")),
+        ],
     )
     sort = forms.ChoiceField(
-        required=False, choices=[(NEWEST, "Newest first"), (OLDEST, "Oldest first")]
+        required=False,
+        choices=[(NEWEST, gettext_lazy("Newest first")), (OLDEST, gettext_lazy("Oldest first"))],
     )
 
     def offer(self, choices: FilterChoices, *, user: User) -> None:
@@ -78,9 +86,9 @@ class GalleryFilterForm(forms.Form):
         the query string that is not among them stays selectable, so the form shows it)."""
         others = [(key, name) for key, name in choices.members if key != str(user.pk)]
         lists = {
-            "model": [("", "Any model"), *choices.models],
-            "author": [("", "Anyone"), ("me", "Me"), *others],
-            "collection": [("", "Any collection"), *choices.collections],
+            "model": [("", _("Any model")), *choices.models],
+            "author": [("", _("Anyone")), ("me", _("Me")), *others],
+            "collection": [("", _("Any collection")), *choices.collections],
         }
         for name, options in lists.items():
             value = str(self[name].value() or "")
@@ -199,13 +207,15 @@ class GalleryFilter:
                 label = str(names[field].get(value, value))
                 chips.append(Chip(f"{prefix} {label}".strip(), self.query_string(**{field: ""})))
         if self.since:
-            chips.append(Chip(f"Since {self.since:%-d %b %Y}", self.query_string(since=None)))
+            since = date_format(self.since, "DATE_FORMAT")
+            chips.append(Chip(_("Since %(date)s") % {"date": since}, self.query_string(since=None)))
         if self.until:
-            chips.append(Chip(f"Until {self.until:%-d %b %Y}", self.query_string(until=None)))
+            until = date_format(self.until, "DATE_FORMAT")
+            chips.append(Chip(_("Until %(date)s") % {"date": until}, self.query_string(until=None)))
         if self.favourites:
-            chips.append(Chip("My favourites", self.query_string(favourites=False)))
+            chips.append(Chip(_("My favourites"), self.query_string(favourites=False)))
         if self.edited:
-            label = "Edits only" if self.edited == EDITED else "Originals only"
+            label = _("Edits only") if self.edited == EDITED else _("Originals only")
             chips.append(Chip(label, self.query_string(edited="")))
         return chips
 

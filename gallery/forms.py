@@ -48,7 +48,7 @@ def credential_missing(credential: ProviderCredential | None) -> bool:
     return credential is None or (kind_uses_secret(credential.kind) and not credential.has_secret)
 
 
-NO_CREDENTIAL = (
+NO_CREDENTIAL = gettext_lazy(
     "This workspace has no provider credential yet. An admin can add one in Settings → Provider."
 )
 
@@ -80,9 +80,9 @@ class ModelOptionsForm(forms.Form):
                 choices=[(i, str(i)) for i in range(1, maximum + 1)],
                 coerce=int,
                 initial=1,
-                help_text=f"Up to {maximum}."
+                help_text=_("Up to %(maximum)s.") % {"maximum": maximum}
                 if maximum > 1
-                else "This model makes one image at a time.",
+                else _("This model makes one image at a time."),
             )
         ratios = list(model.aspect_ratios)
         if self.kind == JobKind.EDIT and ratios and "auto" not in ratios:
@@ -158,7 +158,7 @@ class JobForm(ModelOptionsForm):
     page can show them disabled with the reason, and a crafted POST is refused by name).
     """
 
-    submit_label = "Generate"
+    submit_label = gettext_lazy("Generate")
     # Set when the submit was refused over the member's own budget: what they lacked, which
     # the refusal's "Ask for more" link prefills.
     ask_for_more: str | None = None
@@ -275,7 +275,7 @@ class JobForm(ModelOptionsForm):
 
 class EditForm(JobForm):
     kind = JobKind.EDIT
-    submit_label = "Edit image"
+    submit_label = gettext_lazy("Edit image")
 
     prompt = forms.CharField(
         widget=forms.Textarea(
@@ -321,7 +321,8 @@ class CommentForm(forms.Form):
 
 class FavouriteForm(forms.Form):
     favourite = forms.TypedChoiceField(
-        choices=[("1", "Favourite"), ("0", "Not a favourite")], coerce=lambda value: value == "1"
+        choices=[("1", gettext_lazy("Favourite")), ("0", gettext_lazy("Not a favourite"))],
+        coerce=lambda value: value == "1",
     )
 
 
@@ -337,19 +338,25 @@ class CollectionForm(forms.Form):
 class ImageCollectionForm(forms.Form):
     """On an image's page: add it to a collection (or to a new one), or take it out of one."""
 
-    action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove"), ("new", "New")])
+    action = forms.ChoiceField(
+        choices=[
+            ("add", gettext_lazy("Add")),
+            ("remove", gettext_lazy("Remove")),
+            ("new", gettext_lazy("New")),
+        ]
+    )
     collection = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Collection"))
     name = forms.CharField(required=False, max_length=100, label=gettext_lazy("New collection"))
 
 
 BULK_ACTIONS = {
-    "approve": "Approve",
-    "reject": "Reject",
-    "favourite": "Favourite",
-    "collect": "Add to collection",
-    "uncollect": "Remove from collection",
-    "delete": "Delete",
-    "download": "Download ZIP",
+    "approve": gettext_lazy("Approve"),
+    "reject": gettext_lazy("Reject"),
+    "favourite": gettext_lazy("Favourite"),
+    "collect": gettext_lazy("Add to collection"),
+    "uncollect": gettext_lazy("Remove from collection"),
+    "delete": gettext_lazy("Delete"),
+    "download": gettext_lazy("Download ZIP"),
 }
 # What a viewer may do with a selection: mark favourites and take a copy of what they can see.
 VIEWER_BULK_ACTIONS = frozenset({"favourite", "download"})
@@ -403,7 +410,7 @@ class QueueActionForm(forms.Form):
 # --- Budgets (admins) -------------------------------------------------------------------------
 
 
-NEGATIVE_BUDGET = "A budget cannot be below 0: enter 0 or more."
+NEGATIVE_BUDGET = gettext_lazy("A budget cannot be below 0: enter 0 or more.")
 
 
 def _budget_amount(
@@ -430,7 +437,7 @@ def _budget_amount(
         form.add_error(name, _("Images are counted whole: enter a whole number."))
 
 
-def _budget_field(label: str, **kwargs: Any) -> forms.DecimalField:
+def _budget_field(label: Any, **kwargs: Any) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=False,
@@ -443,7 +450,7 @@ def _budget_field(label: str, **kwargs: Any) -> forms.DecimalField:
 
 
 class MemberBudgetForm(forms.Form):
-    limit = _budget_field("Monthly budget")
+    limit = _budget_field(gettext_lazy("Monthly budget"))
     unlimited = forms.BooleanField(label=gettext_lazy("Unlimited"), required=False)
 
     def __init__(
@@ -456,15 +463,18 @@ class MemberBudgetForm(forms.Form):
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         unlimited = bool(self.cleaned_data.get("unlimited"))
-        _budget_amount(self, "limit", unlimited, self.unit, current=self.current, tick="Unlimited")
+        _budget_amount(
+            self, "limit", unlimited, self.unit, current=self.current, tick=_("Unlimited")
+        )
         return cleaned
 
 
 class WorkspaceBudgetForm(forms.Form):
-    cap = _budget_field("Workspace cap a month")
+    cap = _budget_field(gettext_lazy("Workspace cap a month"))
     cap_unlimited = forms.BooleanField(label=gettext_lazy("No cap"), required=False)
     member_default = _budget_field(
-        "Default for members", help_text=gettext_lazy("For members without a budget of their own.")
+        gettext_lazy("Default for members"),
+        help_text=gettext_lazy("For members without a budget of their own."),
     )
     member_default_unlimited = forms.BooleanField(label=gettext_lazy("Unlimited"), required=False)
 
@@ -489,7 +499,7 @@ class WorkspaceBudgetForm(forms.Form):
             bool(self.cleaned_data.get("cap_unlimited")),
             self.unit,
             current=self.current_cap,
-            tick="No cap",
+            tick=_("No cap"),
         )
         _budget_amount(
             self,
@@ -497,7 +507,7 @@ class WorkspaceBudgetForm(forms.Form):
             bool(self.cleaned_data.get("member_default_unlimited")),
             self.unit,
             current=self.current_default,
-            tick="Unlimited by default",
+            tick=_("Unlimited by default"),
         )
         return cleaned
 
@@ -528,7 +538,11 @@ class BudgetRequestForm(forms.Form):
     def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.unit = unit
-        self.fields["amount"].label = f"How much more ({'images' if unit == 'images' else unit})"
+        self.fields["amount"].label = (
+            _("How much more (images)")
+            if unit == "images"
+            else _("How much more (%(unit)s)") % {"unit": unit}
+        )
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

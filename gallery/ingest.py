@@ -33,10 +33,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 from urllib3.exceptions import ReadTimeoutError
 
+from accounts.text import stored_message_id
 from providers import ImageProvider, ProviderError
 from providers.http import parse_retry_after
 from providers.netguard import NetworkPolicy, UnsafeURL, blocked_reason, check_url, guarded_session
@@ -46,6 +48,44 @@ if TYPE_CHECKING:
 
 MIB = 1024 * 1024
 # Pillow format name -> what we store in ``Image.format``; MPO is a JPEG with extra frames.
+# Stored in a job's error in English, shown in the reader's language (stored_text): our words,
+# around the host's or the file's facts.
+STORAGE_TROUBLE = stored_message_id(gettext_noop("the media storage %(what)s"))
+REFUSED_UNSAFE = stored_message_id(gettext_noop("refused to download %(shown)s: %(exc)s"))
+REFUSED_BLOCKED = stored_message_id(gettext_noop("refused to download %(shown)s: %(blocked)s"))
+DOWNLOAD_TIMED_OUT = stored_message_id(gettext_noop("downloading %(shown)s timed out"))
+DOWNLOAD_BROKE_OFF = stored_message_id(gettext_noop("the download of %(shown)s broke off"))
+COULD_NOT_CONNECT = stored_message_id(gettext_noop("could not connect to download %(shown)s"))
+COULD_NOT_DOWNLOAD = stored_message_id(gettext_noop("could not download %(shown)s (%(__name__)s)"))
+REDIRECTED = stored_message_id(
+    gettext_noop(
+        "%(shown)s answered with a redirect (%(status)s%(where)s); redirects are not followed"
+    )
+)
+HOST_ANSWERED = stored_message_id(gettext_noop("the image host answered %(status)s for %(shown)s"))
+HOST_REFUSED = stored_message_id(
+    gettext_noop("the image host answered %(status)s for %(shown)s%(hint)s")
+)
+HOST_NOT_200 = stored_message_id(
+    gettext_noop("the image host answered %(status)s for %(shown)s, not 200")
+)
+NOT_AN_IMAGE_TYPE = stored_message_id(
+    gettext_noop("%(shown)s is not an image (Content-Type %(type)s)")
+)
+TOO_LARGE = stored_message_id(gettext_noop("image is larger than the %(value)s limit"))
+TOO_MANY_PIXELS = stored_message_id(
+    gettext_noop(
+        "the image is %(width)sx%(height)s pixels, more than the limit of %(megapixels)s "
+        "megapixels that can be processed safely"
+    )
+)
+WRONG_FORMAT = stored_message_id(
+    gettext_noop("the provider returned a %(value)s file, not an image")
+)
+THUMBNAIL_TOO_LARGE = stored_message_id(
+    gettext_noop("could not make a thumbnail smaller than %(value)s")
+)
+
 _FORMATS = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "GIF": "gif"}
 _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
 _CONTENT_TYPES = {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif"}
@@ -80,17 +120,19 @@ class StorageUnavailable(IngestError):
     of reach. Always worth another try later; the image itself was fine."""
 
     def __init__(self, cause: BaseException) -> None:
-        what = _STORAGE_TROUBLE.get(getattr(cause, "errno", None) or 0, "cannot be reached")
-        super().__init__(f"the media storage {what}", transient=True)
+        what = _STORAGE_TROUBLE.get(
+            getattr(cause, "errno", None) or 0, gettext_lazy("cannot be reached")
+        )
+        super().__init__(_(STORAGE_TROUBLE) % {"what": what}, transient=True)
 
 
 # An OSError's own text can mislead ("File exists" where a volume's mount point is gone).
 _STORAGE_TROUBLE = {
-    errno.EACCES: "refused the write (permission denied)",
-    errno.EPERM: "refused the write (permission denied)",
-    errno.EROFS: "is read-only",
-    errno.ENOSPC: "is full",
-    errno.EDQUOT: "is over its quota",
+    errno.EACCES: gettext_lazy("refused the write (permission denied)"),
+    errno.EPERM: gettext_lazy("refused the write (permission denied)"),
+    errno.EROFS: gettext_lazy("is read-only"),
+    errno.ENOSPC: gettext_lazy("is full"),
+    errno.EDQUOT: gettext_lazy("is over its quota"),
 }
 
 # What a storage write raises when the storage, not the image, is the trouble: the filesystem's
@@ -146,9 +188,7 @@ def download_image(
     try:
         check_url(url)
     except UnsafeURL as exc:
-        raise IngestError(
-            _("refused to download %(shown)s: %(exc)s") % {"shown": shown, "exc": exc}
-        ) from None
+        raise IngestError(_(REFUSED_UNSAFE) % {"shown": shown, "exc": exc}) from None
     answered = False
     with guarded_session(network, pool_maxsize=1) as http:
         try:
@@ -171,33 +211,27 @@ def download_image(
             blocked = blocked_reason(exc)
             if blocked:
                 raise IngestError(
-                    _("refused to download %(shown)s: %(blocked)s")
-                    % {"shown": shown, "blocked": blocked}
+                    _(REFUSED_BLOCKED) % {"shown": shown, "blocked": blocked}
                 ) from None
             # A read timeout while streaming arrives as ConnectionError(ReadTimeoutError(...)).
             cause = exc.args[0] if exc.args else None
             if isinstance(exc, requests.Timeout) or isinstance(cause, ReadTimeoutError):
                 raise IngestError(
-                    _("downloading %(shown)s timed out") % {"shown": shown}, transient=True
+                    _(DOWNLOAD_TIMED_OUT) % {"shown": shown}, transient=True
                 ) from None
             if answered:
                 raise IngestError(
-                    _("the download of %(shown)s broke off") % {"shown": shown}, transient=True
+                    _(DOWNLOAD_BROKE_OFF) % {"shown": shown}, transient=True
                 ) from None
-            raise IngestError(
-                _("could not connect to download %(shown)s") % {"shown": shown}, transient=True
-            ) from None
+            raise IngestError(_(COULD_NOT_CONNECT) % {"shown": shown}, transient=True) from None
         except (
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ):
-            raise IngestError(
-                _("the download of %(shown)s broke off") % {"shown": shown}, transient=True
-            ) from None
+            raise IngestError(_(DOWNLOAD_BROKE_OFF) % {"shown": shown}, transient=True) from None
         except requests.RequestException as exc:
             raise IngestError(
-                _("could not download %(shown)s (%(__name__)s)")
-                % {"shown": shown, "__name__": type(exc).__name__}
+                _(COULD_NOT_DOWNLOAD) % {"shown": shown, "__name__": type(exc).__name__}
             ) from None
 
 
@@ -214,48 +248,42 @@ def _check_response(response: requests.Response, shown: str, max_bytes: int) -> 
     status = response.status_code
     if 300 <= status < 400:
         target = urlsplit(response.headers.get("Location", "")).netloc.rpartition("@")[2]
-        where = f" to {target}" if target else ""
+        where = _(" to %(target)s") % {"target": target} if target else ""
         raise IngestError(
-            _(
-                "%(shown)s answered with a redirect (%(status)s%(where)s); redirects are not "
-                "followed"
-            )
-            % {"shown": shown, "status": status, "where": where},
+            _(REDIRECTED) % {"shown": shown, "status": status, "where": where},
             status=status,
         )
     if status == 429 or status >= 500:
         raise IngestError(
-            _("the image host answered %(status)s for %(shown)s")
-            % {"status": status, "shown": shown},
+            _(HOST_ANSWERED) % {"status": status, "shown": shown},
             transient=True,
             status=status,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     if status >= 400:
         # Signed provider links expire within the hour and then answer 403 or 404.
-        hint = " (the link may have expired)" if status in (403, 404, 410) else ""
+        hint = _(" (the link may have expired)") if status in (403, 404, 410) else ""
         raise IngestError(
-            _("the image host answered %(status)s for %(shown)s%(hint)s")
-            % {"status": status, "shown": shown, "hint": hint},
+            _(HOST_REFUSED) % {"status": status, "shown": shown, "hint": hint},
             status=status,
         )
     if status != 200:
         raise IngestError(
-            _("the image host answered %(status)s for %(shown)s, not 200")
-            % {"status": status, "shown": shown},
+            _(HOST_NOT_200) % {"status": status, "shown": shown},
             status=status,
         )
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type not in _CONTENT_TYPES:
-        raise IngestError(f"{shown} is not an image (Content-Type {content_type or 'missing'!r})")
+        raise IngestError(
+            _(NOT_AN_IMAGE_TYPE)
+            % {"shown": shown, "type": repr(content_type) if content_type else _("missing")}
+        )
     try:
         declared = int(response.headers.get("Content-Length", ""))
     except ValueError:
         declared = None
     if declared is not None and declared > max_bytes:
-        raise IngestError(
-            _("image is larger than the %(value)s limit") % {"value": _size(max_bytes)}
-        )
+        raise IngestError(_(TOO_LARGE) % {"value": _size(max_bytes)})
 
 
 def _read_body(response: requests.Response, max_bytes: int) -> bytes:
@@ -263,9 +291,7 @@ def _read_body(response: requests.Response, max_bytes: int) -> bytes:
     for chunk in response.iter_content(chunk_size=_CHUNK):
         body += chunk
         if len(body) > max_bytes:
-            raise IngestError(
-                _("image is larger than the %(value)s limit") % {"value": _size(max_bytes)}
-            )
+            raise IngestError(_(TOO_LARGE) % {"value": _size(max_bytes)})
     return bytes(body)
 
 
@@ -289,8 +315,12 @@ def inspect_image(content: bytes, *, max_pixels: int) -> ImageFacts:
                 # The header alone tells the size: refuse before decoding anything.
                 if width * height > max_pixels:
                     raise IngestError(
-                        f"the image is {width}x{height} pixels, more than the limit of "
-                        f"{max_pixels / 1_000_000:g} megapixels that can be processed safely"
+                        _(TOO_MANY_PIXELS)
+                        % {
+                            "width": width,
+                            "height": height,
+                            "megapixels": f"{max_pixels / 1_000_000:g}",
+                        }
                     )
                 probe.verify()
             # verify() leaves the image unusable and does not decode the pixels; a full load
@@ -304,10 +334,7 @@ def inspect_image(content: bytes, *, max_pixels: int) -> ImageFacts:
         raise IngestError(_NOT_AN_IMAGE) from None
     image_format = _FORMATS.get(format_name)
     if image_format is None:
-        raise IngestError(
-            _("the provider returned a %(value)s file, not an image")
-            % {"value": format_name or "unknown"}
-        )
+        raise IngestError(_(WRONG_FORMAT) % {"value": format_name or "unknown"})
     return ImageFacts(
         width=width,
         height=height,
@@ -344,9 +371,7 @@ def make_thumbnail(content: bytes, *, max_side: int = 384, max_bytes: int = 40_0
                 return out.getvalue()
         # Even the lowest quality is too big (noise compresses badly): shrink and try again.
         side = side * 3 // 4
-    raise IngestError(
-        _("could not make a thumbnail smaller than %(value)s") % {"value": _size(max_bytes)}
-    )
+    raise IngestError(_(THUMBNAIL_TOO_LARGE) % {"value": _size(max_bytes)})
 
 
 def store_image(
@@ -443,7 +468,5 @@ def verify_and_store(image: Image, content: bytes, *, limits: IngestLimits | Non
     cap, Pillow verification with the pixel limit, then storage with a thumbnail."""
     limits = limits or IngestLimits.from_settings()
     if len(content) > limits.max_bytes:
-        raise IngestError(
-            _("image is larger than the %(value)s limit") % {"value": _size(limits.max_bytes)}
-        )
+        raise IngestError(_(TOO_LARGE) % {"value": _size(limits.max_bytes)})
     store_image(image, content, inspect_image(content, max_pixels=limits.max_pixels))

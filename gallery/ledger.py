@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import QueryDict
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Workspace
@@ -58,7 +60,9 @@ class LedgerFilterForm(forms.Form):
         label=gettext_lazy("Member"), coerce=int, required=False, empty_value=None
     )
     kind = forms.ChoiceField(
-        label=gettext_lazy("Kind"), required=False, choices=[("", "All kinds"), *LedgerKind.choices]
+        label=gettext_lazy("Kind"),
+        required=False,
+        choices=[("", gettext_lazy("All kinds")), *LedgerKind.choices],
     )
 
     def __init__(
@@ -70,23 +74,23 @@ class LedgerFilterForm(forms.Form):
         assert isinstance(period, forms.ChoiceField)
         assert isinstance(member, forms.ChoiceField)
         period.choices = [
-            *((f"{month:%Y-%m}", f"{month:%B %Y}") for month in months),
-            (ALL_MONTHS, "All months"),
+            *((f"{month:%Y-%m}", date_format(month, "YEAR_MONTH_FORMAT")) for month in months),
+            (ALL_MONTHS, _("All months")),
         ]
         member.choices = [
-            ("", "Everyone"),
+            ("", _("Everyone")),
             *((m.user_id, m.user.display_name) for m in members),
         ]
-        period.error_messages["invalid_choice"] = (
+        period.error_messages["invalid_choice"] = _(
             "There are no entries for that month; showing this month."
         )
-        member.error_messages["invalid_choice"] = (
+        member.error_messages["invalid_choice"] = _(
             "That is not a member of this workspace; showing everyone."
         )
-        kinds = [str(label).lower() for _, label in LedgerKind.choices]
-        self.fields["kind"].error_messages["invalid_choice"] = (
-            f"Choose {', '.join(kinds[:-1])} or {kinds[-1]}; showing every kind."
-        )
+        kinds = [str(label).lower() for __, label in LedgerKind.choices]
+        self.fields["kind"].error_messages["invalid_choice"] = _(
+            "Choose %(kinds)s or %(last)s; showing every kind."
+        ) % {"kinds": ", ".join(kinds[:-1]), "last": kinds[-1]}
 
     def ledger_filter(self) -> LedgerFilter:
         """The valid part of the filter: a field in error falls back to its default."""
@@ -209,7 +213,7 @@ def entry_amount_text(entry: LedgerEntry) -> str:
     reads as the room it gave ("2 images more", beside its "Granted" badge), not as negative
     use."""
     if entry.kind == LedgerKind.GRANT:
-        return f"{amount_text(-entry.amount, entry.unit)} more"
+        return _("%(amount)s more") % {"amount": amount_text(-entry.amount, entry.unit)}
     return signed_amount_text(entry.amount, entry.unit)
 
 
@@ -217,11 +221,14 @@ def entry_made_by(entry: LedgerEntry) -> str:
     """Who wrote the entry: the submitter, the admin who adjusted, or Darkroom itself."""
     if entry.created_by is not None:
         return entry.created_by.display_name
-    return "Darkroom" if entry.kind != LedgerKind.ADJUST else "a removed user"
+    return "Darkroom" if entry.kind != LedgerKind.ADJUST else str(REMOVED_USER)
 
 
 def entry_member(entry: LedgerEntry) -> str:
-    return entry.member.display_name if entry.member is not None else "a removed user"
+    return entry.member.display_name if entry.member is not None else str(REMOVED_USER)
+
+
+REMOVED_USER = gettext_lazy("a removed user")
 
 
 def ledger_csv_rows(entries: QuerySet[LedgerEntry]) -> Iterator[list[str]]:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.templatetags.time_tags import duration
 from gallery.costs import money
 from gallery.models import QuotaSnapshot
 from gallery.services.budgets import IMAGES, amount_text
 
-NOT_REPORTED = "not reported"
+NOT_REPORTED = gettext_lazy("not reported")
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,15 @@ def _images(n: int) -> str:
 
 def _used_of(used: int | None, limit: int | None, *, left: bool) -> tuple[str, int | None]:
     if used is None and limit is None:
-        return NOT_REPORTED, None
+        return str(NOT_REPORTED), None
     if limit is None:
-        return f"{_images(used or 0)} used · no limit reported", None
+        return gettext("%(used)s used · no limit reported") % {"used": _images(used or 0)}, None
     used = used or 0
     percent = min(round(used * 100 / limit), 100) if limit else 100
-    text = f"{used} of {_images(limit)} used"
-    return (f"{text} · {max(limit - used, 0)} left" if left else text), percent
+    figures = {"used": used, "limit": _images(limit), "left": max(limit - used, 0)}
+    if left:
+        return gettext("%(used)s of %(limit)s used · %(left)s left") % figures, percent
+    return gettext("%(used)s of %(limit)s used") % figures, percent
 
 
 def _level(percent: int | None) -> str:
@@ -63,13 +66,16 @@ def quota_facts(snapshot: QuotaSnapshot, *, now: dt.datetime | None = None) -> l
         balance = (
             money(snapshot.balance, snapshot.currency or "USD")
             if snapshot.balance is not None
-            else NOT_REPORTED
+            else str(NOT_REPORTED)
         )
         return [
             QuotaFact(
-                "Balance",
+                gettext("Balance"),
                 balance,
-                "A prepaid balance, not a quota: each image is paid from it, and nothing resets.",
+                gettext(
+                    "A prepaid balance, not a quota: each image is paid from it, and nothing "
+                    "resets."
+                ),
             )
         ]
     # What is left this month is the provider's own figure (bonus and spillover counted), on a
@@ -79,45 +85,50 @@ def quota_facts(snapshot: QuotaSnapshot, *, now: dt.datetime | None = None) -> l
     available = snapshot.monthly_available
     reset = next_daily_reset(now)
     fair_use = {
-        None: (NOT_REPORTED, ""),
-        False: ("Not reached", ""),
-        True: ("Reached", "The provider may slow generation down until the period renews."),
+        None: (str(NOT_REPORTED), ""),
+        False: (gettext("Not reached"), ""),
+        True: (
+            gettext("Reached"),
+            gettext("The provider may slow generation down until the period renews."),
+        ),
     }[snapshot.fair_use_reached]
     return [
         QuotaFact(
-            "This month",
+            gettext("This month"),
             monthly,
-            "The billing cycle's limit.",
+            gettext("The billing cycle's limit."),
             monthly_percent,
             _level(monthly_percent),
         ),
         QuotaFact(
-            "Left this month",
-            NOT_REPORTED if available is None else _images(available),
-            "What can still be made this cycle, bonus and carried-over images included.",
+            gettext("Left this month"),
+            str(NOT_REPORTED) if available is None else _images(available),
+            gettext("What can still be made this cycle, bonus and carried-over images included."),
             level="exhausted" if available == 0 else "ok",
         ),
-        QuotaFact("Today", daily, "", daily_percent, _level(daily_percent)),
+        QuotaFact(gettext("Today"), daily, "", daily_percent, _level(daily_percent)),
         QuotaFact(
-            "Bonus",
-            NOT_REPORTED if snapshot.bonus is None else _images(snapshot.bonus),
-            "Images granted on top of the plan.",
+            gettext("Bonus"),
+            str(NOT_REPORTED) if snapshot.bonus is None else _images(snapshot.bonus),
+            gettext("Images granted on top of the plan."),
         ),
         QuotaFact(
-            "Carried over",
-            NOT_REPORTED if snapshot.spillover is None else _images(snapshot.spillover),
-            "Unused images carried over from the last billing cycle.",
+            gettext("Carried over"),
+            str(NOT_REPORTED) if snapshot.spillover is None else _images(snapshot.spillover),
+            gettext("Unused images carried over from the last billing cycle."),
         ),
         QuotaFact(
-            "Fair use",
+            gettext("Fair use"),
             fair_use[0],
             fair_use[1],
             level="warning" if snapshot.fair_use_reached else "ok",
         ),
         QuotaFact(
-            "Resets",
-            f"Today's limit at midnight UTC, in {duration(now, reset)}",
-            "The monthly limit renews with the billing cycle; the provider does not report "
-            "its date.",
+            gettext("Resets"),
+            gettext("Today's limit at midnight UTC, in %(time)s") % {"time": duration(now, reset)},
+            gettext(
+                "The monthly limit renews with the billing cycle; the provider does not report "
+                "its date."
+            ),
         ),
     ]

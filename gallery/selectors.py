@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, User, Workspace
 from config.rows import model_columns, model_from_row
@@ -420,11 +421,11 @@ def image_is_favourite(*, image: Image, user: User) -> bool:
 
 # How the generate form names the options a job was made with.
 PARAMETER_LABELS = {
-    "n": "Images in the job",
-    "aspect_ratio": "Aspect ratio",
-    "size": "Size",
-    "output_format": "Format",
-    "seed": "Seed",
+    "n": gettext_lazy("Images in the job"),
+    "aspect_ratio": gettext_lazy("Aspect ratio"),
+    "size": gettext_lazy("Size"),
+    "output_format": gettext_lazy("Format"),
+    "seed": gettext_lazy("Seed"),
 }
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from gallery.costs import money, spent_text
@@ -38,11 +40,13 @@ class Forecast:
     @property
     def sentence(self) -> str:
         if self.per_day <= 0:
-            return "No images in the last 7 days: the monthly quota lasts the month."
+            return _("No images in the last 7 days: the monthly quota lasts the month.")
         if self.runs_out_on is None:
-            return "At the last 7 days' pace, the monthly quota lasts the month."
-        when = f"{self.runs_out_on.day} {self.runs_out_on:%b}"
-        return f"At the last 7 days' pace, the monthly quota runs out on {when}."
+            return _("At the last 7 days' pace, the monthly quota lasts the month.")
+        when = date_format(self.runs_out_on, "MONTH_DAY_FORMAT")
+        return _("At the last 7 days' pace, the monthly quota runs out on %(date)s.") % {
+            "date": when
+        }
 
 
 def daily_usage(*, workspace: Workspace, days: int = 30, today: dt.date | None = None) -> list[Day]:
@@ -200,29 +204,36 @@ def reconciliation(
     """What Darkroom's ledger settled this month against what the provider reports used, in a
     sentence: "Darkroom: 412 images · provider: 415 · 3 made outside Darkroom"."""
     if unit != IMAGES:
-        ours = f"Darkroom: {money(settled, unit)} settled this month"
+        ours = _("Darkroom: %(amount)s settled this month") % {"amount": money(settled, unit)}
         if quota is None:
-            return f"{ours} · provider: no report yet"
+            return _("%(ours)s · provider: no report yet") % {"ours": ours}
         if quota.kind == "balance" and quota.balance is not None:
             balance = money(quota.balance, quota.currency or unit)
-            return (
-                f"{ours} · provider: a balance of {balance} left, with no monthly figure to compare"
-            )
-        return f"{ours} · provider: not available"
+            return _(
+                "%(ours)s · provider: a balance of %(balance)s left, with no monthly figure to "
+                "compare"
+            ) % {"ours": ours, "balance": balance}
+        return _("%(ours)s · provider: not available") % {"ours": ours}
     count = int(settled)
-    ours = f"Darkroom: {_images_text(count)}"
+    ours = _("Darkroom: %(images)s") % {"images": _images_text(count)}
     if quota is None:
-        return f"{ours} · provider: no report yet"
+        return _("%(ours)s · provider: no report yet") % {"ours": ours}
     if quota.monthly_used is None:
-        return f"{ours} · provider: not available (it reports no monthly figure)"
-    sentence = f"{ours} · provider: {quota.monthly_used}"
+        return _("%(ours)s · provider: not available (it reports no monthly figure)") % {
+            "ours": ours
+        }
+    sentence = _("%(ours)s · provider: %(used)s") % {"ours": ours, "used": quota.monthly_used}
     difference = quota.monthly_used - count
     if difference > 0:
-        sentence += f" · {difference} made outside Darkroom"
+        sentence += " · " + _("%(count)s made outside Darkroom") % {"count": difference}
     elif difference < 0:
-        sentence += f" · Darkroom counted {-difference} more than the provider reports"
+        sentence += " · " + _("Darkroom counted %(count)s more than the provider reports") % {
+            "count": -difference
+        }
     else:
-        sentence += " · they agree"
+        sentence += " · " + _("they agree")
     if in_flight > 0:
-        sentence += f" ({_images_text(int(in_flight))} reserved by jobs still running)"
+        sentence += " " + _("(%(images)s reserved by jobs still running)") % {
+            "images": _images_text(int(in_flight))
+        }
     return sentence

@@ -3,22 +3,31 @@ following the user's choice, else the browser, and German in pages, emails and j
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 
 import polib
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts import services
-from accounts.models import Notification, NotificationKind
-from accounts.text import stored_text
+from accounts.api_tokens import api_token_create
+from accounts.models import ApiToken, Notification, NotificationKind
+from accounts.templatetags.time_tags import ago, duration
+from accounts.text import amount_text, stored_text
 from config import i18n_scan
 from config.translations import compile_all
-from gallery.models import Job, JobState
-from gallery.services.runner import MAY_HAVE_BEEN_CHARGED
+from gallery.costs import CostEstimate, money
+from gallery.ingest import STORAGE_TROUBLE
+from gallery.models import Job, JobState, LedgerEntry, LedgerKind, Webhook, WebhookDelivery
+from gallery.models.budgets import this_month
+from gallery.services.budgets import notify_member_threshold
+from gallery.services.runner import MAY_HAVE_BEEN_CHARGED, NEVER_RAN, STORE_FAILED
+from gallery.services.webhooks import RECEIVER_REFUSED
 
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
@@ -230,3 +239,162 @@ def test_a_stored_text_nobody_translated_is_shown_as_it_is():
             "Something only the provider says"
         )
         assert stored_text("") == ""
+
+
+# --- Python strings people read -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", list(i18n_scan.checked_python_files()), ids=lambda p: p.name)
+def test_no_python_string_people_read_is_left_unmarked(path):
+    unmarked = [str(u) for u in i18n_scan.unmarked_python_strings(path.read_text())]
+    assert unmarked == [], f"{path}: wrap these in gettext, interpolate after: {unmarked}"
+
+
+def test_the_python_check_finds_plain_strings_and_f_strings_where_people_read_them():
+    source = """
+messages.success(request, "Saved.")
+messages.error(request, f"No {thing}.")
+messages.info(request, _("Marked."))
+raise ValidationError("Too long." if long else _("fine"))
+raise ValidationError({"slug": f"/w/{slug}/ is taken"})
+raise ValidationError(_("%(n)s is taken") % {"n": n})
+forms.CharField(label="Name", help_text=_("Marked."), error_messages={"required": "Say it."})
+forms.IntegerField(label=gettext_lazy("Count"), help_text="Up to %s." % n)
+raise SubmitRefused("Over budget: {}".format(left))
+raise SubmitRefused(message)
+messages.warning(request, "Stays English on purpose.")  # i18n: stays English
+log.error("Not for people: %s", x)
+"""
+    found = [(u.line, u.call) for u in i18n_scan.unmarked_python_strings(source)]
+    assert found == [
+        (2, "messages.success"),
+        (3, "messages.error"),
+        (5, "ValidationError"),
+        (6, "ValidationError"),
+        (8, "forms.CharField"),
+        (8, "forms.CharField"),
+        (9, "forms.IntegerField"),
+        (10, "SubmitRefused"),
+    ]
+
+
+def test_the_api_is_not_checked_it_stays_english_by_design():
+    checked = {p.relative_to(i18n_scan.BASE_DIR).parts[0] for p in i18n_scan.checked_python_files()}
+    assert checked == {"accounts", "gallery", "config"}
+
+
+# --- Money, dates and durations in the reader's format ------------------------------------------
+
+
+def test_dollars_read_the_english_or_the_german_way():
+    amount = Decimal("0.16")
+    assert money(amount, "USD") == "$0.16"
+    assert amount_text(Decimal("0.0112"), "USD") == "$0.0112"
+    with translation.override("de"):
+        assert money(amount, "USD") == "0,16\u00a0$"
+        assert amount_text(Decimal("0.0112"), "USD") == "0,0112\u00a0$"
+        assert amount_text(Decimal(4), "images") == "4 Bilder"
+        assert amount_text(Decimal(1), "images") == "1 Bild"
+
+
+def test_the_cost_preview_is_german_with_plurals():
+    one = CostEstimate(images=1, quota_kind="credits", left_after=49)
+    dollars = CostEstimate(
+        images=2,
+        quota_kind="balance",
+        amount=Decimal("0.08"),
+        currency="USD",
+        left_after=Decimal("1.92"),
+    )
+    with translation.override("de"):
+        assert one.text == "1 Bild vom Kontingent des Workspace · danach noch 49 in diesem Monat"
+        assert dollars.text == "2 Bilder · ≈ 0,08\u00a0$ · danach noch 1,92\u00a0$"
+    assert one.text == "1 image of the workspace quota · leaves 49 this month"
+    assert dollars.text == "2 images · ≈ $0.08 · leaves $1.92"
+
+
+def test_durations_and_ago_are_german():
+    now = timezone.now()
+    with translation.override("de"):
+        assert ago(now - dt.timedelta(days=2)) == "vor 2\u00a0Tagen"
+        assert ago(now - dt.timedelta(minutes=5)) == "vor 5\u00a0Minuten"
+        assert ago(now) == "gerade eben"
+        assert duration(now - dt.timedelta(minutes=2, seconds=5), now) == "2 Min. 5 Sek."
+    assert ago(now - dt.timedelta(days=2)) == "2\u00a0days ago"
+
+
+def test_dates_use_the_languages_formats(owner, owner_client, studio):
+    membership = owner.memberships.get(workspace=studio)
+    api_token_create(membership=membership, name="CI", role="member")
+    moment = dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.UTC)
+    ApiToken.objects.update(created_at=moment)
+    url = reverse("tokens:list", args=[studio.slug])
+    assert "1. Dez. 2026" in owner_client.get(url, **GERMAN).content.decode()
+    assert "1 Dec 2026" in owner_client.get(url).content.decode()
+
+
+def test_the_ledger_csv_keeps_a_plain_decimal_point(owner, owner_client, studio):
+    LedgerEntry.objects.create(
+        workspace=studio,
+        member=owner,
+        kind=LedgerKind.SETTLE,
+        amount=Decimal("0.0224"),
+        unit="USD",
+        period=this_month(),
+    )
+    url = reverse("gallery:usage_ledger_csv", args=[studio.slug])
+    body = b"".join(owner_client.get(url, **GERMAN).streaming_content).decode()
+    assert ",0.0224,USD," in body
+
+
+# --- Stored texts -------------------------------------------------------------------------------
+
+
+def test_a_budget_notification_is_stored_in_english_and_shown_in_german(
+    studio, member, member_client
+):
+    notify_member_threshold(
+        workspace=studio, user=member, used=Decimal(40), limit=Decimal(50), unit="images"
+    )
+    notification = Notification.objects.get(recipient=member)
+    assert notification.text == "You have used 40 of your 50 images this month (80 %)."
+    url = reverse("gallery:notifications", args=[studio.slug])
+    html = member_client.get(url, **GERMAN).content.decode()
+    german = "Von deinem Budget (50 Bilder) hast du in diesem Monat 40 verbraucht (80\u00a0%)."
+    assert german in html
+    assert "You have used" not in html
+    assert "You have used 40 of your 50 images" in member_client.get(url).content.decode()
+
+
+def test_a_webhook_delivery_error_is_stored_in_english_and_shown_in_german(studio, owner_client):
+    webhook = Webhook.objects.create(
+        workspace=studio, url="https://hooks.example/darkroom", secret_encrypted="x"
+    )
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        event="webhook.test",
+        payload={},
+        state="failed",
+        attempts=1,
+        error=RECEIVER_REFUSED % {"status": 404},
+    )
+    url = reverse("gallery:settings_webhooks", args=[studio.slug])
+    html = owner_client.get(url, **GERMAN).content.decode()
+    assert "Der Empfänger hat mit 404 abgelehnt; kein neuer Versuch." in html
+    assert (
+        "The receiver refused it with 404; not retried." in owner_client.get(url).content.decode()
+    )
+
+
+def test_a_job_error_with_values_is_shown_in_german_and_the_providers_words_stay():
+    stored = NEVER_RAN["history"][1] % {"reason": "Sandbox timed out. ", "attempts": 3}
+    with translation.override("de"):
+        assert stored_text(stored) == (
+            "Sandbox timed out. Der Verlauf des Anbieters zeigt, dass die Anfrage nie ausgeführt "
+            "wurde. Nach 3 Versuchen aufgegeben; nichts wurde abgebucht."
+        )
+        # Our words inside our words: the storage's trouble is translated too.
+        wrapped = STORE_FAILED % {"error": STORAGE_TROUBLE % {"what": "is full"}}
+        assert stored_text(wrapped) == (
+            "Die Bilder konnten nicht gespeichert werden: der Medienspeicher ist voll"
+        )

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Workspace
-
-IMAGES = "images"  # the unit of a quota counted in images; any other unit is a currency
+from accounts.text import IMAGES as IMAGES
+from accounts.text import amount_text as amount_text
 
 
 class WorkspaceBudget(models.Model):
@@ -80,18 +80,6 @@ class MemberBudget(models.Model):
 
     def __str__(self) -> str:
         return f"Budget of {self.user} in {self.workspace}"
-
-
-IMAGES = "images"
-
-
-def amount_text(amount: Decimal, unit: str, *, noun: bool = True) -> str:
-    """An amount as people read it: 4 images (4 without the noun), $0.0224, 0.5 EUR."""
-    if unit == IMAGES:
-        count = int(amount)
-        return f"{count} image{'' if count == 1 else 's'}" if noun else str(count)
-    shown = amount.quantize(Decimal("0.0001")).normalize()
-    return f"${shown:f}" if unit == "USD" else f"{shown:f} {unit}"
 
 
 def this_month() -> dt.date:

@@ -11,10 +11,10 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from accounts.models import Membership, Workspace
-from accounts.text import stored_text
+from accounts.text import stored_message_id, stored_text
 from gallery.costs import spent_text
 
 
@@ -49,6 +49,8 @@ class JobStage(models.TextChoices):
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 CLAIM_TOLERANCE_SECONDS = 0.5
+# Stored in English, shown in the reader's language (accounts.text.stored_text).
+CHECKING_WHETHER = stored_message_id(gettext_noop("%(reason)s. Checking whether it went through…"))
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -170,7 +172,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                 next_attempt_at=run_at,
                 dispatched_at=run_at,
                 unanswered_reason=reason,
-                error=f"{reason}. Checking whether it went through…",
+                error=CHECKING_WHETHER % {"reason": reason},
                 **changes,
             )
         )
@@ -414,8 +416,11 @@ class Job(models.Model):
         short = self.delivered is not None and self.delivered < self.n_images
         if not short:
             return self.warning
-        noun = "image" if self.n_images == 1 else "images"
-        note = f"{self.delivered} of {self.n_images} {noun} delivered"
+        note = ngettext(
+            "%(delivered)s of %(count)s image delivered",
+            "%(delivered)s of %(count)s images delivered",
+            self.n_images,
+        ) % {"delivered": self.delivered, "count": self.n_images}
         return f"{note}: {self.warning}" if self.warning else note
 
     @property
@@ -426,7 +431,9 @@ class Job(models.Model):
         deleted = getattr(self, "deleted_images", 0)
         if not deleted:
             return ""
-        return f"{deleted} deleted" if getattr(self, "visible_images", None) else "deleted"
+        if getattr(self, "visible_images", None):
+            return _("%(count)s deleted") % {"count": deleted}
+        return _("deleted")
 
     @property
     def status_note(self) -> str:

@@ -9,14 +9,15 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import AuditVerb, Notification, NotificationKind, User, Workspace
 from accounts.services import audit_record, notification_send
 from gallery.models import BudgetRequest, LedgerEntry, LedgerKind, RequestState, WorkspaceBudget
 from gallery.models.budgets import this_month
-from gallery.services.budgets import admins_of, amount_text
+from gallery.services.budgets import admins_of, amount_param, amount_text
 
 
 class RequestRefused(Exception):
@@ -44,29 +45,36 @@ def budget_request_create(
             request = BudgetRequest.objects.create(
                 workspace=workspace, member=user, amount=amount, unit=unit, note=note
             )
-            text = f"{user.email} asks for {amount_text(amount, unit)} more this month"
-            text += f": “{note[:150]}”" if note else "."
+            if note:
+                message = gettext_noop("%(email)s asks for %(amount)s more this month: “%(note)s”")
+            else:
+                message = gettext_noop("%(email)s asks for %(amount)s more this month.")
+            params = {"email": user.email, "amount": amount_param(amount, unit), "note": note[:150]}
             url = request_url(request)
             for admin in admins_of(workspace):
                 notification_send(
                     recipient=admin,
                     workspace=workspace,
                     kind=NotificationKind.REQUEST_NEW,
-                    text=text,
+                    message=message,
+                    params=params,
                     url=url,
                 )
     except IntegrityError:
         pending = BudgetRequest.objects.filter(
             workspace=workspace, member=user, state=RequestState.PENDING
         ).first()
-        asked = f" for {amount_text(pending.amount, pending.unit)}" if pending else ""
-        raise RequestRefused(
-            _(
-                "You already have a request%(asked)s waiting for an admin. You can ask again "
-                "once it is decided."
+        if pending is None:
+            text = _(
+                "You already have a request waiting for an admin. You can ask again once it is "
+                "decided."
             )
-            % {"asked": asked}
-        ) from None
+        else:
+            text = _(
+                "You already have a request for %(amount)s waiting for an admin. You can ask "
+                "again once it is decided."
+            ) % {"amount": amount_text(pending.amount, pending.unit)}
+        raise RequestRefused(text) from None
     return request
 
 
@@ -93,7 +101,8 @@ def budget_request_decide(
             url=request_url(request),
             read_at__isnull=True,
         ).update(read_at=timezone.now())
-        amount = amount_text(request.amount, request.unit)
+        with translation.override("en-gb"):  # the audit log and the ledger note stay English
+            amount = amount_text(request.amount, request.unit)
         if approve:
             LedgerEntry.objects.create(
                 workspace=request.workspace,
@@ -104,11 +113,25 @@ def budget_request_decide(
                 created_by=actor,
                 note=f"request {request.pk} approved",
             )
-            text = f"Your request for {amount} more this month was approved."
+            message = gettext_noop("Your request for %(amount)s more this month was approved.")
         else:
-            text = f"Your request for {amount} more this month was declined."
+            message = gettext_noop("Your request for %(amount)s more this month was declined.")
         if note:
-            text += f" {actor.email}: “{note[:150]}”"
+            message = {
+                True: gettext_noop(
+                    "Your request for %(amount)s more this month was approved. "
+                    "%(email)s: “%(note)s”"
+                ),
+                False: gettext_noop(
+                    "Your request for %(amount)s more this month was declined. "
+                    "%(email)s: “%(note)s”"
+                ),
+            }[approve]
+        params = {
+            "amount": amount_param(request.amount, request.unit),
+            "email": actor.email,
+            "note": note[:150],
+        }
         audit_record(
             workspace=request.workspace,
             actor=actor,
@@ -120,7 +143,8 @@ def budget_request_decide(
             recipient=request.member,
             workspace=request.workspace,
             kind=kind,
-            text=text,
+            message=message,
+            params=params,
             url=reverse("gallery:budget_ask", args=[request.workspace.slug]),
         )
 

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import AuditVerb, Membership, NotificationKind, Role, User, Workspace
 from accounts.services import audit_record, notification_send
@@ -256,8 +259,13 @@ def budget_settle(*, job_id: int) -> None:
 # --- Notifications at 80 % and 100 % ----------------------------------------------------------
 
 
-def _share(used: Decimal, limit: Decimal) -> str:
-    return f"{min(int(used * 100 / limit), 100)} %"
+def _share(used: Decimal, limit: Decimal) -> dict[str, int]:
+    return {"percent": min(int(used * 100 / limit), 100)}
+
+
+def amount_param(amount: Decimal, unit: str, *, noun: bool = True) -> dict[str, Any]:
+    """An amount as a notification's parameter (accounts.text.stored_message writes it)."""
+    return {"amount": f"{amount.normalize():f}", "unit": unit, "noun": noun}
 
 
 def notify_member_threshold(
@@ -266,20 +274,21 @@ def notify_member_threshold(
     """Tell the member they reached 80 % or all of their month (each once a month)."""
     kind = NotificationKind.BUDGET_100 if used >= limit else NotificationKind.BUDGET_80
     if kind == NotificationKind.BUDGET_100:
-        text = (
-            f"You have used all of your {amount_text(limit, unit)} this month. "
-            "You can ask an admin for more."
+        message = gettext_noop(
+            "You have used all of your %(limit)s this month. You can ask an admin for more."
         )
     else:
-        text = (
-            f"You have used {amount_text(used, unit, noun=False)} of your "
-            f"{amount_text(limit, unit)} this month ({_share(used, limit)})."
-        )
+        message = gettext_noop("You have used %(used)s of your %(limit)s this month (%(share)s).")
     notification_send(
         recipient=user,
         workspace=workspace,
         kind=kind,
-        text=text,
+        message=message,
+        params={
+            "used": amount_param(used, unit, noun=False),
+            "limit": amount_param(limit, unit),
+            "share": _share(used, limit),
+        },
         url=reverse("gallery:budget_ask", args=[workspace.slug]),
         period=this_month(),
     )
@@ -290,16 +299,26 @@ def notify_cap_threshold(*, workspace: Workspace, used: Decimal, cap: Decimal, u
     full = used >= cap
     kind = NotificationKind.CAP_100 if full else NotificationKind.CAP_80
     if full:
-        text = f"The workspace has used all of its {amount_text(cap, unit)} cap this month."
+        message = gettext_noop("The workspace has used all of its %(cap)s cap this month.")
     else:
-        text = (
-            f"The workspace has used {amount_text(used, unit, noun=False)} of its "
-            f"{amount_text(cap, unit)} cap this month ({_share(used, cap)})."
+        message = gettext_noop(
+            "The workspace has used %(used)s of its %(cap)s cap this month (%(share)s)."
         )
+    params = {
+        "used": amount_param(used, unit, noun=False),
+        "cap": amount_param(cap, unit),
+        "share": _share(used, cap),
+    }
     url = reverse("gallery:settings_budgets", args=[workspace.slug])
     for admin in admins_of(workspace):
         notification_send(
-            recipient=admin, workspace=workspace, kind=kind, text=text, url=url, period=this_month()
+            recipient=admin,
+            workspace=workspace,
+            kind=kind,
+            message=message,
+            params=params,
+            url=url,
+            period=this_month(),
         )
 
 
@@ -316,7 +335,9 @@ def admins_of(workspace: Workspace) -> list[User]:
 
 
 def limit_text(limit: Decimal | None, unit: str) -> str:
-    return "unlimited" if limit is None else amount_text(limit, unit)
+    """For the audit log, which is stored in English whatever the admin reads."""
+    with translation.override("en-gb"):
+        return "unlimited" if limit is None else amount_text(limit, unit)
 
 
 def budget_set_member(

@@ -43,7 +43,9 @@ def _clean_name(*, workspace: Workspace, name: str, exclude: Collection | None =
 
 
 def _name_taken(existing: str) -> str:
-    return f"There is already a collection called “{existing}” (names ignore case)."
+    return _("There is already a collection called “%(name)s” (names ignore case).") % {
+        "name": existing
+    }
 
 
 def _save_name(collection: Collection, name: str) -> None:

@@ -98,7 +98,10 @@ def _check_total_budget(*, workspace: Workspace, author: User, requests: list[Jo
     total = sum((r.amount for r in reserved if r is not None), Decimal(0))
     if total <= budget.left:
         return
-    costs = f"Nothing was queued: the {len(requests)} models cost {amount_text(total, budget.unit)}"
+    costs = _("Nothing was queued: the %(count)s models cost %(amount)s") % {
+        "count": len(requests),
+        "amount": amount_text(total, budget.unit),
+    }
     left, limit = (amount_text(n, budget.unit, noun=False) for n in (budget.left, budget.limit))
     if budget.mine:
         raise SubmitRefused(
@@ -120,5 +123,10 @@ def _refusal(workspace: Workspace, request: JobRequest, position: int, exc: Subm
         .values_list("name", flat=True)
         .first()
     ) or request.model_id
-    counted = " once the models before it were counted" if position else ""
-    return f"Nothing was queued: {name} does not fit{counted}. {exc}"
+    if position:
+        text = _(
+            "Nothing was queued: %(name)s does not fit once the models before it were counted."
+        )
+    else:
+        text = _("Nothing was queued: %(name)s does not fit.")
+    return f"{text % {'name': name}} {exc}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership
 from gallery.models import NOTE_REQUIRED, Comment, Favourite, Image, ReviewEvent, ReviewState
@@ -17,8 +18,8 @@ COMMENT_MAX_LENGTH = 2000
 
 # What a reviewer is asked for when the note a state needs is missing.
 NOTE_MISSING = {
-    ReviewState.REJECTED: "Say why it is rejected: the author will read it.",
-    ReviewState.NEEDS_CHANGES: "Say what needs to change: the author will read it.",
+    ReviewState.REJECTED: gettext_lazy("Say why it is rejected: the author will read it."),
+    ReviewState.NEEDS_CHANGES: gettext_lazy("Say what needs to change: the author will read it."),
 }
 
 

@@ -67,7 +67,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
-from accounts.text import sentence
+from accounts.text import sentence, stored_message_id
 from config.logcontext import job_context
 from gallery import ingest
 from gallery.models import Image, Job, JobKind, JobStage, WebhookEvent
@@ -86,6 +86,74 @@ from providers import (
 # Job errors are stored in English (the API shows them so) and translated when a page shows
 # them (accounts.text.stored_text): marked with gettext_noop for the catalogue.
 logger = logging.getLogger(__name__)
+
+# With the values filled in (stored_message_id lets stored_text translate them all the same).
+TRYING_AGAIN = stored_message_id(gettext_noop("%(reason)s. Trying again…"))
+HISTORY_CHECK_FAILED = stored_message_id(
+    gettext_noop("Checking the provider's history failed (%(reason)s); trying again…")
+)
+LOOK_AGAIN = stored_message_id(
+    gettext_noop(
+        "Waiting for the provider to show whether the last request went through; if nothing "
+        "shows within %(within)s, it is sent again…"
+    )
+)
+NEVER_RAN = {
+    "history": (
+        stored_message_id(
+            gettext_noop(
+                "%(reason)sThe provider's history shows that request never ran. Sending it again…"
+            )
+        ),
+        stored_message_id(
+            gettext_noop(
+                "%(reason)sThe provider's history shows that request never ran. Gave up after "
+                "%(attempts)s attempts; nothing was charged."
+            )
+        ),
+    ),
+    "balance": (
+        stored_message_id(
+            gettext_noop(
+                "%(reason)sThe provider's balance shows that request never ran. Sending it again…"
+            )
+        ),
+        stored_message_id(
+            gettext_noop(
+                "%(reason)sThe provider's balance shows that request never ran. Gave up after "
+                "%(attempts)s attempts; nothing was charged."
+            )
+        ),
+    ),
+}
+BALANCE_READ_FAILED = stored_message_id(
+    gettext_noop("Reading the balance failed (%(reason)s); trying again…")
+)
+CHARGED_NO_IMAGES = stored_message_id(
+    gettext_noop(
+        "%(provider)s took %(amount)s USD for this request but returned no images, so it was "
+        "not sent again. Ask the provider about the charge before retrying."
+    )
+)
+STORE_RETRYING = stored_message_id(
+    gettext_noop("Paid; the images are not stored yet: %(error)s. Trying again (no new charge)…")
+)
+STORE_GAVE_UP = stored_message_id(
+    gettext_noop(
+        "Paid, but the images are not stored: %(error)s. Once the storage is back, Retry "
+        "download stores them without a new charge."
+    )
+)
+DOWNLOAD_RETRYING = stored_message_id(
+    gettext_noop("Downloading the images failed (%(error)s); trying again (no new charge)…")
+)
+DOWNLOAD_GAVE_UP = stored_message_id(
+    gettext_noop(
+        "The images were paid for but could not be downloaded (%(error)s). Retry downloads "
+        "them again without a new charge."
+    )
+)
+STORE_FAILED = stored_message_id(gettext_noop("The images could not be stored: %(error)s"))
 
 MAY_HAVE_BEEN_CHARGED = gettext_noop(
     "The provider did not answer in time and may already have generated (and charged for) "
@@ -412,7 +480,10 @@ def _refused(held: HeldJob, exc: ProviderError) -> None:
     reason = sentence(exc.message)
     if exc.transient:
         held.retry_or_fail(
-            f"{reason}. Trying again…", retry_after=exc.retry_after, final=reason, error=exc
+            TRYING_AGAIN % {"reason": reason},
+            retry_after=exc.retry_after,
+            final=reason,
+            error=exc,
         )
     else:
         held.fail(reason, error=exc)
@@ -466,9 +537,7 @@ def _reconcile(held: HeldJob, provider: ImageProvider) -> bool:
     except ProviderError as exc:
         waited = (timezone.now() - job.called_at).total_seconds() if job.called_at else 0.0
         if exc.transient and waited < settings.JOB_RECONCILE_WAIT_SECONDS:
-            note = (
-                f"Checking the provider's history failed ({sentence(exc.message)}); trying again…"
-            )
+            note = HISTORY_CHECK_FAILED % {"reason": sentence(exc.message)}
             held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
         else:
             held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})", error=exc)
@@ -514,10 +583,7 @@ def _judge_and_adopt(
 def _look_again_later(held: HeldJob) -> None:
     left = (reconcile.conclusive_at(held.job) - timezone.now()).total_seconds()
     within = f"{left / 60:.0f} min" if left >= 90 else f"{max(left, 1):.0f} s"
-    note = (
-        "Waiting for the provider to show whether the last request went through; "
-        f"if nothing shows within {within}, it is sent again…"
-    )
+    note = LOOK_AGAIN % {"within": within}
     held.requeue(delay=min(settings.JOB_RECONCILE_POLL_SECONDS, max(left, 0.5)), note=note)
 
 
@@ -526,13 +592,12 @@ def _never_ran(held: HeldJob, *, shown_by: str) -> None:
     job = held.job
     if not held.mark_not_charged():
         return
-    reason = f"{job.unanswered_reason}. " if job.unanswered_reason else ""
-    never_ran = f"{reason}The provider's {shown_by} shows that request never ran."
-    held.retry_or_fail(
-        f"{never_ran} Sending it again…",
-        retry_after=None,
-        final=f"{never_ran} Gave up after {job.attempts} attempts; nothing was charged.",
-    )
+    figures = {
+        "reason": f"{job.unanswered_reason}. " if job.unanswered_reason else "",
+        "attempts": job.attempts,
+    }
+    again, gave_up = NEVER_RAN[shown_by]
+    held.retry_or_fail(again % figures, retry_after=None, final=gave_up % figures)
 
 
 def _reconcile_by_balance(held: HeldJob, provider: ImageProvider) -> None:
@@ -549,7 +614,7 @@ def _reconcile_by_balance(held: HeldJob, provider: ImageProvider) -> None:
         balance = provider.get_quota().balance
     except ProviderError as exc:
         if exc.transient and timezone.now() < reconcile.conclusive_at(job):
-            note = f"Reading the balance failed ({sentence(exc.message)}); trying again…"
+            note = BALANCE_READ_FAILED % {"reason": sentence(exc.message)}
             held.requeue(delay=settings.JOB_RECONCILE_POLL_SECONDS, note=note)
         else:
             held.fail(f"{MAY_HAVE_BEEN_CHARGED} ({sentence(exc.message)})", error=exc)
@@ -559,9 +624,8 @@ def _reconcile_by_balance(held: HeldJob, provider: ImageProvider) -> None:
         held.fail(BALANCE_CANNOT_TELL)
     elif spent > 0:
         held.fail(
-            f"{sentence(provider.name)} took {spent.normalize():f} USD for this request but "
-            "returned no images, so it was not sent again. Ask the provider about the charge "
-            "before retrying.",
+            CHARGED_NO_IMAGES
+            % {"provider": sentence(provider.name), "amount": f"{spent.normalize():f}"},
             cost=spent,
             currency="USD",
         )
@@ -583,26 +647,19 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
         )
     except ingest.StorageUnavailable as exc:
         if job.attempts < job.max_attempts:
-            note = f"Paid; the images are not stored yet: {exc}. Trying again (no new charge)…"
+            note = STORE_RETRYING % {"error": exc}
             held.requeue(delay=backoff_seconds(job.attempts, None), note=note)
         else:
-            held.fail(
-                f"Paid, but the images are not stored: {exc}. "
-                "Once the storage is back, Retry download stores them without a new charge."
-            )
+            held.fail(STORE_GAVE_UP % {"error": exc})
         return
     except ingest.IngestError as exc:
         if exc.transient and job.attempts < job.max_attempts:
-            note = f"Downloading the images failed ({exc}); trying again (no new charge)…"
+            note = DOWNLOAD_RETRYING % {"error": exc}
             held.requeue(delay=backoff_seconds(job.attempts, exc.retry_after), note=note)
         elif exc.transient:
-            held.fail(
-                f"The images were paid for but could not be downloaded ({exc}). "
-                "Retry downloads them again without a new charge.",
-                error=exc,
-            )
+            held.fail(DOWNLOAD_GAVE_UP % {"error": exc}, error=exc)
         else:
-            held.fail(f"The images could not be stored: {exc}", error=exc)
+            held.fail(STORE_FAILED % {"error": exc}, error=exc)
         return
     held.succeed()
 

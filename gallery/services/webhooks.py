@@ -35,12 +35,15 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.debug import sensitive_variables
 from kombu.exceptions import OperationalError
 
 from accounts import crypto
 from accounts.models import AuditVerb, User, Workspace
 from accounts.services import audit_record
+from accounts.text import stored_message_id
 from config.celery import send_task, send_task_on_commit
 from gallery.models import (
     DeliveryState,
@@ -83,21 +86,21 @@ def webhook_url_problem(url: str) -> str | None:
     try:
         scheme, host, port = check_url(url)
     except UnsafeURL as exc:
-        return f"This address cannot be used: {exc}."
+        return _("This address cannot be used: %(reason)s.") % {"reason": exc}
     network = webhook_network()
     if network.may_be_private(host, port):
         return None
     try:
         network.vet(host, port)
     except UnsafeURL as exc:
-        return (
-            f"This address is not on the public internet: {exc}. Whoever runs Darkroom can "
+        return _(
+            "This address is not on the public internet: %(reason)s. Whoever runs Darkroom can "
             "allow it with WEBHOOK_PRIVATE_HOSTS."
-        )
+        ) % {"reason": exc}
     except OSError:
-        return f"The host name {host} does not resolve. Check it for typos."
+        return _("The host name %(host)s does not resolve. Check it for typos.") % {"host": host}
     if scheme != "https":
-        return "Use an https:// address: the events travel over the public internet."
+        return _("Use an https:// address: the events travel over the public internet.")
     return None
 
 
@@ -294,7 +297,9 @@ def webhook_deliver(*, delivery_id: int) -> None:
     delivery = WebhookDelivery.objects.select_related("webhook__workspace").get(pk=delivery_id)
     webhook = delivery.webhook
     if delivery.event != WebhookEvent.TEST and not webhook.enabled:
-        outcome = Outcome(None, "Not sent: the webhook was turned off.", transient=False)
+        outcome = Outcome(
+            None, gettext_noop("Not sent: the webhook was turned off."), transient=False
+        )
     else:
         outcome = _post(delivery, webhook)
     _record(delivery, outcome, at=now)
@@ -306,11 +311,14 @@ def _post(delivery: WebhookDelivery, webhook: Webhook) -> Outcome:
         check_url(webhook.url)
         secret = crypto.decrypt(webhook.secret_encrypted)
     except UnsafeURL as exc:
-        return Outcome(None, f"This address cannot be used: {exc}.", transient=False)
+        return Outcome(None, UNUSABLE_ADDRESS % {"reason": exc}, transient=False)
     except crypto.SecretUnreadable:
         return Outcome(
             None,
-            "The signing secret cannot be decrypted with this server's CREDENTIAL_KEYS: rotate it.",
+            gettext_noop(
+                "The signing secret cannot be decrypted with this server's CREDENTIAL_KEYS: "
+                "rotate it."
+            ),
             transient=False,
         )
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -336,15 +344,26 @@ def _post(delivery: WebhookDelivery, webhook: Webhook) -> Outcome:
     return _judge(response)
 
 
+# A delivery's error is stored in English and shown in the reader's language (stored_text).
+UNUSABLE_ADDRESS = stored_message_id(gettext_noop("This address cannot be used: %(reason)s."))
+REFUSED_BY_GUARD = stored_message_id(gettext_noop("Refused by the network guard: %(reason)s."))
+NO_ANSWER = stored_message_id(gettext_noop("No answer within %(seconds)s s."))
+REQUEST_FAILED = stored_message_id(gettext_noop("The request failed (%(error)s)."))
+RECEIVER_ANSWERED = stored_message_id(gettext_noop("The receiver answered %(status)s."))
+RECEIVER_REFUSED = stored_message_id(
+    gettext_noop("The receiver refused it with %(status)s; not retried.")
+)
+
+
 def _connection_failure(exc: requests.RequestException) -> Outcome:
     blocked = blocked_reason(exc)
     if blocked is not None:
-        return Outcome(None, f"Refused by the network guard: {blocked}.", transient=False)
+        return Outcome(None, REFUSED_BY_GUARD % {"reason": blocked}, transient=False)
     if isinstance(exc, requests.Timeout):
-        return Outcome(None, f"No answer within {READ_TIMEOUT:g} s.", transient=True)
+        return Outcome(None, NO_ANSWER % {"seconds": f"{READ_TIMEOUT:g}"}, transient=True)
     if isinstance(exc, requests.ConnectionError):
-        return Outcome(None, "Could not connect to the receiver.", transient=True)
-    return Outcome(None, f"The request failed ({type(exc).__name__}).", transient=False)
+        return Outcome(None, gettext_noop("Could not connect to the receiver."), transient=True)
+    return Outcome(None, REQUEST_FAILED % {"error": type(exc).__name__}, transient=False)
 
 
 def _judge(response: requests.Response) -> Outcome:
@@ -354,18 +373,20 @@ def _judge(response: requests.Response) -> Outcome:
     if 300 <= status < 400:
         return Outcome(
             status,
-            "The receiver answered with a redirect; webhooks do not follow redirects, so enter "
-            "the address it redirects to.",
+            gettext_noop(
+                "The receiver answered with a redirect; webhooks do not follow redirects, so "
+                "enter the address it redirects to."
+            ),
             transient=False,
         )
     if status == 429 or status >= 500:
         return Outcome(
             status,
-            f"The receiver answered {status}.",
+            RECEIVER_ANSWERED % {"status": status},
             transient=True,
             retry_after=_retry_after(response.headers.get("Retry-After")),
         )
-    return Outcome(status, f"The receiver refused it with {status}; not retried.", transient=False)
+    return Outcome(status, RECEIVER_REFUSED % {"status": status}, transient=False)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -16,6 +16,7 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from gallery.fast_html import escape
@@ -131,7 +132,9 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
             )
         else:
             pending = (
-                "Could not fetch this image" if image.file_error else "Fetching from the provider…"
+                _("Could not fetch this image")
+                if image.file_error
+                else _("Fetching from the provider…")
             )
             media = f'<span class="tile-pending">{pending}</span>'
         marks = _FAVOURITE if getattr(image, "is_favourite", False) else ""
@@ -141,14 +144,14 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
                 f"{escape(_REVIEW_LABELS.get(image.review_state, image.review_state))}</span>\n"
             )
         if image.source == ImageSource.HISTORY:
-            author = "Provider history"
+            author = _("Provider history")
         elif image.author_id == user_pk:
-            author = "You"
+            author = _("You")
         elif image.author_id:
             # selectors.image_page reads the name with the row (no query per tile).
             author = escape(image.author_name)  # type: ignore[attr-defined]
         else:
-            author = "A former member"
+            author = _("A former member")
         parts.append(
             _TILE.format(
                 aspect=aspect_class(image),

@@ -31,7 +31,7 @@ def _shown(amount: Decimal | None) -> str | None:
 
 
 def _unit_label(unit: str) -> str:
-    return "images" if unit == budgets.IMAGES else unit
+    return _("images") if unit == budgets.IMAGES else unit
 
 
 def _context(

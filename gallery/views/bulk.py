@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
@@ -86,32 +87,65 @@ def _apply(
         result = bulk.bulk_review(
             images=images, membership=membership, to_state=to_state, note=str(data["note"])
         )
-        verb = "Approved" if action == "approve" else "Rejected"
-        return _sentence(verb, result, already=f"already {to_state.label.lower()}")
+        if action == "approve":
+            return _sentence(
+                ngettext("Approved %(count)s image", "Approved %(count)s images", result.done),
+                result,
+                already=_("already approved"),
+            )
+        return _sentence(
+            ngettext("Rejected %(count)s image", "Rejected %(count)s images", result.done),
+            result,
+            already=_("already rejected"),
+        )
     if action == "favourite":
         result = bulk.bulk_favourite(images=images, membership=membership)
-        return _sentence("Added to your favourites:", result, already="already favourites")
+        return _sentence(
+            ngettext(
+                "Added to your favourites: %(count)s image",
+                "Added to your favourites: %(count)s images",
+                result.done,
+            ),
+            result,
+            already=_("already favourites"),
+        )
     if action in ("collect", "uncollect"):
         assert isinstance(data["collection"], int)
         collection = get_collection(membership, data["collection"])
         if action == "collect":
             result = bulk.bulk_collect(images=images, membership=membership, collection=collection)
-            return _sentence(f"Added to “{collection.name}”:", result, already="already in it")
+            return _sentence(
+                ngettext(
+                    "Added to “%(name)s”: %(count)s image",
+                    "Added to “%(name)s”: %(count)s images",
+                    result.done,
+                ),
+                result,
+                already=_("already in it"),
+                name=collection.name,
+            )
         result = bulk.bulk_uncollect(images=images, membership=membership, collection=collection)
-        return _sentence(f"Taken out of “{collection.name}”:", result, already="not in it")
+        return _sentence(
+            ngettext(
+                "Taken out of “%(name)s”: %(count)s image",
+                "Taken out of “%(name)s”: %(count)s images",
+                result.done,
+            ),
+            result,
+            already=_("not in it"),
+            name=collection.name,
+        )
     result = bulk.bulk_delete(images=images, membership=membership)
     return _sentence(
-        "Deleted", result, already="skipped: only their authors or an admin may delete them"
+        ngettext("Deleted %(count)s image", "Deleted %(count)s images", result.done),
+        result,
+        already=_("skipped: only their authors or an admin may delete them"),
     )
 
 
-def _images(count: int) -> str:
-    return f"{count} image{'' if count == 1 else 's'}"
-
-
-def _sentence(verb: str, result: bulk.BulkResult, *, already: str) -> str:
-    """ "Approved 12 images (3 already approved)." """
-    text = f"{verb} {_images(result.done)}"
+def _sentence(done: str, result: bulk.BulkResult, *, already: str, name: str = "") -> str:
+    """ "Approved 12 images (3 already approved)." (``done`` has the count's placeholder.)"""
+    text = done % {"count": result.done, "name": name}
     if result.skipped:
         text += f" ({result.skipped} {already})"
     return text + "."

@@ -147,7 +147,7 @@ def image_collections(request: WorkspaceRequest, slug: str, image_id: int) -> Ht
     form = ImageCollectionForm(request.POST)
     error = ""
     if not form.is_valid():
-        error = "Pick a collection."
+        error = _("Pick a collection.")
     else:
         try:
             error = _image_collection_change(request, membership, image, form.cleaned_data)
@@ -168,7 +168,7 @@ def _image_collection_change(
     if data["action"] == "new":
         collection = collections.collection_create(membership=membership, name=data["name"])
     elif not data["collection"]:
-        return "Pick a collection."
+        return _("Pick a collection.")
     else:
         collection = get_collection(membership, data["collection"])
     if data["action"] == "remove":

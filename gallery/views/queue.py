@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
@@ -22,16 +24,16 @@ from gallery.services.review import favourite_set, image_review
 
 PAGE = "gallery/review_queue.html"
 DONE = {
-    ReviewState.APPROVED: "Approved",
-    ReviewState.REJECTED: "Rejected",
-    ReviewState.NEEDS_CHANGES: "Changes asked for",
+    ReviewState.APPROVED: gettext_lazy("Approved"),
+    ReviewState.REJECTED: gettext_lazy("Rejected"),
+    ReviewState.NEEDS_CHANGES: gettext_lazy("Changes asked for"),
 }
 
 
 # The actions that need a note: (action, button, key, the note field's label).
 NOTE_ACTIONS = (
-    ("reject", "Reject", "r", "Reason for rejecting"),
-    ("needs_changes", "Needs changes", "n", "What needs to change"),
+    ("reject", gettext_lazy("Reject"), "r", gettext_lazy("Reason for rejecting")),
+    ("needs_changes", gettext_lazy("Needs changes"), "n", gettext_lazy("What needs to change")),
 )
 
 
@@ -107,7 +109,7 @@ def review_queue_act(request: WorkspaceRequest, slug: str, image_id: int) -> Htt
     if action == "favourite":
         now = not Favourite.objects.filter(image=image, user=request.user).exists()
         favourite_set(image=image, membership=membership, favourite=now)
-        status = "Added to your favourites" if now else "Removed from your favourites"
+        status = _("Added to your favourites") if now else _("Removed from your favourites")
     elif action in QUEUE_ACTIONS:
         to_state = QUEUE_ACTIONS[action]
         try:
@@ -123,13 +125,16 @@ def review_queue_act(request: WorkspaceRequest, slug: str, image_id: int) -> Htt
                 image_filter=image_filter,
                 after=image,
             )
-            status = DONE[ReviewState(to_state)]
+            status = str(DONE[ReviewState(to_state)])
     at = show.pk if show else None
     context = _context(membership, image_filter, at, status=status, note_errors=note_errors)
     item = context["item"]
     assert isinstance(item, selectors.QueueItem)
     if status:
-        status = f"{status} — {item.left} left" if item.left else f"{status} — all done"
+        if item.left:
+            status = _("%(status)s — %(left)s left") % {"status": status, "left": item.left}
+        else:
+            status = _("%(status)s — all done") % {"status": status}
         context["status"] = status
     query = queue_query(image_filter)
     url = reverse("gallery:review_queue", args=[slug])

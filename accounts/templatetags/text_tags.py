@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django import template
+
+from accounts.text import stored_text
+
+register = template.Library()
+
+
+@register.filter(name="stored_text")
+def stored_text_filter(text: str) -> str:
+    """A message stored in English (a delivery's or a connection check's error), in the
+    reader's language where the catalogue has it (accounts.text.stored_text)."""
+    return stored_text(text)
