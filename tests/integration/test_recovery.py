@@ -1,10 +1,12 @@
 """Kill anything at any moment: every job ends exactly once, with one charge, soon after the
 process comes back.
 
-Real worker processes, a real beat running the recovery tick on its schedule, the default
-heartbeat and stale settings, the sandbox over HTTP, and the configured database and broker
-(`make test` runs this module on PostgreSQL + Redis in CI and again on SQLite + the filesystem
-broker).
+Real worker processes, a real beat running the recovery tick on its schedule, the sandbox over
+HTTP, and the configured database and broker (`make test` runs this module on PostgreSQL + Redis
+in CI and again on SQLite + the filesystem broker). The heartbeat, stale and dispatch intervals
+are shortened (RECOVERY_TIMING) so that the mechanism is proved in seconds: that the *default*
+settings recover within the promised minute is measured by `make bench` (README, Recovery),
+not by a timed test.
 """
 
 from __future__ import annotations
@@ -16,17 +18,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from django.conf import settings
 
 from config.celery import app as celery_app
 from gallery.models import Job
 from gallery.services.jobs import WORKERS_UNREACHABLE
 from tests.integration.conftest import finished, wait_for
 
-pytestmark = pytest.mark.integration
+# A job is released 6 s after its last heartbeat (default 30 s), the tick runs every second
+# (default 5 s) and a message lost after submit is sent again after 3 s (default 10 s).
+RECOVERY_TIMING = {
+    "JOB_HEARTBEAT_SECONDS": "1",
+    "JOB_STALE_SECONDS": "6",
+    "JOB_DISPATCH_SECONDS": "1",
+    "JOB_REDISPATCH_SECONDS": "3",
+}
+pytestmark = [pytest.mark.integration, pytest.mark.worker_env(**RECOVERY_TIMING)]
 
-# The issue's promise: a dead worker's jobs are done within a minute of a new worker starting.
-RECOVERY_SECONDS = 60
+# The issue's promise is a minute with the default settings (`make bench`); with the short
+# timing above a generous bound that still fails if the recovery tick never comes.
+RECOVERY_SECONDS = 30
 PROMPT = "a lighthouse at dusk"
 
 
@@ -125,7 +135,11 @@ def test_a_message_lost_after_submit_is_sent_again_by_the_dispatcher(
     celery_app.control.purge()  # …and is lost
     job = Job.objects.get()
     worker = start_worker()
-    limit = settings.JOB_REDISPATCH_SECONDS + 2 * settings.JOB_DISPATCH_SECONDS + 10
+    limit = (
+        float(RECOVERY_TIMING["JOB_REDISPATCH_SECONDS"])
+        + 2 * float(RECOVERY_TIMING["JOB_DISPATCH_SECONDS"])
+        + 10
+    )
     finished(job, worker, timeout=limit)
     assert job.state == "succeeded", job.error
     assert sandbox.counters()["images_charged"] == 1
@@ -169,6 +183,6 @@ def test_a_job_submitted_while_the_broker_is_down_runs_once_it_is_back(
     env = {"CELERY_BROKER_URL": private_redis.url}
     worker = start_worker(**env)
     start_beat(**env)
-    finished(job, worker, timeout=settings.JOB_REDISPATCH_SECONDS + 30)
+    finished(job, worker, timeout=float(RECOVERY_TIMING["JOB_REDISPATCH_SECONDS"]) + 30)
     assert job.state == "succeeded", job.error
     assert sandbox.counters()["images_charged"] == 1
