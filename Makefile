@@ -43,7 +43,7 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
 	    -u TEST_MEDIA_STORAGE -u MEDIA_STORAGE \
 	    $(UV) run pytest tests/integration/test_recovery.py tests/integration/test_budget_burst.py \
-	      tests/integration/test_pipeline_worker.py tests/gallery/test_ingest.py \
+	      tests/gallery/test_ingest.py \
 	      tests/gallery/test_images.py tests/gallery/test_thumbnail_urls.py \
 	      tests/gallery/test_bulk_zip.py tests/integration/test_outages.py \
 	      -k "not broker_is_down and not database_outage and not cut_off_for_longer and not redis_restarts"; \

@@ -242,7 +242,10 @@ class ApiTokenForm(forms.Form):
         role = self.fields["role"]
         assert isinstance(role, forms.ChoiceField)
         role.choices = roles
-        role.initial = roles[0][0]
+        # A member's script submits jobs (README's API walk-through): member where allowed,
+        # never more than that by default.
+        offered = [value for value, _label in roles]
+        role.initial = Role.MEMBER if Role.MEMBER in offered else offered[0]
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

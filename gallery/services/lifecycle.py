@@ -6,9 +6,11 @@ own (`AuditEvent.workspace` None), so it survives the workspace.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import tempfile
 import zipfile
 from collections.abc import Generator, Iterator, Mapping
@@ -148,15 +150,15 @@ def _write_original(
     return name
 
 
-def _time(value: Any) -> str:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+def _time(value: Any) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
 def _record(
     image: Image, file_name: str, comments: list[Comment], model_names: Mapping[str, str]
 ) -> dict[str, Any]:
     job, parent = image.job, image.parent
-    parent_file = ""
+    parent_file = None
     if parent is not None and parent.file and parent.deleted_at is None:
         parent_file = f"images/{zip_entry_name(parent)}"
     return {
@@ -166,9 +168,9 @@ def _record(
         "model": image.model_id,
         "model_name": model_names.get(image.model_id, image.model_id),
         "parameters": job.params if job else {},
-        "kind": job.kind if job else "",
-        "author": image.author.display_name if image.author else "",
-        "author_email": image.author.email if image.author else "",
+        "kind": job.kind if job else None,
+        "author": image.author.display_name if image.author else None,
+        "author_email": image.author.email if image.author else None,
         "source": image.source,
         "created_at": _time(image.created_at),
         "finished_at": _time(job.finished_at if job else None),
@@ -179,7 +181,7 @@ def _record(
         "job": image.job_id,
         "comments": [
             {
-                "author": comment.author.display_name if comment.author else "",
+                "author": comment.author.display_name if comment.author else None,
                 "body": comment.body,
                 "created_at": _time(comment.created_at),
             }
@@ -319,4 +321,15 @@ def _remove_folder(storage: Storage, folder: str) -> int:
         removed += 1
     for sub in folders:
         removed += _remove_folder(storage, f"{folder}/{sub}")
+    _remove_empty_folder(storage, folder)
     return removed
+
+
+def _remove_empty_folder(storage: Storage, folder: str) -> None:
+    """On the local disk the emptied folder goes too (a bucket has no folders to remove)."""
+    try:
+        path = storage.path(folder)
+    except NotImplementedError:
+        return
+    with contextlib.suppress(OSError):
+        os.rmdir(path)

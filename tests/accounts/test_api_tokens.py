@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 from django.test import Client
 from django.urls import reverse
@@ -192,3 +193,16 @@ def test_the_audit_log_page_says_who_made_and_revoked_a_token(owner_client, work
     assert "revoked an API token" in text
     assert f"{token.display_prefix}…" in text
     assert raw not in text
+
+
+def test_the_form_offers_a_token_that_can_submit_where_the_member_may(
+    client_for, workspace, owner, member, viewer
+):
+    def preselected(user) -> list[str]:
+        html = client_for(user).get(tokens_url(workspace)).content.decode()
+        return re.findall(r'<option value="(\w+)"[^>]*selected', html)
+
+    # README's API walk-through submits a job: a member's or admin's token does by default.
+    assert preselected(owner) == [Role.MEMBER]
+    assert preselected(member) == [Role.MEMBER]
+    assert preselected(viewer) == [Role.VIEWER]

@@ -16,7 +16,7 @@ from kombu.transport import filesystem
 
 from tests.celery_fixture import ROOT, worker_process
 
-MESSAGES = 3000
+MESSAGES = 2000
 PRODUCERS = 4
 
 

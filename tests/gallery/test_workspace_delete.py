@@ -153,6 +153,8 @@ def test_it_deletes_every_row_and_every_file_of_the_workspace(full, owner_client
     assert response["Location"] == reverse("home")
     assert rows_still_pointing_at(rows) == []
     assert not default_storage.exists(folder) or default_storage.listdir(folder) == ([], [])
+    if hasattr(default_storage, "location"):  # on the local disk the folder itself goes too
+        assert not default_storage.exists(folder)
     # Nobody else's workspace, account or file is touched.
     assert default_storage.exists(elsewhere.file.name)
     assert Workspace.objects.filter(slug="elsewhere").exists()

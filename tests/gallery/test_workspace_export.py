@@ -31,7 +31,7 @@ def unzip(response) -> zipfile.ZipFile:
 
 
 def local(value) -> str:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
 def test_the_export_matches_the_database(workspace, owner, member, viewer, outsider, owner_client):
@@ -106,16 +106,16 @@ def test_the_export_matches_the_database(workspace, owner, member, viewer, outsi
                 "model": image.model_id,
                 "model_name": {"flux-pro": "FLUX Pro"}.get(image.model_id, image.model_id),
                 "parameters": image.job.params if image.job else {},
-                "kind": image.job.kind if image.job else "",
-                "author": image.author.display_name if image.author else "",
-                "author_email": image.author.email if image.author else "",
+                "kind": image.job.kind if image.job else None,
+                "author": image.author.display_name if image.author else None,
+                "author_email": image.author.email if image.author else None,
                 "source": image.source,
                 "created_at": local(image.created_at),
-                "finished_at": local(image.job.finished_at) if image.job else "",
-                "provider_created_at": "",
+                "finished_at": local(image.job.finished_at) if image.job else None,
+                "provider_created_at": None,
                 "review_state": image.review_state,
                 "parent_image": image.parent_id,
-                "parent_file": parent_name if image.parent_id == parent.pk else "",
+                "parent_file": parent_name if image.parent_id == parent.pk else None,
                 "job": image.job_id,
                 "comments": comments,
             }
