@@ -40,9 +40,26 @@ def parse_resolution(value: str) -> tuple[int, int]:
     return LONG_SIDE, LONG_SIDE
 
 
+# Pillow's bundled font draws no umlauts (a box for "ä"); DejaVu Sans (Debian's fonts-dejavu,
+# which Chromium brings along) does. Without it, German letters are spelled out instead.
+_SPELLED_OUT = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+
+
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)  # found in the system's font folders
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def _drawable(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
+    path = getattr(font, "path", None)  # Pillow's own font has a buffer here, not a file name
+    if isinstance(path, str) and path.endswith("DejaVuSans.ttf"):
+        return text
+    return text.translate(_SPELLED_OUT)
 
 
 def _rng(prompt: str, seed: int) -> random.Random:
@@ -93,7 +110,8 @@ def _caption(picture: Image.Image, prompt: str, seed: int) -> None:
     draw = ImageDraw.Draw(picture)
     draw.rectangle((0, height - band, width, height), fill=(0, 0, 0, 170))
     for i, line in enumerate(lines):
-        draw.text((10, height - band + 6 + i * (font_size + 6)), line, font=font, fill="white")
+        y = height - band + 6 + i * (font_size + 6)
+        draw.text((10, y), _drawable(line, font), font=font, fill="white")
 
 
 def render(
