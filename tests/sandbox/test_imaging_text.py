@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import ImageFont
 
 from sandbox.imaging import _drawable, _font
@@ -10,7 +11,7 @@ from sandbox.imaging import _drawable, _font
 def test_with_dejavu_sans_umlauts_are_drawn_as_they_are():
     font = _font(20)
     if not str(getattr(font, "path", "")).endswith("DejaVuSans.ttf"):
-        return  # the machine has no DejaVu Sans: the next test covers it
+        pytest.skip("no DejaVu Sans on this machine: the next test covers that case")
     assert _drawable("Abenddämmerung, Straße", font) == "Abenddämmerung, Straße"
     # Glyphs of their own, not the font's "missing" box (every missing glyph is the same box).
     assert bytes(font.getmask("ä")) != bytes(font.getmask("ü"))
