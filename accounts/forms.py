@@ -71,12 +71,41 @@ class WorkspaceRenameForm(WorkspaceForm):
 
 
 class LoginForm(AuthenticationForm):
-    """Django's login form with an email field (the right keyboard on phones)."""
+    """Django's login form with an email field (the right keyboard on phones).
+
+    ModelBackend refuses a deactivated account like a wrong password; with the right password
+    the person is told the account is deactivated (the password proves it is theirs). A wrong
+    password gets the generic message, so it reveals nothing about the account.
+    """
 
     username = UsernameField(
         label=gettext_lazy("Email address"),
         widget=forms.EmailInput(attrs={"autofocus": True}),
     )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "inactive": gettext_lazy(
+            "This account is deactivated. Ask an admin of your workspace or the person who "
+            "runs Darkroom."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            if getattr(error, "code", None) == "invalid_login" and self._deactivated_owner():
+                raise forms.ValidationError(
+                    self.error_messages["inactive"], code="inactive"
+                ) from None
+            raise
+
+    def _deactivated_owner(self) -> bool:
+        """Whether the email and password typed are those of a deactivated account."""
+        email = (self.cleaned_data.get("username") or "").strip()
+        password = self.cleaned_data.get("password") or ""
+        user = User.objects.filter(email__iexact=email, is_active=False).first()
+        return user is not None and bool(password) and user.check_password(password)
 
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
@@ -85,6 +114,7 @@ EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 class MemberAddForm(forms.Form):
     email = forms.EmailField(
         max_length=EMAIL_MAX_LENGTH,
+        label=gettext_lazy("Email"),
         help_text=gettext_lazy("An existing user is added; a new address gets an account."),
         error_messages={
             "max_length": gettext_lazy(
@@ -95,13 +125,14 @@ class MemberAddForm(forms.Form):
     name = forms.CharField(
         max_length=150,
         required=False,
+        label=gettext_lazy("Name"),
         help_text=gettext_lazy("Only used when a new account is created."),
     )
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, label=gettext_lazy("Role"))
 
 
 class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(choices=Role.choices, label=gettext_lazy("Role"))
 
 
 class CredentialForm(forms.ModelForm):
@@ -268,7 +299,7 @@ class WorkspaceDeleteForm(forms.Form):
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        self.fields["name"].help_text = f"Type “{workspace.name}” to confirm."
+        self.fields["name"].help_text = _("Type “%(name)s” to confirm.") % {"name": workspace.name}
         self.fields["name"].widget.attrs.update(autocomplete="off", spellcheck="false")
 
     def clean_name(self) -> str:

@@ -48,8 +48,9 @@ class GalleryFilterForm(forms.Form):
     provider = forms.ChoiceField(
         required=False, choices=[("", gettext_lazy("Any provider")), *ProviderKind.choices]
     )
-    model = forms.CharField(required=False, max_length=200)
-    author = forms.CharField(required=False, max_length=20)  # a member's id, or "me"
+    model = forms.CharField(required=False, max_length=200, label=gettext_lazy("Model"))
+    # A member's id, or "me".
+    author = forms.CharField(required=False, max_length=20, label=gettext_lazy("Author"))
     since = forms.DateField(
         required=False,
         label=gettext_lazy("From"),
@@ -61,15 +62,20 @@ class GalleryFilterForm(forms.Form):
         widget=forms.DateInput({"type": "date"}, "%Y-%m-%d"),
     )
     review = forms.ChoiceField(
-        required=False, choices=[("", gettext_lazy("Any review state")), *ReviewState.choices]
+        required=False,
+        label=gettext_lazy("Review"),
+        choices=[("", gettext_lazy("Any review state")), *ReviewState.choices],
     )
     favourites = forms.BooleanField(required=False, label=gettext_lazy("My favourites"))
-    collection = forms.IntegerField(required=False, min_value=1)
+    collection = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Collection"))
     source = forms.ChoiceField(
-        required=False, choices=[("", gettext_lazy("Any source")), *ImageSource.choices]
+        required=False,
+        label=gettext_lazy("Source"),
+        choices=[("", gettext_lazy("Any source")), *ImageSource.choices],
     )
     edited = forms.ChoiceField(
         required=False,
+        label=gettext_lazy("Edited"),
         choices=[
             ("", gettext_lazy("Originals and edits")),
             (ORIGINAL, gettext_lazy("Originals")),
@@ -78,6 +84,7 @@ class GalleryFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(
         required=False,
+        label=gettext_lazy("Sort"),
         choices=[(NEWEST, gettext_lazy("Newest first")), (OLDEST, gettext_lazy("Oldest first"))],
     )
 

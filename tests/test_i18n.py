@@ -307,7 +307,7 @@ def test_the_cost_preview_is_german_with_plurals():
         left_after=Decimal("1.92"),
     )
     with translation.override("de"):
-        assert one.text == "1 Bild vom Kontingent des Workspace · danach noch 49 in diesem Monat"
+        assert one.text == "1 Bild vom Kontingent des Workspaces · danach noch 49 in diesem Monat"
         assert dollars.text == "2 Bilder · ≈ 0,08\u00a0$ · danach noch 1,92\u00a0$"
     assert one.text == "1 image of the workspace quota · leaves 49 this month"
     assert dollars.text == "2 images · ≈ $0.08 · leaves $1.92"
@@ -398,3 +398,61 @@ def test_a_job_error_with_values_is_shown_in_german_and_the_providers_words_stay
         assert stored_text(wrapped) == (
             "Die Bilder konnten nicht gespeichert werden: der Medienspeicher ist voll"
         )
+
+
+# --- Walkthrough 15: labels built in Python, stored details, whole phrases ---------------------
+
+
+def test_the_gallery_filter_labels_and_tile_labels_are_german(owner, owner_client, workspace):
+    from tests.gallery.known_images import make_image
+
+    make_image(workspace, owner, "a fox in snow")
+    html = owner_client.get(reverse("gallery:home", args=[workspace.slug]), **GERMAN)
+    page = html.content.decode()
+    for label in ("Modell", "Autor", "Sammlung", "Quelle", "Bearbeitet", "Sortierung"):
+        assert f'class="visually-hidden">{label}</label>' in page
+    assert 'aria-label="„a fox in snow“ auswählen"' in page
+    assert ">Model</label>" not in page
+    assert "Select “" not in page
+
+
+def test_the_add_member_form_and_the_delete_hint_are_german(owner_client, workspace):
+    members = owner_client.get(
+        reverse("accounts:settings_members", args=[workspace.slug]), **GERMAN
+    )
+    page = members.content.decode()
+    assert '>E-Mail&nbsp;<span class="req"' in page
+    assert '>Rolle&nbsp;<span class="req"' in page
+    assert ">Email" not in page
+    assert ">Role" not in page
+    delete = owner_client.get(reverse("gallery:workspace_delete", args=[workspace.slug]), **GERMAN)
+    assert f"Gib zur Bestätigung „{workspace.name}“ ein." in delete.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("images", "english", "german"),
+    [
+        (1, "/w/brand/ with 1 image", "/w/brand/ mit einem Bild"),
+        (6, "/w/brand/ with 6 images", "/w/brand/ mit 6 Bildern"),
+    ],
+)
+def test_a_deleted_workspaces_detail_is_stored_in_english_and_shown_in_german(
+    images, english, german
+):
+    from gallery.services.lifecycle import deleted_detail
+
+    assert deleted_detail("brand", images) == english
+    with translation.override("de"):
+        assert stored_text(english) == german
+    assert stored_text(english) == english
+
+
+def test_the_review_queue_heading_and_budget_unit_read_as_german_phrases(
+    owner, owner_client, workspace
+):
+    queue = owner_client.get(reverse("gallery:review_queue", args=[workspace.slug]), **GERMAN)
+    assert "Ungeprüfte Bilder, neueste zuerst" in queue.content.decode()
+    english = owner_client.get(reverse("gallery:review_queue", args=[workspace.slug]))
+    assert "Unreviewed images, newest first" in english.content.decode()
+    budgets = owner_client.get(reverse("gallery:settings_budgets", args=[workspace.slug]), **GERMAN)
+    assert "in Bildern" in budgets.content.decode()

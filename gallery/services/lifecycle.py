@@ -22,9 +22,11 @@ from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import AuditVerb, Membership, User, Workspace
 from accounts.services import audit_record
+from accounts.text import stored_message_id
 from config.storage import open_stream
 from gallery.ingest import STORAGE_ERRORS
 from gallery.models import Comment, HistorySync, Image, Job, JobState
@@ -252,10 +254,24 @@ def workspace_delete(*, membership: Membership) -> WorkspaceDeleted:
             actor=actor,
             verb=AuditVerb.WORKSPACE_DELETED,
             target=name,
-            detail=f"/w/{slug}/ with {images} image{'' if images == 1 else 's'}",
+            detail=deleted_detail(slug, images),
         )
     removed = _remove_files(default_storage, elsewhere, folder=folder)
     return WorkspaceDeleted(name, images, cancelled, removed)
+
+
+# The installation log's detail of a deleted workspace: stored in English, shown in the
+# reader's language (accounts.text.stored_text). Two messages, not ngettext: stored_text
+# matches the stored English against a msgid.
+_DELETED_ONE = stored_message_id(gettext_noop("/w/%(slug)s/ with 1 image"))
+_DELETED_MANY = stored_message_id(gettext_noop("/w/%(slug)s/ with %(count)s images"))
+
+
+def deleted_detail(slug: str, images: int) -> str:
+    """The audit detail of a deleted workspace, in English: "/w/brand-studio/ with 6 images"."""
+    if images == 1:
+        return _DELETED_ONE % {"slug": slug}
+    return _DELETED_MANY % {"slug": slug, "count": images}
 
 
 def _refuse_while_a_worker_writes(workspace: Workspace, jobs: list[Job]) -> None:

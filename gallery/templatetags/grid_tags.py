@@ -67,7 +67,7 @@ def ratio_css() -> str:
 _TILE = (
     '<article class="tile {aspect}" data-image="{pk}">\n'
     '  <input type="checkbox" name="image" value="{pk}" form="bulk-form" class="tile-select"'
-    ' aria-label="Select “{short_prompt}”">\n'
+    ' aria-label="{select_label}">\n'
     '  <a class="tile-link" href="{link}" hx-get="{link}" hx-target="#lightbox"'
     ' hx-swap="innerHTML">\n'
     '    <span class="tile-media">\n'
@@ -84,8 +84,8 @@ _TILE = (
 # get_review_state_display()'s labels: Django rebuilds this dict on every call.
 _REVIEW_LABELS = dict(ReviewState.choices)
 _FAVOURITE = (
-    '      <span class="tile-fav" title="In your favourites"><span aria-hidden="true">♥</span>'
-    '<span class="visually-hidden">Favourite</span></span>\n'
+    '      <span class="tile-fav" title="{title}"><span aria-hidden="true">♥</span>'
+    '<span class="visually-hidden">{label}</span></span>\n'
 )
 
 
@@ -122,6 +122,12 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
     suffix = escape(f"/{tail}?{query}" if query else f"/{tail}")
     user_pk = context["user"].pk
     ellipsis = truncation_text()
+    # Translated once a page, not once a tile.
+    select_text = _("Select “%(prompt)s”")
+    favourite = _FAVOURITE.format(
+        title=escape(_("In your favourites")), label=escape(_("Favourite"))
+    )
+    no_prompt = escape(_("(no prompt)"))
     parts = []
     for image in images:
         pk = image.pk
@@ -137,7 +143,7 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
                 else _("Fetching from the provider…")
             )
             media = f'<span class="tile-pending">{pending}</span>'
-        marks = _FAVOURITE if getattr(image, "is_favourite", False) else ""
+        marks = favourite if getattr(image, "is_favourite", False) else ""
         if image.review_state != ReviewState.UNREVIEWED:
             marks += (
                 f'      <span class="badge tile-review review-{escape(image.review_state)}">'
@@ -156,11 +162,13 @@ def gallery_tiles(context: template.Context, images: Iterable[Image]) -> SafeStr
             _TILE.format(
                 aspect=aspect_class(image),
                 pk=pk,
-                short_prompt=escape(truncate_chars(image.prompt, 40, ellipsis)),
+                select_label=escape(
+                    select_text % {"prompt": truncate_chars(image.prompt, 40, ellipsis)}
+                ),
                 link=f"{head}/{pk}{suffix}",
                 media=media,
                 marks=marks,
-                prompt=escape(image.prompt or "(no prompt)"),
+                prompt=escape(image.prompt) if image.prompt else no_prompt,
                 author=author,
             )
         )

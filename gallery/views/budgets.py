@@ -31,7 +31,10 @@ def _shown(amount: Decimal | None) -> str | None:
 
 
 def _unit_label(unit: str) -> str:
-    return _("images") if unit == budgets.IMAGES else unit
+    """The unit budgets are counted in, as a phrase ("in images": German declines the noun)."""
+    if unit == budgets.IMAGES:
+        return _("in images")
+    return _("in %(unit)s") % {"unit": unit}
 
 
 def _context(

@@ -30,6 +30,23 @@ DONE = {
 }
 
 
+# The queue's heading, a whole phrase each (German declines the adjective: „Ungeprüfte Bilder“).
+QUEUE_SUBJECTS = {
+    ReviewState.UNREVIEWED: gettext_lazy("Unreviewed images"),
+    ReviewState.APPROVED: gettext_lazy("Approved images"),
+    ReviewState.REJECTED: gettext_lazy("Rejected images"),
+    ReviewState.NEEDS_CHANGES: gettext_lazy("Images that need changes"),
+}
+
+
+def queue_subject(image_filter: GalleryFilter) -> str:
+    """What the queue walks through, in words: "Unreviewed images", "All images in this
+    filter"."""
+    if image_filter.review:
+        return str(QUEUE_SUBJECTS.get(ReviewState(image_filter.review), _("All images")))
+    return _("All images") if image_filter.is_empty else _("All images in this filter")
+
+
 # The actions that need a note: (action, button, key, the note field's label).
 NOTE_ACTIONS = (
     ("reject", gettext_lazy("Reject"), "r", gettext_lazy("Reason for rejecting")),
@@ -70,7 +87,7 @@ def _context(
         "item": item,
         "filter": image_filter,
         "query": queue_query(image_filter),
-        "review_label": ReviewState(image_filter.review).label if image_filter.review else "",
+        "subject": queue_subject(image_filter),
         "note_actions": NOTE_ACTIONS,
         "status": status,
         "note_errors": note_errors or {},

@@ -223,3 +223,33 @@ def test_a_few_failures_of_different_people_from_one_office_pause_nobody(client,
         reverse("login"), {"username": owner.email, "password": DEFAULT_PASSWORD}
     )
     assert response.status_code == 302
+
+
+def test_a_deactivated_account_with_the_right_password_is_told_it_is_deactivated(client, owner):
+    User.objects.filter(pk=owner.pk).update(is_active=False)
+    response = client.post(
+        reverse("login"), {"username": owner.email.upper(), "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This account is deactivated. Ask an admin of your workspace" in page
+    assert "Please enter a correct email address" not in page
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_deactivated_account_with_a_wrong_password_gets_the_generic_message(client, owner):
+    User.objects.filter(pk=owner.pk).update(is_active=False)
+    response = client.post(reverse("login"), {"username": owner.email, "password": "wrong"})
+    page = response.content.decode()
+    assert "Please enter a correct email address and password" in page
+    assert "deactivated" not in page
+
+
+def test_a_deactivated_account_is_told_so_in_german(client, owner):
+    User.objects.filter(pk=owner.pk).update(is_active=False)
+    response = client.post(
+        reverse("login"),
+        {"username": owner.email, "password": DEFAULT_PASSWORD},
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert "Dieses Konto ist deaktiviert." in response.content.decode()
