@@ -30,7 +30,11 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	ENV_FILE= DEBUG=true $(UV) run mypy
-	$(UV) run pytest
+	@# Two processes (pytest-xdist) for the unit and browser tests, each a session of its own
+	@# (tests/environment.py: its own folder and Redis databases); the tests that start Celery
+	@# workers, beat, servers and locust share the machine's broker and ports: one at a time.
+	$(UV) run pytest -m "not integration and not load" -n 2
+	$(UV) run pytest -m "integration or load"
 	@# Pointed at other services (CI: PostgreSQL, Redis and media in a local S3-protocol bucket),
 	@# the recovery tests, the budget burst and the tests that touch media files run once more
 	@# on the default stack, SQLite, the filesystem broker and media on the local disk: both

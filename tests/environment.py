@@ -18,9 +18,24 @@ os.environ.setdefault("CREDENTIAL_KEYS", "k6H8x9ryY2r3Bgx3BqY7z1xC2uG2pXJ6l0cE9w
 # Apart from a running `make run` (its broker folders, media and cache live in var/) and from
 # any other test run on this machine: its own database file, broker folders and media.
 _session_dir = Path(__file__).resolve().parents[1] / "var" / "test" / str(os.getpid())
-if "VAR_DIR" not in os.environ:
+# Under pytest-xdist (`make test` runs the unit tests on two processes) each worker is a session
+# of its own: it inherits the controller's VAR_DIR, so it takes one of its own, and its own
+# Redis databases (below).
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if "VAR_DIR" not in os.environ or _xdist_worker:
     os.environ["VAR_DIR"] = str(_session_dir)
     atexit.register(shutil.rmtree, _session_dir, ignore_errors=True)
+if _xdist_worker.removeprefix("gw").isdigit() and int(_xdist_worker.removeprefix("gw")) > 0:
+    # gw1, gw2…: the broker, results and cache URLs' database numbers moved up by 3 per worker
+    # (CI's 0, 1, 2 become 3, 4, 5 for gw1), so one worker's flush never empties another's.
+    from urllib.parse import urlsplit, urlunsplit
+
+    _shift = 3 * int(_xdist_worker.removeprefix("gw"))
+    for _name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CACHE_URL"):
+        _url = urlsplit(os.environ.get(_name, ""))
+        if _url.scheme in {"redis", "rediss"}:
+            _db = int(_url.path.strip("/") or 0) + _shift
+            os.environ[_name] = urlunsplit(_url._replace(path=f"/{_db}"))
 os.environ.setdefault("CACHE_URL", "locmem://")
 # Test servers (the sandbox, hostile servers) listen on loopback at random ports.
 os.environ.setdefault("PROVIDER_PRIVATE_HOSTS", "127.0.0.1,localhost")
