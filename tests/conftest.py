@@ -44,6 +44,16 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Each test starts in the default language: a request a test sent in German leaves German
+    active in the thread (LocaleMiddleware activates it and nothing resets it), which made the
+    next test's English assertions fail depending on test order (seen under pytest-xdist)."""
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
