@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -103,24 +104,40 @@ def provider_url_problem(url: str, *, kind: str, actor_is_staff: bool) -> str | 
             "this server's sandbox."
         )
     try:
-        scheme, host, port = check_url(url)
-    except UnsafeURL as exc:
-        return _("This address cannot be used: %(reason)s.") % {"reason": exc}
-    network = provider_network()
-    if network.may_be_private(host, port):
-        return None
-    try:
-        network.vet(host, port)
-    except UnsafeURL as exc:
-        return _(
-            "This address is not on the public internet: %(reason)s. Whoever runs Darkroom can "
-            "allow it with PROVIDER_PRIVATE_HOSTS."
-        ) % {"reason": exc}
-    except OSError:
-        pass  # not resolvable from here (yet): Test connection will say so
+        problem, scheme = address_problem(
+            url,
+            provider_network(),
+            not_public=_(
+                "This address is not on the public internet: %(reason)s. Whoever runs Darkroom "
+                "can allow it with PROVIDER_PRIVATE_HOSTS."
+            ),
+        )
+    except OSError:  # not resolvable from here (yet): Test connection will say so
+        problem, scheme = None, urlsplit(url).scheme.lower()
+    if problem or not scheme:
+        return problem
     if scheme != "https":
         return _("Use an https:// address. The secret must not travel unencrypted.")
     return None
+
+
+def address_problem(url: str, network: NetworkPolicy, *, not_public: str) -> tuple[str | None, str]:
+    """(problem, scheme) for an address the worker is to reach (a provider's, a webhook's):
+    why it may not be used, or None with its scheme ("" for a host the operator allowed as
+    non-public, where any scheme goes). ``not_public`` is the caller's message, with
+    ``%(reason)s``, naming the setting that allows such hosts. OSError where the name does not
+    resolve. The worker checks again on every connection (``providers.netguard``)."""
+    try:
+        scheme, host, port = check_url(url)
+    except UnsafeURL as exc:
+        return _("This address cannot be used: %(reason)s.") % {"reason": exc}, ""
+    if network.may_be_private(host, port):
+        return None, ""
+    try:
+        network.vet(host, port)
+    except UnsafeURL as exc:
+        return not_public % {"reason": exc}, ""
+    return None, scheme
 
 
 def provider_network() -> NetworkPolicy:

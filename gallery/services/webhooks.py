@@ -41,6 +41,7 @@ from django.views.decorators.debug import sensitive_variables
 from kombu.exceptions import OperationalError
 
 from accounts import crypto
+from accounts.connection import address_problem
 from accounts.models import AuditVerb, User, Workspace
 from accounts.services import audit_record
 from accounts.text import stored_message_id
@@ -84,21 +85,19 @@ def webhook_url_problem(url: str) -> str | None:
     addresses again on every connection (``providers.netguard``), whatever a name resolves to
     by then."""
     try:
-        scheme, host, port = check_url(url)
-    except UnsafeURL as exc:
-        return _("This address cannot be used: %(reason)s.") % {"reason": exc}
-    network = webhook_network()
-    if network.may_be_private(host, port):
-        return None
-    try:
-        network.vet(host, port)
-    except UnsafeURL as exc:
-        return _(
-            "This address is not on the public internet: %(reason)s. Whoever runs Darkroom can "
-            "allow it with WEBHOOK_PRIVATE_HOSTS."
-        ) % {"reason": exc}
+        problem, scheme = address_problem(
+            url,
+            webhook_network(),
+            not_public=_(
+                "This address is not on the public internet: %(reason)s. Whoever runs Darkroom "
+                "can allow it with WEBHOOK_PRIVATE_HOSTS."
+            ),
+        )
     except OSError:
+        host = urlsplit(url).hostname
         return _("The host name %(host)s does not resolve. Check it for typos.") % {"host": host}
+    if problem or not scheme:
+        return problem
     if scheme != "https":
         return _("Use an https:// address: the events travel over the public internet.")
     return None
