@@ -39,6 +39,7 @@ _sessions = itertools.cycle(PLAN["sessions"])
 _requests = itertools.count(1)
 _jobs_left = [PLAN["jobs"]]
 submitted: list[int] = []
+watched: set[int] = set()  # submitted jobs whose card has been polled at least once
 
 
 @events.init.add_listener
@@ -219,3 +220,13 @@ class Creator(Person):
                 return  # the run is over; the database says how the job ends
             card = self._get(paths.job_card(SLUG, job_id), "job card poll (htmx)", htmx=HTMX)
             polling = card is not None and paths.job_still_polling(card)
+            self._seen_job(job_id)
+
+    def _seen_job(self, job_id: int) -> None:
+        """With the plan's `end_when_watched`, the run ends once every planned job has been
+        submitted and its card polled (a check of the paths that does not hang on the clock)."""
+        watched.add(job_id)
+        runner = self.environment.runner
+        done = _jobs_left[0] == 0 and watched >= set(submitted)
+        if PLAN.get("end_when_watched") and done and runner is not None:
+            gevent.spawn(runner.quit)
