@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # Use uv from PATH, else bootstrap it from PyPI into .tools/ (only Python is needed for that).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+# `make test` on two processes (pytest-xdist); work stealing evens out the few long tests.
+PARALLEL ?= -n 2 --dist worksteal
 
 .PHONY: run prod test test-fast lint format bench load install password key clean messages
 
@@ -30,11 +32,12 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	ENV_FILE= DEBUG=true $(UV) run mypy
-	@# Two processes (pytest-xdist) for the unit and browser tests, each a session of its own
-	@# (tests/environment.py: its own folder and Redis databases); the tests that start Celery
-	@# workers, beat, servers and locust share the machine's broker and ports: one at a time.
-	$(UV) run pytest -m "not integration and not load" -n 2
-	$(UV) run pytest -m "integration or load"
+	@# Two processes (pytest-xdist), each a session of its own (tests/environment.py: its own
+	@# folder, test database and Redis databases; servers on free ports). The tests that start
+	@# Celery workers, beat, servers and locust mostly wait on them, and come second: a failure
+	@# in the quick ones shows before the slow ones start.
+	$(UV) run pytest -m "not integration and not load" $(PARALLEL)
+	$(UV) run pytest -m "integration or load" $(PARALLEL)
 	@# Pointed at other services (CI: PostgreSQL, Redis and media in a local S3-protocol bucket),
 	@# the recovery tests, the budget burst and the tests that touch media files run once more
 	@# on the default stack, SQLite, the filesystem broker and media on the local disk: both
@@ -46,7 +49,7 @@ test: install ## The whole suite: lint, types, migrations check and pytest (brow
 	  echo "Recovery, budget burst and media tests again on the default stack (SQLite + filesystem broker + local media)"; \
 	  env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
 	    -u TEST_MEDIA_STORAGE -u MEDIA_STORAGE \
-	    $(UV) run pytest tests/integration/test_recovery.py tests/integration/test_budget_burst.py \
+	    $(UV) run pytest $(PARALLEL) tests/integration/test_recovery.py tests/integration/test_budget_burst.py \
 	      tests/gallery/test_ingest.py \
 	      tests/gallery/test_images.py tests/gallery/test_thumbnail_urls.py \
 	      tests/gallery/test_bulk_zip.py tests/integration/test_outages.py \
