@@ -358,6 +358,7 @@ class AuditVerb(models.TextChoices):
         "webhook.secret_rotated",
         gettext_lazy("rotated the webhook's signing secret"),
     )
+    WEBHOOK_REMOVED = "webhook.removed", gettext_lazy("removed the webhook to")
     WEBHOOK_SET = "webhook.set", gettext_lazy("set up a webhook to")
     WEBHOOK_TESTED = "webhook.tested", gettext_lazy("sent a test event to the webhook")
     WORKSPACE_CREATED = "workspace.created", gettext_lazy("created the workspace")

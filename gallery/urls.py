@@ -82,6 +82,7 @@ urlpatterns = [
     path("webhooks/", webhooks.settings_webhooks, name="settings_webhooks"),
     path("webhooks/rotate/", webhooks.webhook_rotate, name="webhook_rotate"),
     path("webhooks/test/", webhooks.webhook_test, name="webhook_test"),
+    path("webhooks/remove/", webhooks.webhook_remove, name="webhook_remove"),
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path(

@@ -175,6 +175,18 @@ def webhook_rotate_secret(*, webhook: Webhook, actor: User) -> str:
     return secret
 
 
+def webhook_remove(*, webhook: Webhook, actor: User) -> str:
+    """Remove the webhook, its secret and its deliveries: nothing more is sent, not even a retry
+    already queued (its message finds no delivery to claim). Returns the receiver's host."""
+    host = _host(webhook.url)
+    with transaction.atomic():
+        audit_record(
+            workspace=webhook.workspace, actor=actor, verb=AuditVerb.WEBHOOK_REMOVED, target=host
+        )
+        webhook.delete()
+    return host
+
+
 def webhook_test(*, webhook: Webhook, actor: User) -> WebhookDelivery:
     """Queue a ``webhook.test`` event (sent even while the webhook is turned off)."""
     now = timezone.now()

@@ -106,3 +106,15 @@ def webhook_test(request: WorkspaceRequest, slug: str) -> HttpResponse:
         return render(request, f"{TEMPLATE}#deliveries", _context(membership))
     messages.info(request, _("Test event queued. The list below shows how it went."))
     return redirect("gallery:settings_webhooks", slug=slug)
+
+
+@login_required
+@require_POST
+def webhook_remove(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, role=Role.ADMIN)
+    webhook = get_webhook(membership)
+    host = webhooks.webhook_remove(webhook=webhook, actor=request.user)
+    messages.success(
+        request, _("Webhook removed: nothing more is sent to %(host)s.") % {"host": host}
+    )
+    return redirect("gallery:settings_webhooks", slug=slug)

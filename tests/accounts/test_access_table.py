@@ -194,6 +194,7 @@ GALLERY_ADMIN_ROUTES = {
     "gallery:settings_webhooks",
     "gallery:webhook_rotate",
     "gallery:webhook_test",
+    "gallery:webhook_remove",
 }
 ADMIN_ROUTES = [
     route

@@ -57,3 +57,14 @@ def test_an_admin_adds_a_webhook_copies_its_secret_and_sees_a_test_event_arrive(
     page.goto(f"/w/{workspace.slug}/webhooks/")  # a later visit
     expect(page.get_by_label("New signing secret")).to_have_count(0)  # shown once only
     screenshot("settings-webhooks-390")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_text("Remove webhook…").click()
+    expect(page.get_by_text("not even the retries that are waiting")).to_be_visible()
+    screenshot("settings-webhooks-remove")
+    page.get_by_role("button", name="Remove the webhook").click()
+    expect(page.locator(".toast")).to_contain_text(
+        "Webhook removed: nothing more is sent to 127.0.0.1."
+    )
+    expect(page.get_by_role("button", name="Add webhook")).to_be_visible()
+    expect(page.locator("#deliveries")).to_have_count(0)

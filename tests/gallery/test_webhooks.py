@@ -357,6 +357,29 @@ def test_rotating_makes_a_new_secret_that_signs_from_then_on(
         verify(old, request.headers, request.body)
 
 
+def test_removing_the_webhook_stops_even_a_waiting_retry_and_is_audited(
+    studio, owner_client, receiver, sent_tasks, django_capture_on_commit_callbacks
+):
+    add_webhook(owner_client, studio.slug, receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(reverse("gallery:webhook_test", args=[studio.slug]))
+    assert WebhookDelivery.objects.count() == 1  # its message is queued, not run yet
+
+    response = owner_client.post(reverse("gallery:webhook_remove", args=[studio.slug]), follow=True)
+
+    page_text = response.content.decode()
+    assert "Webhook removed: nothing more is sent to 127.0.0.1." in page_text
+    assert "Add webhook" in page_text
+    assert not Webhook.objects.exists()
+    assert not WebhookDelivery.objects.exists()
+    assert run_deliveries(sent_tasks) == 1  # the queued message finds nothing to send
+    assert receiver.received == []
+    audit = AuditEvent.objects.get(verb="webhook.removed")
+    assert audit.target == "127.0.0.1"
+    # Added again, it is a new webhook with a new secret.
+    assert add_webhook(owner_client, studio.slug, receiver.url)
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -436,7 +459,7 @@ def test_the_deliveries_list_costs_the_same_queries_for_2_or_20(
 
 def test_a_plain_member_cannot_see_or_change_the_webhook(studio, member_client, receiver):
     Webhook.objects.create(workspace=studio, url=receiver.url, secret_encrypted="x")
-    for name in ("settings_webhooks", "webhook_rotate", "webhook_test"):
+    for name in ("settings_webhooks", "webhook_rotate", "webhook_test", "webhook_remove"):
         url = reverse(f"gallery:{name}", args=[studio.slug])
         assert member_client.get(url).status_code in (403, 405)
         assert member_client.post(url, {"url": "https://evil.example"}).status_code == 403
