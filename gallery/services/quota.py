@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from accounts.connection import CredentialUnusable, provider_for
@@ -11,6 +12,24 @@ from gallery.models import QuotaSnapshot
 from providers import ProviderError
 
 logger = logging.getLogger(__name__)
+
+# After a job ends the header meter asks again every few seconds until a report taken after the
+# job's end is in (the refresh it set off), for this long at most: a refresh that a burst of jobs
+# shared, or that failed, must not keep a page polling.
+METER_RECHECK_SECONDS = 5
+METER_WAIT_SECONDS = 45
+
+
+def meter_recheck(
+    *, latest: QuotaSnapshot | None, job_ended_at: dt.datetime, now: dt.datetime
+) -> int | None:
+    """In how many seconds the meter should ask again for the report after a job that ended at
+    `job_ended_at`; None once that report is in, or after waiting long enough."""
+    if latest is not None and latest.taken_at >= job_ended_at:
+        return None
+    if (now - job_ended_at).total_seconds() > METER_WAIT_SECONDS:
+        return None
+    return METER_RECHECK_SECONDS
 
 
 def quota_refresh_request(*, workspace: Workspace, countdown: float | None = None) -> None:

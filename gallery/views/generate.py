@@ -142,9 +142,15 @@ def job_card(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
     # The card's last poll: the header meter comes along, and asks again once the quota
     # refresh a finished job sets off has had time to land.
     recheck = None if job.is_active else QUOTA_REFRESH_DEBOUNCE_SECONDS + 3
+    ended = job.finished_at if not job.is_active else None
     # The author hears that their own job ended (base.html's #announcer), wherever the focus is.
     announce_end = not job.is_active and job.author_id == request.user.pk
-    context = {"job": job, "meter_recheck_after": recheck, "announce_end": announce_end}
+    context = {
+        "job": job,
+        "meter_recheck_after": recheck,
+        "meter_job_ended": int(ended.timestamp() * 1000) if ended else None,
+        "announce_end": announce_end,
+    }
     return render(request, "gallery/generate.html#job-card", context)
 
 

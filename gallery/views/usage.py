@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
@@ -20,7 +22,7 @@ from gallery.budget_figures import budget_bars
 from gallery.models.budgets import this_month
 from gallery.quota_facts import quota_facts
 from gallery.services.budgets import budget_unit
-from gallery.services.quota import quota_refresh_request
+from gallery.services.quota import meter_recheck, quota_refresh_request
 
 # --- Usage ------------------------------------------------------------------------------------
 
@@ -110,9 +112,25 @@ def _usage_url(slug: str, query: str, before: int | None) -> str:
 @login_required
 @require_GET
 def quota_meter(request: WorkspaceRequest, slug: str) -> HttpResponse:
-    """The header's quota meter alone, for htmx to swap in."""
-    get_membership(request, slug)  # the context processor brings the latest report
-    return render(request, "gallery/quota_meter_slot.html")
+    """The header's quota meter alone, for htmx to swap in. With `job_ended` (ms since the
+    epoch) it asks again until the report taken after that job's end is in."""
+    membership = get_membership(request, slug)  # the context processor brings the latest report
+    context: dict[str, object] = {}
+    job_ended = _milliseconds(request.GET.get("job_ended", ""))
+    if job_ended is not None:
+        latest = selectors.quota_latest(workspace=membership.workspace)
+        recheck = meter_recheck(
+            latest=latest,
+            job_ended_at=dt.datetime.fromtimestamp(job_ended / 1000, tz=dt.UTC),
+            now=timezone.now(),
+        )
+        context = {"quota": latest, "recheck_after": recheck, "job_ended": job_ended}
+    return render(request, "gallery/quota_meter_slot.html", context)
+
+
+def _milliseconds(value: str) -> int | None:
+    """A time as milliseconds since the epoch, if `value` is one (between 2001 and 2286)."""
+    return int(value) if value.isdigit() and len(value) == 13 else None
 
 
 @login_required

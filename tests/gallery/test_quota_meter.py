@@ -141,9 +141,58 @@ def test_a_finished_job_card_brings_the_header_meter_with_the_new_numbers(
     slot = _oob_meter(done)
     assert 'hx-swap-oob="true"' in slot
     assert "<strong>2</strong> of 1000 used this month" in slot
-    # It asks once more after the refresh's few seconds, for when the card came back first.
-    meter_url = reverse("gallery:quota_meter", args=[studio.slug])
+    # It asks again after the refresh's few seconds, for when the card came back first.
+    job.refresh_from_db()
+    ended = int(job.finished_at.timestamp() * 1000)
+    meter_url = reverse("gallery:quota_meter", args=[studio.slug]) + f"?job_ended={ended}"
     assert f'hx-get="{meter_url}" hx-trigger="load delay:8s"' in slot
+
+
+def test_after_a_job_the_meter_asks_until_the_report_after_it_is_in(member_client, workspace):
+    ended = timezone.now()
+    before = snapshot(workspace, monthly_used=3)
+    QuotaSnapshot.objects.filter(pk=before.pk).update(taken_at=ended - dt.timedelta(seconds=2))
+    url = reverse("gallery:quota_meter", args=[workspace.slug])
+    query = f"?job_ended={int(ended.timestamp() * 1000)}"
+
+    def meter() -> str:
+        return member_client.get(url + query, HTTP_HX_REQUEST="true").content.decode()
+
+    waiting = meter()
+    assert "<strong>3</strong> of 100 used this month" in waiting
+    assert f'hx-get="{url}{query}" hx-trigger="load delay:5s"' in waiting
+
+    snapshot(workspace, monthly_used=5)  # the refresh the job set off
+    landed = meter()
+    assert "<strong>5</strong> of 100 used this month" in landed
+    assert "hx-get" not in landed
+
+
+def test_the_meter_stops_asking_when_the_report_after_a_job_never_comes(member_client, workspace):
+    snapshot(workspace, monthly_used=3)
+    url = reverse("gallery:quota_meter", args=[workspace.slug])
+    long_ago = timezone.now() - dt.timedelta(seconds=46)
+
+    html = member_client.get(
+        url + f"?job_ended={int(long_ago.timestamp() * 1000)}", HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert "<strong>3</strong> of 100 used this month" in html
+    assert "hx-get" not in html
+
+
+@pytest.mark.parametrize("value", ["", "abc", "12", "-1700000000000", "99999999999999999999"])
+def test_a_meter_asked_with_a_mangled_job_end_just_shows_the_report(
+    member_client, workspace, value
+):
+    snapshot(workspace, monthly_used=3)
+    url = reverse("gallery:quota_meter", args=[workspace.slug])
+
+    response = member_client.get(url, {"job_ended": value}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert "<strong>3</strong> of 100 used this month" in response.content.decode()
+    assert "hx-get" not in response.content.decode()
 
 
 def test_a_new_workspace_meter_asks_again_until_the_first_report_arrives(member_client, workspace):
