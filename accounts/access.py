@@ -7,7 +7,10 @@ PermissionDenied for a member whose role is too low.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
@@ -23,6 +26,8 @@ from accounts.models import (
     WorkspaceSlug,
 )
 from accounts.selectors import membership_list_for_user_with_credentials
+
+Row = TypeVar("Row", bound=Model)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -119,35 +124,34 @@ def _require_admin(membership: Membership) -> None:
         )
 
 
+def one_or_404(rows: QuerySet[Row], missing: str) -> Row:
+    """The first of `rows`, already narrowed to the member's workspace; Http404(missing) when
+    there is none, so an id from another workspace opens nothing and says nothing."""
+    row = rows.first()
+    if row is None:
+        raise Http404(missing)
+    return row
+
+
 def get_credential_for_admin(admin: Membership) -> ProviderCredential:
     """The provider credential of the admin's workspace; 404 if it has none."""
     _require_admin(admin)
-    credential = ProviderCredential.objects.filter(workspace=admin.workspace).first()
-    if credential is None:
-        raise Http404(_("No provider credential"))
-    return credential
+    rows = ProviderCredential.objects.filter(workspace=admin.workspace)
+    return one_or_404(rows, _("No provider credential"))
 
 
 def get_connection_check_for_admin(admin: Membership, check_id: int) -> ConnectionCheck:
     """A connection check of the admin's own workspace; 404 for one of any other workspace."""
     _require_admin(admin)
-    check = (
-        ConnectionCheck.objects.select_related("credential")
-        .filter(pk=check_id, credential__workspace=admin.workspace)
-        .first()
+    rows = ConnectionCheck.objects.select_related("credential").filter(
+        pk=check_id, credential__workspace=admin.workspace
     )
-    if check is None:
-        raise Http404(_("No such connection check"))
-    return check
+    return one_or_404(rows, _("No such connection check"))
 
 
 def get_api_token(membership: Membership, token_id: int) -> ApiToken:
     """An API token of the member's workspace; 404 for one of any other workspace."""
-    token = (
-        ApiToken.objects.select_related("owner", "workspace")
-        .filter(pk=token_id, workspace=membership.workspace)
-        .first()
+    rows = ApiToken.objects.select_related("owner", "workspace").filter(
+        pk=token_id, workspace=membership.workspace
     )
-    if token is None:
-        raise Http404(_("No such token"))
-    return token
+    return one_or_404(rows, _("No such token"))
