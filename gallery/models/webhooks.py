@@ -16,11 +16,22 @@ from accounts.models import Workspace
 class WebhookEvent(models.TextChoices):
     JOB_SUCCEEDED = "job.succeeded", gettext_lazy("A job finished (job.succeeded)")
     JOB_FAILED = "job.failed", gettext_lazy("A job failed (job.failed)")
+    JOB_CANCELLED = "job.cancelled", gettext_lazy("A job was cancelled (job.cancelled)")
     # Sent by "Send a test event" only; never chosen.
     TEST = "webhook.test", gettext_lazy("Test event (webhook.test)")
 
 
-JOB_EVENTS = [WebhookEvent.JOB_SUCCEEDED.value, WebhookEvent.JOB_FAILED.value]
+JOB_EVENTS = [
+    WebhookEvent.JOB_SUCCEEDED.value,
+    WebhookEvent.JOB_FAILED.value,
+    WebhookEvent.JOB_CANCELLED.value,
+]
+# The state a job event's payload names.
+JOB_EVENT_STATES = {
+    WebhookEvent.JOB_SUCCEEDED.value: "succeeded",
+    WebhookEvent.JOB_FAILED.value: "failed",
+    WebhookEvent.JOB_CANCELLED.value: "cancelled",
+}
 
 
 def _all_job_events() -> list[str]:

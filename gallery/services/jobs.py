@@ -27,9 +27,18 @@ from kombu.exceptions import OperationalError
 from accounts.models import Membership, User, Workspace
 from config.celery import send_task
 from gallery.costs import CostEstimate, InFlight, cost_estimate, money
-from gallery.models import CatalogModel, Comparison, Image, Job, JobState, QuotaSnapshot
+from gallery.models import (
+    CatalogModel,
+    Comparison,
+    Image,
+    Job,
+    JobState,
+    QuotaSnapshot,
+    WebhookEvent,
+)
 from gallery.selectors import in_flight, quota_latest
 from gallery.services.budgets import BudgetRefused, budget_reserve, budget_settle
+from gallery.services.webhooks import webhook_job_ended
 
 logger = logging.getLogger(__name__)
 
@@ -252,8 +261,11 @@ def job_cancel(*, job: Job, membership: Membership) -> bool:
     Raises PermissionDenied for anyone but its author or an admin."""
     if not job.cancel_permitted_to(membership):
         raise PermissionDenied(_("Only the person who started this job or an admin can cancel it."))
-    if not Job.objects.cancel(job.pk, now=timezone.now()):
-        return False
+    now = timezone.now()
+    with transaction.atomic():
+        if not Job.objects.cancel(job.pk, now=now):
+            return False
+        webhook_job_ended(job=job, event=WebhookEvent.JOB_CANCELLED, finished_at=now)
     budget_settle(job_id=job.pk)  # nothing was sent: the whole reservation is released
     return True
 

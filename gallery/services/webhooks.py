@@ -54,6 +54,7 @@ from gallery.models import (
     WebhookDelivery,
     WebhookEvent,
 )
+from gallery.models.webhooks import JOB_EVENT_STATES
 from providers.netguard import NetworkPolicy, UnsafeURL, blocked_reason, check_url, guarded_session
 
 logger = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ def webhook_job_ended(*, job: Job, event: str, finished_at: dt.datetime, error: 
             "id": job.pk,
             "kind": job.kind,
             "model": job.model_id,
-            "state": "succeeded" if event == WebhookEvent.JOB_SUCCEEDED else "failed",
+            "state": JOB_EVENT_STATES[event],
             "error": error if event == WebhookEvent.JOB_FAILED else None,
             "created_at": _iso(job.created_at),
             "started_at": _iso(job.started_at),

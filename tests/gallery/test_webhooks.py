@@ -22,6 +22,7 @@ from accounts.models import AuditEvent
 from gallery import tasks
 from gallery.models import Image, Webhook, WebhookDelivery
 from gallery.services import webhooks
+from gallery.services.jobs import job_cancel
 from gallery.services.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
 from tests.gallery.running import run_until_done
 
@@ -140,6 +141,41 @@ def test_a_failed_job_reaches_the_receiver_with_its_error(
     assert job.error
     assert body["job"]["error"] == job.error
     assert body["job"]["images"] == []
+
+
+def test_a_job_cancelled_before_it_started_reaches_the_receiver_as_cancelled(
+    studio, member_client, owner_client, submit, receiver, sent_tasks,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    secret = add_webhook(owner_client, studio.slug, receiver.url, events=["job.cancelled"])
+    job = submit()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member_client.post(reverse("gallery:job_cancel", args=[studio.slug, job.pk]))
+    assert response.status_code in (200, 302)
+    job.refresh_from_db()
+    assert job.state == "cancelled"
+
+    assert run_deliveries(sent_tasks) == 1
+    (request,) = receiver.received
+    verify(secret, request.headers, request.body)
+    assert request.headers["X-Darkroom-Event"] == "job.cancelled"
+    body = json.loads(request.body)
+    assert (body["event"], body["job"]["state"], body["job"]["error"]) == (
+        "job.cancelled",
+        "cancelled",
+        None,
+    )
+    assert dt.datetime.fromisoformat(body["job"]["finished_at"]) == job.finished_at
+
+
+def test_a_webhook_without_the_cancelled_event_hears_nothing_of_a_cancel(
+    studio, member, owner_client, submit, receiver, django_capture_on_commit_callbacks
+):
+    add_webhook(owner_client, studio.slug, receiver.url, events=["job.succeeded", "job.failed"])
+    job = submit()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_cancel(job=job, membership=member.memberships.get())
+    assert not WebhookDelivery.objects.exists()
 
 
 def test_a_job_ending_is_told_once_and_only_for_the_events_chosen(
