@@ -17,15 +17,20 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiToken, AuditVerb, Membership, Role, User
 from accounts.services import audit_record
+from accounts.text import english, stored_message_id
 
 # `last_used_at` is written at most this often per token, not on every request.
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 REVOKED = "This API token has been revoked. Create a new one on your API tokens page."
 UNKNOWN = "This API token is not valid. Check that it was copied whole."
 NO_LONGER_MEMBER = "This API token's owner is no longer a member of its workspace."
+
+# Stored in English, shown in the reader's language (accounts.text.stored_text).
+TOKEN_DETAIL = stored_message_id(gettext_noop("%(prefix)s…, role %(role)s"))
 
 
 def roles_up_to(role: str) -> list[tuple[str, str]]:
@@ -73,7 +78,7 @@ def api_token_create(*, membership: Membership, name: str, role: str) -> NewToke
         actor=membership.user,
         verb=AuditVerb.TOKEN_CREATED,
         target=name,
-        detail=f"{token.display_prefix}…, role {Role(role).label.lower()}",
+        detail=TOKEN_DETAIL % {"prefix": token.display_prefix, "role": english(Role(role).label)},
     )
     return NewToken(token, raw)
 

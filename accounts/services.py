@@ -20,6 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.debug import sensitive_variables
 from kombu.exceptions import OperationalError
 
@@ -37,11 +38,15 @@ from accounts.models import (
     WorkspaceSlug,
     kind_uses_secret,
 )
-from accounts.text import stored_message
+from accounts.text import english, stored_message, stored_message_id
 from config.celery import send_task
 from providers import DsRoutes
 
 logger = logging.getLogger(__name__)
+
+# Audit details are stored in English and shown in the reader's language (accounts.text).
+AS_ROLE = stored_message_id(gettext_noop("as %(role)s"))
+ROLE_CHANGE = stored_message_id(gettext_noop("%(old)s → %(new)s"))
 
 
 def audit_record(
@@ -204,7 +209,7 @@ def membership_add(
         actor=actor,
         verb=AuditVerb.MEMBER_CREATED if created else AuditVerb.MEMBER_ADDED,
         target=email,
-        detail=f"as {Role(role).label.lower()}",
+        detail=AS_ROLE % {"role": english(Role(role).label)},
     )
     # Someone who never chose a password (a lost or expired link) gets a fresh link too.
     needs_link = created or not user.has_usable_password()
@@ -283,7 +288,7 @@ def membership_change_role(*, membership: Membership, actor: User, role: str) ->
         actor=actor,
         verb=AuditVerb.MEMBER_ROLE_CHANGED,
         target=current.user.email,
-        detail=f"{Role(old).label.lower()} → {Role(role).label.lower()}",
+        detail=ROLE_CHANGE % {"old": english(Role(old).label), "new": english(Role(role).label)},
     )
 
 

@@ -4,7 +4,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.translation import gettext, ngettext, pgettext
 
 IMAGES = "images"  # the unit of a quota counted in images; any other unit is a currency
@@ -107,3 +107,10 @@ def stored_message(message: str, params: dict[str, Any]) -> str:
         return gettext(message) % shown
     except (KeyError, TypeError, ValueError):
         return message % shown  # a translation that lost a placeholder: English, not a crash
+
+
+def english(text: Any) -> str:
+    """A lazily translated label (a role's name) in English, whatever the request's language:
+    the form stored texts take (`stored_text` shows them in the reader's)."""
+    with translation.override("en"):
+        return str(text)

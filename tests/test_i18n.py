@@ -456,3 +456,32 @@ def test_the_review_queue_heading_and_budget_unit_read_as_german_phrases(
     assert "Unreviewed images, newest first" in english.content.decode()
     budgets = owner_client.get(reverse("gallery:settings_budgets", args=[workspace.slug]), **GERMAN)
     assert "in Bildern" in budgets.content.decode()
+
+
+def test_an_audit_detail_written_in_german_is_stored_in_english_and_read_in_either(
+    owner, owner_client, workspace, member
+):
+    """An admin working in German changes a role and adds someone: the log keeps English and
+    each reader sees their own language (it once stored "as mitglied" for everyone)."""
+    membership = member.memberships.get()
+    owner_client.post(
+        reverse("accounts:member_role", args=[workspace.slug, membership.pk]),
+        {"role": "viewer"},
+        **GERMAN,
+    )
+    added = owner_client.post(
+        reverse("accounts:member_add", args=[workspace.slug]),
+        {"email": "erin@example.com", "name": "Erin Evans", "role": "member"},
+        **GERMAN,
+    )
+    assert added.status_code == 302
+    audit = reverse("accounts:settings_audit", args=[workspace.slug])
+
+    german = owner_client.get(audit, **GERMAN).content.decode()
+    english = owner_client.get(audit).content.decode()
+
+    assert "Mitglied → Betrachter" in german
+    assert "als Mitglied" in german
+    assert "Member → Viewer" in english
+    assert "as Member" in english
+    assert "mitglied" not in english.lower().replace("mitglieder", "")

@@ -54,7 +54,7 @@ def test_it_adds_an_existing_user_by_email(owner_client, owner, workspace):
     assert response.status_code == 302
     assert Membership.objects.get(workspace=workspace, user=carol).role == Role.VIEWER
     event = AuditEvent.objects.get(verb="member.added")
-    assert (event.actor, event.target, event.detail) == (owner, "carol@example.com", "as viewer")
+    assert (event.actor, event.target, event.detail) == (owner, "carol@example.com", "as Viewer")
 
 
 def test_it_creates_an_account_with_a_one_time_set_password_link(owner_client, workspace):
@@ -127,7 +127,7 @@ def test_it_changes_a_role(owner_client, workspace, member, owner):
     membership.refresh_from_db()
     assert membership.role == Role.ADMIN
     event = AuditEvent.objects.get(verb="member.role_changed")
-    assert (event.actor, event.detail) == (owner, "member → admin")
+    assert (event.actor, event.detail) == (owner, "Member → Admin")
 
 
 def test_it_never_demotes_or_removes_the_last_admin(owner_client, workspace, owner):
