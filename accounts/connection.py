@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import crypto
 from accounts.models import ConnectionCheck, ProviderCredential, User
 from accounts.services import credential_routes_remember
-from accounts.text import sentence, stored_message_id
+from accounts.text import sentence, stored_message_id, stored_text
 from accounts.token_store import CacheTokenStore
 from config.celery import send_task_on_commit
 from providers import (
@@ -121,6 +121,29 @@ def provider_url_problem(url: str, *, kind: str, actor_is_staff: bool) -> str | 
     return None
 
 
+# The network guard's reasons (providers/ is plain Python, English only), as msgids, so an address
+# refused in German reads German throughout: `stored_text` matches the English reason.
+GUARD_REASONS = (
+    stored_message_id(gettext_noop("%(host)s is %(kind)s, which the worker may not connect to")),
+    stored_message_id(
+        gettext_noop(
+            "%(host)s resolves to %(kind)s (%(address)s), which the worker may not connect to"
+        )
+    ),
+    gettext_noop("a cloud metadata address"),
+    gettext_noop("a loopback address"),
+    gettext_noop("a link-local address"),
+    gettext_noop("a private address"),
+    gettext_noop("a non-public address"),
+    gettext_noop("the address contains a backslash"),
+    gettext_noop("the address contains spaces or control characters"),
+    gettext_noop("the address is not a valid URL"),
+    gettext_noop("only http:// and https:// addresses are allowed"),
+    gettext_noop("the address must not contain a user name or password (user@host)"),
+    gettext_noop("the address has no host"),
+)
+
+
 def address_problem(url: str, network: NetworkPolicy, *, not_public: str) -> tuple[str | None, str]:
     """(problem, scheme) for an address the worker is to reach (a provider's, a webhook's):
     why it may not be used, or None with its scheme ("" for a host the operator allowed as
@@ -130,13 +153,14 @@ def address_problem(url: str, network: NetworkPolicy, *, not_public: str) -> tup
     try:
         scheme, host, port = check_url(url)
     except UnsafeURL as exc:
-        return _("This address cannot be used: %(reason)s.") % {"reason": exc}, ""
+        reason = stored_text(str(exc))
+        return _("This address cannot be used: %(reason)s.") % {"reason": reason}, ""
     if network.may_be_private(host, port):
         return None, ""
     try:
         network.vet(host, port)
     except UnsafeURL as exc:
-        return not_public % {"reason": exc}, ""
+        return not_public % {"reason": stored_text(str(exc))}, ""
     return None, scheme
 
 

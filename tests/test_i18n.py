@@ -485,3 +485,28 @@ def test_an_audit_detail_written_in_german_is_stored_in_english_and_read_in_eith
     assert "Member → Viewer" in english
     assert "as Member" in english
     assert "mitglied" not in english.lower().replace("mitglieder", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "german"),
+    [
+        ("http://127.0.0.2/hook", "127.0.0.2 ist eine Loopback-Adresse, mit der sich der Worker"),
+        ("http://10.0.0.8/hook", "10.0.0.8 ist eine private Adresse"),
+        ("http://169.254.169.254/", "ist eine Cloud-Metadaten-Adresse"),
+        ("ftp://example.com/", "nur http://- und https://-Adressen sind erlaubt"),
+        ("https://user:pw@example.com/", "keinen Benutzernamen und kein Passwort"),
+        ("https://exa mple.com/", "Leer- oder Steuerzeichen"),
+    ],
+)
+def test_the_network_guards_reasons_read_german_in_a_refusal(url, german):
+    """providers.netguard speaks English only; the refusal a German admin reads is German
+    throughout (it once read "… Internet: 127.0.0.2 is a loopback address, which …")."""
+    from gallery.services.webhooks import webhook_url_problem
+
+    with translation.override("de"):
+        problem = webhook_url_problem(url)
+    assert problem is not None
+    assert german in problem
+    assert " is a " not in problem
+    assert "are allowed" not in problem
+    assert webhook_url_problem(url) != problem  # English stays English
