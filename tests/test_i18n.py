@@ -510,3 +510,22 @@ def test_the_network_guards_reasons_read_german_in_a_refusal(url, german):
     assert " is a " not in problem
     assert "are allowed" not in problem
     assert webhook_url_problem(url) != problem  # English stays English
+
+
+def test_the_copy_buttons_and_the_settings_tab_speak_the_pages_language(owner_client, workspace):
+    """What a Copy button says afterwards comes from the page (static/js/app.js reads it);
+    Settings is the current tab on every settings page, Webhooks and Budgets included."""
+    german = owner_client.get(reverse("gallery:settings_webhooks", args=[workspace.slug]), **GERMAN)
+    html = german.content.decode()
+    assert 'data-text-copied="Kopiert"' in html
+    assert 'data-text-copy-failed="Drück Strg+C"' in html
+    settings_link = reverse("accounts:settings_members", args=[workspace.slug])
+    for name in (
+        "gallery:settings_webhooks",
+        "gallery:settings_budgets",
+        "accounts:settings_audit",
+    ):
+        page = owner_client.get(reverse(name, args=[workspace.slug])).content.decode()
+        assert f'<a href="{settings_link}" aria-current="page">' in page, name
+    tokens = owner_client.get(reverse("tokens:list", args=[workspace.slug])).content.decode()
+    assert f'<a href="{settings_link}" >' in tokens  # a personal page, not a setting

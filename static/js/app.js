@@ -23,15 +23,16 @@
   document.addEventListener("DOMContentLoaded", () => arm(document));
   document.addEventListener("htmx:afterSettle", () => arm(document));
 
-  // Copy buttons: <button data-copy="input-id"> copies that input's value.
+  // Copy buttons: <button data-copy="input-id"> copies that input's value. What they then say
+  // comes from <body data-text-…>, in the page's language.
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-copy]");
     if (!button) return;
     const input = document.getElementById(button.dataset.copy);
     input.select();
     navigator.clipboard.writeText(input.value).then(
-      () => { button.textContent = "Copied"; },
-      () => { button.textContent = "Press Ctrl+C"; },
+      () => { button.textContent = document.body.dataset.textCopied; },
+      () => { button.textContent = document.body.dataset.textCopyFailed; },
     );
   });
 

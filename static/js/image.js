@@ -23,8 +23,8 @@
       status.dataset.timer = setTimeout(() => { status.textContent = ""; }, 4000);
     };
     navigator.clipboard.writeText(button.dataset.copyText).then(
-      () => say("Copied"),
-      () => say("Could not copy: select the title and press Ctrl+C"),
+      () => say(document.body.dataset.textCopied),
+      () => say(document.body.dataset.textCopyTitleFailed),
     );
   });
 
