@@ -213,8 +213,9 @@ def unmarked_runs(source: str) -> list[Run]:
                 skip_until = "end" + name
             elif name == "comment":
                 skip_until = "endcomment"
-            elif name == "block" and token.contents.split()[1].endswith("_class"):
-                skip_until = "endblock"  # {% block body_class %}: CSS classes
+            elif name == "block" and token.contents.split()[1].endswith(("_class", "_attrs")):
+                # {% block body_class %}: CSS classes; {% block …_attrs %}: HTML attributes
+                skip_until = "endblock"
             scanner.block()
     scanner.block()
     return [_merge_chars(r) for r in scanner.runs]

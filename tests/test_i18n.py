@@ -519,6 +519,7 @@ def test_the_copy_buttons_and_the_settings_tab_speak_the_pages_language(owner_cl
     html = german.content.decode()
     assert 'data-text-copied="Kopiert"' in html
     assert 'data-text-copy-failed="Drück Strg+C"' in html
+    assert 'lang="en-gb" aria-pressed="false">English</button>' in html  # not "Englisch"
     settings_link = reverse("accounts:settings_members", args=[workspace.slug])
     for name in (
         "gallery:settings_webhooks",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import template
+from django.conf import settings
 
 from accounts.text import stored_text
 
@@ -12,3 +13,10 @@ def stored_text_filter(text: str) -> str:
     """A message stored in English (a delivery's or a connection check's error), in the
     reader's language where the catalogue has it (accounts.text.stored_text)."""
     return stored_text(text)
+
+
+@register.simple_tag
+def language_choices() -> list[tuple[str, str]]:
+    """The languages by their own names ("English", "Deutsch") whatever the page's language:
+    `get_available_languages` translates them ("Englisch" on a German page)."""
+    return list(settings.LANGUAGES)
