@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.gallery.webhook_receiver import receiver as receiver  # a fixture
 
@@ -86,7 +87,16 @@ def screenshot(page):
     def take(name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        for attempt in range(3):
+            try:
+                page.screenshot(path=str(path), full_page=True)
+                return path
+            except PlaywrightError as exc:
+                # Chromium now and then refuses a capture while a busy machine's renderer is
+                # still compositing ("Unable to capture screenshot"); a moment later it works.
+                if "Unable to capture screenshot" not in str(exc) or attempt == 2:
+                    raise
+                page.wait_for_timeout(500)
         return path
 
     return take
