@@ -16,7 +16,7 @@ from accounts.selectors import credential_for_workspace
 from gallery import selectors
 from gallery.access import get_job
 from gallery.forms import EditForm, JobForm, initial_from_query
-from gallery.models import Job, JobKind
+from gallery.models import Job, JobKind, JobState
 from gallery.services import jobs
 from gallery.services.catalog import catalog_refresh_request
 from gallery.services.runner import QUOTA_REFRESH_DEBOUNCE_SECONDS
@@ -139,10 +139,10 @@ def job_card(request: WorkspaceRequest, slug: str, job_id: int) -> HttpResponse:
     job = selectors.job_for_card(job_id=get_job(membership, job_id).pk)
     if not request.htmx:
         return redirect(f"{reverse('gallery:generate', args=[slug])}#job-{job.pk}")
-    # The card's last poll: the header meter comes along, and asks again once the quota
-    # refresh a finished job sets off has had time to land.
-    recheck = None if job.is_active else QUOTA_REFRESH_DEBOUNCE_SECONDS + 3
-    ended = job.finished_at if not job.is_active else None
+    # The card's last poll: the header meter comes along and, after a job a worker ended (a
+    # cancelled one sets off no quota refresh), asks again until the refresh has landed.
+    ended = job.finished_at if job.state in (JobState.SUCCEEDED, JobState.FAILED) else None
+    recheck = QUOTA_REFRESH_DEBOUNCE_SECONDS + 3 if ended else None
     # The author hears that their own job ended (base.html's #announcer), wherever the focus is.
     announce_end = not job.is_active and job.author_id == request.user.pk
     context = {

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import QuotaSnapshot
+from gallery.services.jobs import job_cancel
 from gallery.services.quota import quota_refresh
 from tests.gallery.running import run_until_done
 
@@ -146,6 +147,18 @@ def test_a_finished_job_card_brings_the_header_meter_with_the_new_numbers(
     ended = int(job.finished_at.timestamp() * 1000)
     meter_url = reverse("gallery:quota_meter", args=[studio.slug]) + f"?job_ended={ended}"
     assert f'hx-get="{meter_url}" hx-trigger="load delay:8s"' in slot
+
+
+def test_a_cancelled_job_card_leaves_the_meter_alone(member, member_client, studio, submit):
+    """A cancel sets off no quota refresh: nothing new to wait for."""
+    job = submit()
+    assert job_cancel(job=job, membership=member.memberships.get())
+    card_url = reverse("gallery:job_card", args=[studio.slug, job.pk])
+
+    done = member_client.get(card_url, HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'class="job job-cancelled"' in done
+    assert 'id="quota-meter"' not in done
 
 
 def test_after_a_job_the_meter_asks_until_the_report_after_it_is_in(member_client, workspace):
