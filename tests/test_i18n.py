@@ -496,6 +496,12 @@ def test_an_audit_detail_written_in_german_is_stored_in_english_and_read_in_eith
         ("ftp://example.com/", "nur http://- und https://-Adressen sind erlaubt"),
         ("https://user:pw@example.com/", "keinen Benutzernamen und kein Passwort"),
         ("https://exa mple.com/", "Leer- oder Steuerzeichen"),
+        ("http://a\\b/", "die Adresse enthält einen Backslash"),
+        ("http:///path", "die Adresse hat keinen Host"),
+        ("http://[::1", "die Adresse ist keine gültige URL"),
+        ("http://169.254.1.1/", "169.254.1.1 ist eine Link-Local-Adresse"),
+        ("http://100.64.0.1/", "100.64.0.1 ist eine nicht öffentliche Adresse"),
+        ("http://localhost/", "localhost verweist auf "),  # 127.0.0.1 or ::1, a loopback address
     ],
 )
 def test_the_network_guards_reasons_read_german_in_a_refusal(url, german):
@@ -508,6 +514,8 @@ def test_the_network_guards_reasons_read_german_in_a_refusal(url, german):
     assert problem is not None
     assert german in problem
     assert " is a " not in problem
+    assert "resolves to" not in problem
+    assert "the address" not in problem
     assert "are allowed" not in problem
     assert webhook_url_problem(url) != problem  # English stays English
 
