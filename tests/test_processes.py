@@ -48,17 +48,23 @@ def test_json_logs_get_no_prefix_so_each_line_stays_json(tmp_path):
 
 
 def _started(tmp_path: Path, *, own_group: bool = False) -> subprocess.Popen[str]:
-    marker = tmp_path / "alive"
-    procfile = (
-        f"a: {sys.executable} -c \"import time; open('{marker}', 'w').close(); time.sleep(60)\"\n"
-        f'b: {sys.executable} -c "import time; time.sleep(60)"\n'
+    """Both processes up. honcho starts each through a wrapper process that ignores signals only
+    once its child is running: a Ctrl-C in the first instant reaches a wrapper still starting,
+    which dies of it, and honcho then waits for it for ever (honcho 2.0's own race). So the
+    test waits until each process has written its marker, long after its wrapper is ready."""
+    markers = [tmp_path / "a-alive", tmp_path / "b-alive"]
+    procfile = "".join(
+        f"{name}: {sys.executable} -c \"import time; open('{marker}', 'w').close(); "
+        'time.sleep(60)"\n'
+        for name, marker in zip("ab", markers, strict=True)
     )
     run = _run(tmp_path, procfile, own_group=own_group, SECRET_KEY="k")
     deadline = time.monotonic() + 30
-    while not marker.exists():
+    while not all(marker.exists() for marker in markers):
         assert run.poll() is None
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    time.sleep(0.2)
     return run
 
 
