@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from config import logcontext
 from gallery.ingest import IngestError
-from gallery.services import catalog, images, jobs, ops, quota, runner, sync, webhooks
+from gallery.services import catalog, held, images, jobs, ops, quota, runner, sync, webhooks
 from gallery.services.outages import DATABASE_UNREACHABLE
 from providers import ProviderError
 
@@ -80,7 +80,7 @@ def delete_at_provider(self: Task, image_id: int) -> None:
     except ProviderError as exc:
         if not exc.transient:
             raise
-        delay = runner.backoff_seconds(self.request.retries + 1, exc.retry_after)
+        delay = held.backoff_seconds(self.request.retries + 1, exc.retry_after)
         raise self.retry(countdown=delay) from exc
 
 
@@ -97,7 +97,7 @@ def fetch_missing_files(self: Task, workspace_id: int) -> None:
     try:
         _, more = sync.files_fetch_missing(workspace=workspace)
     except (ProviderError, IngestError) as exc:
-        delay = runner.backoff_seconds(self.request.retries + 1, exc.retry_after)
+        delay = held.backoff_seconds(self.request.retries + 1, exc.retry_after)
         raise self.retry(countdown=delay) from exc
     if more:
         fetch_missing_files.delay(workspace_id)

@@ -26,7 +26,7 @@ from gallery.ingest import STORAGE_TROUBLE
 from gallery.models import Job, JobState, LedgerEntry, LedgerKind, Webhook, WebhookDelivery
 from gallery.models.budgets import this_month
 from gallery.services.budgets import notify_member_threshold
-from gallery.services.runner import MAY_HAVE_BEEN_CHARGED, NEVER_RAN, STORE_FAILED
+from gallery.services.job_errors import MAY_HAVE_BEEN_CHARGED, NEVER_RAN, STORE_FAILED
 from gallery.services.webhooks import RECEIVER_REFUSED
 
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}

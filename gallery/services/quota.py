@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.core.cache import cache
+
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
 from config.celery import send_task_on_commit
@@ -18,6 +20,8 @@ logger = logging.getLogger(__name__)
 # shared, or that failed, must not keep a page polling.
 METER_RECHECK_SECONDS = 5
 METER_WAIT_SECONDS = 45
+# A burst of jobs ending sets off one refresh, this long after the first of them ends.
+QUOTA_REFRESH_DEBOUNCE_SECONDS = 5
 
 
 def meter_recheck(
@@ -35,6 +39,14 @@ def meter_recheck(
 def quota_refresh_request(*, workspace: Workspace, countdown: float | None = None) -> None:
     """Ask a worker to refresh the quota once this transaction commits (after `countdown` s)."""
     send_task_on_commit("gallery.tasks.refresh_quota", workspace.pk, countdown=countdown)
+
+
+def quota_refresh_after_job(*, workspace: Workspace) -> None:
+    """Refresh the quota after a job ended: once for a burst of jobs, a few seconds after the
+    first of them ends (the cache key is shared by every worker)."""
+    key = f"darkroom:quota-refresh-pending:{workspace.pk}"
+    if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
+        quota_refresh_request(workspace=workspace, countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS)
 
 
 def quota_refresh(*, workspace: Workspace) -> QuotaSnapshot | None:

@@ -46,147 +46,56 @@ Attempts count claims at stages NOT_CALLED and PAID; reconciling is bounded by t
 
 from __future__ import annotations
 
-import contextvars
-import datetime as dt
 import logging
-import random
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import DatabaseError, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from accounts.connection import CredentialUnusable, provider_for
 from accounts.models import Workspace
-from accounts.text import sentence, stored_message_id
+from accounts.text import sentence
 from config.logcontext import job_context
 from gallery import ingest
-from gallery.models import Image, Job, JobKind, JobStage, WebhookEvent
-from gallery.services import budgets, quota, reconcile, results, webhooks
-from gallery.services.jobs import job_send
+from gallery.models import Image, Job, JobKind, JobStage
+from gallery.services import reconcile, results
+from gallery.services.held import HeldJob, backoff_seconds, heartbeat
+from gallery.services.job_errors import (
+    BALANCE_CANNOT_TELL,
+    BALANCE_READ_FAILED,
+    CANNOT_TELL_WHICH,
+    CHARGED_NO_IMAGES,
+    DOWNLOAD_GAVE_UP,
+    DOWNLOAD_RETRYING,
+    HISTORY_CHECK_FAILED,
+    LOOK_AGAIN,
+    MAY_HAVE_BEEN_CHARGED,
+    NEVER_RAN,
+    SOURCE_FILE_MISSING,
+    STORE_FAILED,
+    STORE_GAVE_UP,
+    STORE_RETRYING,
+    TRYING_AGAIN,
+    UNEXPECTED,
+)
 from gallery.services.outages import DATABASE_UNREACHABLE, database_retry
 from providers import (
     EditRequest,
     GenerateRequest,
-    GenerationResult,
     ImageData,
     ImageProvider,
     ProviderError,
 )
 
-# Job errors are stored in English (the API shows them so) and translated when a page shows
-# them (accounts.text.stored_text): marked with gettext_noop for the catalogue.
 logger = logging.getLogger(__name__)
-
-# With the values filled in (stored_message_id lets stored_text translate them all the same).
-TRYING_AGAIN = stored_message_id(gettext_noop("%(reason)s. Trying again…"))
-HISTORY_CHECK_FAILED = stored_message_id(
-    gettext_noop("Checking the provider's history failed (%(reason)s); trying again…")
-)
-LOOK_AGAIN = stored_message_id(
-    gettext_noop(
-        "Waiting for the provider to show whether the last request went through; if nothing "
-        "shows within %(within)s, it is sent again…"
-    )
-)
-NEVER_RAN = {
-    "history": (
-        stored_message_id(
-            gettext_noop(
-                "%(reason)sThe provider's history shows that request never ran. Sending it again…"
-            )
-        ),
-        stored_message_id(
-            gettext_noop(
-                "%(reason)sThe provider's history shows that request never ran. Gave up after "
-                "%(attempts)s attempts; nothing was charged."
-            )
-        ),
-    ),
-    "balance": (
-        stored_message_id(
-            gettext_noop(
-                "%(reason)sThe provider's balance shows that request never ran. Sending it again…"
-            )
-        ),
-        stored_message_id(
-            gettext_noop(
-                "%(reason)sThe provider's balance shows that request never ran. Gave up after "
-                "%(attempts)s attempts; nothing was charged."
-            )
-        ),
-    ),
-}
-BALANCE_READ_FAILED = stored_message_id(
-    gettext_noop("Reading the balance failed (%(reason)s); trying again…")
-)
-CHARGED_NO_IMAGES = stored_message_id(
-    gettext_noop(
-        "%(provider)s took %(amount)s USD for this request but returned no images, so it was "
-        "not sent again. Ask the provider about the charge before retrying."
-    )
-)
-STORE_RETRYING = stored_message_id(
-    gettext_noop("Paid; the images are not stored yet: %(error)s. Trying again (no new charge)…")
-)
-STORE_GAVE_UP = stored_message_id(
-    gettext_noop(
-        "Paid, but the images are not stored: %(error)s. Once the storage is back, Retry "
-        "download stores them without a new charge."
-    )
-)
-DOWNLOAD_RETRYING = stored_message_id(
-    gettext_noop("Downloading the images failed (%(error)s); trying again (no new charge)…")
-)
-DOWNLOAD_GAVE_UP = stored_message_id(
-    gettext_noop(
-        "The images were paid for but could not be downloaded (%(error)s). Retry downloads "
-        "them again without a new charge."
-    )
-)
-STORE_FAILED = stored_message_id(gettext_noop("The images could not be stored: %(error)s"))
-
-MAY_HAVE_BEEN_CHARGED = gettext_noop(
-    "The provider did not answer in time and may already have generated (and charged for) "
-    "these images. Check the provider's own history before retrying."
-)
-CANNOT_TELL_WHICH = gettext_noop(
-    "The provider did not answer in time. Its history has images that may be this job's, but "
-    "other requests asked for the same thing, so Darkroom cannot tell which are this job's. "
-    "They will appear in the gallery with the provider's history; check it before retrying."
-)
-BALANCE_CANNOT_TELL = gettext_noop(
-    "The provider did not answer clearly, and its balance cannot show whether this request was "
-    "charged (other requests used the same account at the time, or money was added). It was not "
-    "sent again; check the provider's account before retrying."
-)
-SOURCE_FILE_MISSING = gettext_noop("The source image file is missing, so it cannot be edited.")
-UNEXPECTED = gettext_noop(
-    "Something went wrong on our side (the administrator can see it in the logs)."
-)
-QUOTA_REFRESH_DEBOUNCE_SECONDS = 5
 
 
 class EditSourceUnusable(Exception):
     """The image to edit cannot be sent (deleted, file missing, not the provider's own)."""
-
-
-def backoff_seconds(attempt: int, retry_after: float | None) -> float:
-    """Exponential backoff with full jitter, never sooner than the provider's Retry-After."""
-    ceiling = min(
-        settings.JOB_RETRY_BASE_SECONDS * 2 ** (attempt - 1), settings.JOB_RETRY_MAX_SECONDS
-    )
-    delay = random.uniform(ceiling / 2, ceiling)
-    return max(delay, retry_after or 0.0)
 
 
 def job_run(*, job_id: int) -> None:
@@ -207,7 +116,7 @@ def _attempt(job_id: int) -> None:
         what=what,
     )
     held = HeldJob(job, lease)
-    with _heartbeat(job_id, lease):
+    with heartbeat(job_id, lease):
         try:
             with provider_for(job.workspace.credential) as provider:
                 _advance(held, provider)
@@ -226,194 +135,6 @@ def _attempt(job_id: int) -> None:
             # in (a call in flight is reconciled, never repeated blindly), attempts permitting.
             logger.exception("Job %s: unexpected error at stage %s", job_id, job.stage)
             held.retry_or_fail(UNEXPECTED, retry_after=None, error=exc)
-
-
-@dataclass
-class HeldJob:
-    """A job this worker has claimed; its methods are the transitions a worker may make."""
-
-    job: Job
-    lease: str
-
-    @property
-    def pk(self) -> int:
-        return self.job.pk
-
-    def requeue(self, *, delay: float, note: str) -> None:
-        run_at = timezone.now() + dt.timedelta(seconds=delay)
-        if self._transition(
-            lambda: Job.objects.requeue(self.pk, lease=self.lease, run_at=run_at, note=note)
-        ):
-            transaction.on_commit(lambda: job_send(self.pk, at=run_at))
-
-    def retry_or_fail(
-        self,
-        note: str,
-        *,
-        retry_after: float | None,
-        final: str = "",
-        error: BaseException | None = None,
-    ) -> None:
-        """Try again later while attempts remain (a call that may be in flight is always
-        reconciled first); else fail with `final` (or the note)."""
-        if self.job.stage == JobStage.CALLED or self.job.attempts < self.job.max_attempts:
-            delay = backoff_seconds(self.job.attempts, retry_after)
-            logger.info(
-                "Job %s: trying again in %.0f s: %s",
-                self.pk,
-                delay,
-                note,
-                extra={"error_class": type(error).__name__ if error else None},
-            )
-            self.requeue(delay=delay, note=note)
-        else:
-            self.fail(final or note, error=error)
-
-    def fail(
-        self,
-        message: str,
-        *,
-        cost: Decimal | None = None,
-        currency: str = "",
-        error: BaseException | None = None,
-    ) -> None:
-        now = timezone.now()
-        if self._end(
-            lambda: Job.objects.fail(
-                self.pk, lease=self.lease, now=now, error=message, cost=cost, currency=currency
-            ),
-            event=WebhookEvent.JOB_FAILED,
-            now=now,
-            error=message,
-        ):
-            error_class = type(error).__name__ if error else None
-            logger.warning(
-                "Job %s failed%s: %s",
-                self.pk,
-                f" ({error_class})" if error_class else "",
-                message,
-                extra={"error_class": error_class},
-            )
-            _after_finish(self.job)
-
-    def mark_called(self, *, balance_before: Decimal | None) -> bool:
-        now = timezone.now()
-        # Unanswered, a call may still be running at the provider for this long.
-        conclusive_at = now + dt.timedelta(seconds=settings.JOB_RECONCILE_WAIT_SECONDS)
-        if not self._transition(
-            lambda: Job.objects.mark_called(
-                self.pk,
-                lease=self.lease,
-                now=now,
-                conclusive_at=conclusive_at,
-                balance_before=balance_before,
-            )
-        ):
-            return False
-        self.job.stage, self.job.called_at = JobStage.CALLED, now
-        self.job.history_conclusive_at, self.job.balance_before = conclusive_at, balance_before
-        return True
-
-    def mark_unanswered(self, exc: ProviderError) -> None:
-        """The paid call ended without a clear answer: reconcile before anything else."""
-        now = timezone.now()
-        conclusive_at = None
-        if exc.status is not None:  # it answered (5xx, garbled): the request is over
-            conclusive_at = now + dt.timedelta(seconds=settings.JOB_RECONCILE_SETTLE_SECONDS)
-        run_at = now + dt.timedelta(seconds=backoff_seconds(self.job.attempts, exc.retry_after))
-        if self._transition(
-            lambda: Job.objects.mark_unanswered(
-                self.pk,
-                lease=self.lease,
-                run_at=run_at,
-                reason=sentence(exc.message),
-                conclusive_at=conclusive_at,
-            )
-        ):
-            transaction.on_commit(lambda: job_send(self.pk, at=run_at))
-
-    def mark_not_charged(self) -> bool:
-        if not self._transition(lambda: Job.objects.mark_not_charged(self.pk, lease=self.lease)):
-            return False
-        self.job.stage, self.job.called_at = JobStage.NOT_CALLED, None
-        return True
-
-    def mark_paid(self, result: GenerationResult) -> bool:
-        recorded: dict[str, Any] = {
-            "refs": results.refs_for(result),
-            "batch_id": result.batch_id or "",
-            "provider_image_ids": [
-                i.provider_image_id for i in result.images if i.provider_image_id
-            ],
-            "cost": result.cost,
-            "currency": result.currency or "",
-            "delivered": len(result.images),
-            "warning": result.warning or "",
-        }
-        if not self._transition(
-            lambda: Job.objects.mark_paid(self.pk, lease=self.lease, **recorded)
-        ):
-            return False
-        self.job.stage, self.job.result_refs = JobStage.PAID, recorded["refs"]
-        return True
-
-    def succeed(self) -> None:
-        now = timezone.now()
-        if self._end(
-            lambda: Job.objects.succeed(self.pk, lease=self.lease, now=now),
-            event=WebhookEvent.JOB_SUCCEEDED,
-            now=now,
-        ):
-            _after_finish(self.job)
-
-    def _transition(self, update: Callable[[], bool]) -> bool:
-        """Make a transition, riding out a brief database outage (`outages.database_retry`)."""
-        return database_retry(update, what=f"Job {self.pk}")
-
-    def _end(
-        self, update: Callable[[], bool], *, event: str, now: dt.datetime, error: str = ""
-    ) -> bool:
-        """The job's last transition and its webhook delivery: one transaction, so an ending
-        is told exactly when it happened (a database outage retries both together)."""
-
-        def step() -> bool:
-            with transaction.atomic():
-                if not update():
-                    return False
-                webhooks.webhook_job_ended(job=self.job, event=event, finished_at=now, error=error)
-                return True
-
-        return self._transition(step)
-
-
-@contextmanager
-def _heartbeat(job_id: int, lease: str) -> Iterator[None]:
-    """Renew the job's heartbeat from a thread while the body runs (a provider call can block
-    for minutes); it stops by itself once the job is no longer this worker's."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
-                try:
-                    if not Job.objects.beat(job_id, lease=lease, now=timezone.now()):
-                        return
-                except DatabaseError as exc:  # a blip: the next beat tries again
-                    logger.warning("Job %s: heartbeat not written (%s)", job_id, exc)
-        finally:
-            connections.close_all()  # this thread's own connections
-
-    # The thread logs under the job's id too: it runs in a copy of this context.
-    context = contextvars.copy_context()
-    thread = threading.Thread(
-        target=context.run, args=(beat,), name=f"job-{job_id}-heartbeat", daemon=True
-    )
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _advance(held: HeldJob, provider: ImageProvider) -> None:
@@ -662,14 +383,3 @@ def _store(held: HeldJob, provider: ImageProvider) -> None:
             held.fail(STORE_FAILED % {"error": exc}, error=exc)
         return
     held.succeed()
-
-
-def _after_finish(job: Job) -> None:
-    """Settle the job's reservation; refresh the quota once for a burst of jobs, a few seconds
-    after the first finishes."""
-    database_retry(lambda: budgets.budget_settle(job_id=job.pk), what=f"Job {job.pk}")
-    key = f"darkroom:quota-refresh-pending:{job.workspace_id}"
-    if cache.add(key, 1, timeout=QUOTA_REFRESH_DEBOUNCE_SECONDS):
-        quota.quota_refresh_request(
-            workspace=job.workspace, countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS
-        )

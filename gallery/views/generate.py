@@ -19,7 +19,7 @@ from gallery.forms import EditForm, JobForm, initial_from_query
 from gallery.models import Job, JobKind, JobState
 from gallery.services import jobs
 from gallery.services.catalog import catalog_refresh_request
-from gallery.services.runner import QUOTA_REFRESH_DEBOUNCE_SECONDS
+from gallery.services.quota import QUOTA_REFRESH_DEBOUNCE_SECONDS
 
 # --- Generate ---------------------------------------------------------------------------------
 

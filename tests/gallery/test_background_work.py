@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from gallery.models import Image
 from gallery.services.jobs import job_send
-from gallery.services.runner import QUOTA_REFRESH_DEBOUNCE_SECONDS
+from gallery.services.quota import QUOTA_REFRESH_DEBOUNCE_SECONDS
 from tests.gallery.running import run_until_done
 
 

@@ -14,13 +14,13 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from gallery.models import Image, Job
-from gallery.services.jobs import JobRequest, job_cancel, job_retry, job_submit
-from gallery.services.runner import (
+from gallery.services.job_errors import (
     BALANCE_CANNOT_TELL,
     MAY_HAVE_BEEN_CHARGED,
     SOURCE_FILE_MISSING,
-    job_run,
 )
+from gallery.services.jobs import JobRequest, job_cancel, job_retry, job_submit
+from gallery.services.runner import job_run
 from tests.gallery.running import run_until_done
 
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from accounts.connection import provider_for
 from gallery.models import HistorySync, Job
-from gallery.services.runner import CANNOT_TELL_WHICH, job_run
+from gallery.services.job_errors import CANNOT_TELL_WHICH
+from gallery.services.runner import job_run
 from gallery.services.sync import sync_run
 from providers import GenerateRequest
 from tests.gallery.running import run_until_done
