@@ -110,6 +110,8 @@ class WebhookDelivery(models.Model):
     job = models.ForeignKey(
         "gallery.Job", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # Which ending of the job: a job that failed after it was paid may be retried and end again.
+    job_ended_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField()
     state = models.CharField(
         max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
@@ -129,11 +131,13 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         constraints = [
-            # A job's ending is told once, however often the worker's transaction is retried.
+            # Each ending of a job is told once, however often the worker's transaction is
+            # retried (the retry carries the same end time); a job that is retried and ends
+            # again is told again.
             models.UniqueConstraint(
-                fields=("job", "event"),
+                fields=("job", "event", "job_ended_at"),
                 condition=Q(job__isnull=False),
-                name="one_webhook_delivery_per_job_and_event",
+                name="one_webhook_delivery_per_job_ending",
             )
         ]
         indexes = [

@@ -1,6 +1,6 @@
 """Webhooks: a workspace admin names a URL; job endings are POSTed there, signed, and retried.
 
-    job ends (runner, one transaction) ──▶ WebhookDelivery PENDING (one per job and event)
+    job ends (runner, one transaction) ──▶ WebhookDelivery PENDING (one per job ending)
                                              │ on commit: gallery.tasks.deliver_webhook
                                              ▼
     claim  PENDING -> SENDING (conditional UPDATE; a duplicate message finds nothing)
@@ -257,6 +257,7 @@ def webhook_job_ended(*, job: Job, event: str, finished_at: dt.datetime, error: 
     delivery, created = WebhookDelivery.objects.get_or_create(
         job=job,
         event=event,
+        job_ended_at=finished_at,
         defaults={
             "webhook": webhook,
             "uuid": delivery_id,

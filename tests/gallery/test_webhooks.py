@@ -22,7 +22,7 @@ from accounts.models import AuditEvent
 from gallery import tasks
 from gallery.models import Image, Webhook, WebhookDelivery
 from gallery.services import webhooks
-from gallery.services.jobs import job_cancel
+from gallery.services.jobs import job_cancel, job_retry
 from gallery.services.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
 from tests.gallery.running import run_until_done
 
@@ -186,11 +186,41 @@ def test_a_job_ending_is_told_once_and_only_for_the_events_chosen(
         run_until_done(submit())
     assert not WebhookDelivery.objects.exists()  # job.succeeded was not chosen
     job = submit()
+    ended = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(2):  # a worker's retried transaction tells it once
-            webhooks.webhook_job_ended(job=job, event="job.failed", finished_at=timezone.now())
+        for _ in range(2):  # a worker's retried transaction (the same ending) tells it once
+            webhooks.webhook_job_ended(job=job, event="job.failed", finished_at=ended)
     assert WebhookDelivery.objects.filter(job=job).count() == 1
     assert [t.name for t in sent_tasks if t.name == DELIVER] == [DELIVER]
+
+
+def test_a_paid_job_that_fails_again_after_retry_download_is_told_again(
+    studio, owner_client, member, submit, receiver, sandbox, sent_tasks,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    add_webhook(owner_client, studio.slug, receiver.url)
+    sandbox.faults({"route": "storage.file", "status": 503}, {"route": "ds.view", "status": 503})
+    job = submit()
+    with django_capture_on_commit_callbacks(execute=True):
+        run_until_done(job)
+        assert (job.state, job.stage) == ("failed", "paid")
+        first_end = job.finished_at
+        job_retry(job=job, author=member, idempotency_key="retry-1")  # the images still fail
+        run_until_done(job)
+        assert job.state == "failed"
+        sandbox.clear_faults()
+        job_retry(job=job, author=member, idempotency_key="retry-2")
+        run_until_done(job)
+    assert job.state == "succeeded", job.error
+    run_deliveries(sent_tasks)
+
+    told = [json.loads(request.body) for request in receiver.received]
+    assert [body["event"] for body in told] == ["job.failed", "job.failed", "job.succeeded"]
+    ends = [dt.datetime.fromisoformat(body["job"]["finished_at"]) for body in told]
+    assert ends[0] == first_end
+    assert ends[0] < ends[1] < ends[2] == job.finished_at
+    assert len({body["id"] for body in told}) == 3  # three deliveries, not one retried
+    assert sandbox.calls("POST ds.generate") == 1
 
 
 def test_a_paused_webhook_gets_no_events(
