@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from django.http import HttpRequest
+from functools import cache
 
-from accounts.selectors import membership_list_for_user
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from accounts.models import Membership, User, Workspace
+from accounts.selectors import membership_list_for_user_with_credentials
 
 
 def workspaces(request: HttpRequest) -> dict[str, object]:
@@ -12,16 +16,43 @@ def workspaces(request: HttpRequest) -> dict[str, object]:
     The workspace and membership are those `get_membership` let the request in with (see
     `accounts.access.WorkspaceRequest`); views do not pass them again. They are there on the 403
     page for a role that is too low, too.
+
+    A page of no workspace (the staff pages, Operations, a new workspace, the password) keeps
+    the header of the workspace last used (or the first, as "/" opens), so that its navigation
+    is still there. Only the header reads it: nothing on such a page is decided by it.
     """
     if not request.user.is_authenticated:
         return {}
-    # `get_membership` already read them (one query for both); elsewhere a lazy queryset,
-    # evaluated only by templates that render the switcher.
-    my_memberships = getattr(request, "my_memberships", None)
-    if my_memberships is None:
-        my_memberships = membership_list_for_user(user=request.user)
-    context: dict[str, object] = {"my_memberships": my_memberships}
     membership = getattr(request, "membership", None)  # only on a WorkspaceRequest
     if membership is not None:
-        context |= {"workspace": membership.workspace, "membership": membership}
-    return context
+        # `get_membership` read them all (one query).
+        return {
+            "my_memberships": request.my_memberships,  # type: ignore[attr-defined]
+            "workspace": membership.workspace,
+            "membership": membership,
+        }
+    user = request.user
+    assert isinstance(user, User)
+
+    # Read when a template first asks (a partial that shows no header asks nothing): one query.
+    @cache
+    def mine() -> list[Membership]:
+        # A 404 for someone else's workspace has read them already.
+        read: list[Membership] | None = getattr(request, "my_memberships", None)
+        return read if read is not None else membership_list_for_user_with_credentials(user=user)
+
+    @cache
+    def remembered() -> Membership | None:
+        memberships = mine()
+        last = [m for m in memberships if m.workspace_id == user.last_workspace_id]
+        return next(iter(last or memberships), None)
+
+    def workspace() -> Workspace | None:
+        held = remembered()
+        return held.workspace if held else None
+
+    return {
+        "my_memberships": SimpleLazyObject(mine),
+        "membership": SimpleLazyObject(remembered),
+        "workspace": SimpleLazyObject(workspace),
+    }

@@ -4,10 +4,13 @@ processor only, filled from the request that `get_membership` let in, on every p
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.template.context import RequestContext
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.accounts.test_access_table import ROUTES, _url
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 CHROME = {"workspace", "membership"}
 
@@ -90,3 +93,48 @@ def test_the_membership_read_in_sql_is_the_orms(member, workspace, django_assert
             assert getattr(credential, field.attname) == getattr(
                 expected.workspace.credential, field.attname
             )
+
+
+@pytest.mark.parametrize("page", ["staff_users", "ops", "workspace_create", "password_change"])
+def test_a_page_of_no_workspace_keeps_the_header_of_the_workspace_last_used(
+    page, workspace, owner, client_for
+):
+    MembershipFactory(user=owner, workspace=WorkspaceFactory(name="Aardvark"), role="viewer")
+    owner.is_staff = True
+    owner.last_workspace = workspace  # Studio, not the first by name
+    owner.save()
+    html = client_for(owner).get(reverse(page)).content.decode()
+    assert f'href="{reverse("gallery:home", args=[workspace.slug])}" ' in html  # the nav
+    assert f'href="{reverse("gallery:generate", args=[workspace.slug])}"' in html
+    assert "<strong>Studio</strong>" in html  # the switcher names it
+    assert "Choose…" not in html
+
+
+def test_without_a_workspace_used_yet_it_is_the_first_by_name_as_home_opens(
+    workspace, owner, client_for
+):
+    first = WorkspaceFactory(name="Aardvark")
+    MembershipFactory(user=owner, workspace=first, role="viewer")
+    owner.is_staff = True
+    owner.save()
+    html = client_for(owner).get(reverse("staff_users")).content.decode()
+    assert "<strong>Aardvark</strong>" in html
+    assert f'href="{reverse("gallery:home", args=[first.slug])}" ' in html
+    assert f'href="{reverse("gallery:generate", args=[first.slug])}"' not in html  # a viewer
+
+
+def test_the_header_of_a_page_of_no_workspace_costs_one_query(workspace, owner, client_for):
+    owner.is_staff = True
+    owner.save()
+    client = client_for(owner)
+    client.get(reverse("ops"))  # the session's first read is not the header's
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("ops"))
+    membership_reads = [q for q in queries if "accounts_membership" in q["sql"]]
+    assert len(membership_reads) == 1, [q["sql"] for q in membership_reads]
+
+
+def test_a_staff_member_of_no_workspace_gets_no_workspace_navigation(client_for, db):
+    staff = UserFactory(is_staff=True)
+    html = client_for(staff).get(reverse("staff_users")).content.decode()
+    assert "/w/" not in html
