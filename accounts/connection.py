@@ -14,8 +14,8 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import crypto
+from accounts.credentials import credential_routes_remember
 from accounts.models import ConnectionCheck, ProviderCredential, User
-from accounts.services import credential_routes_remember
 from accounts.text import sentence, stored_message_id, stored_text
 from accounts.token_store import CacheTokenStore
 from config.celery import send_task_on_commit

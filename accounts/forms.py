@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.connection import provider_url_problem
+from accounts.credentials import CredentialFields
 from accounts.models import (
     KIND_FIELDS,
     ROUTE_FIELDS,
@@ -18,7 +19,7 @@ from accounts.models import (
     User,
     Workspace,
 )
-from accounts.services import CredentialFields, slug_taken
+from accounts.services import slug_taken
 
 
 class WorkspaceForm(forms.Form):

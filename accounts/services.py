@@ -1,48 +1,35 @@
 from __future__ import annotations
 
-import datetime as dt
-import logging
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.debug import sensitive_variables
-from kombu.exceptions import OperationalError
 
-from accounts import crypto
 from accounts.models import (
     AuditEvent,
     AuditVerb,
     Membership,
-    Notification,
     ProviderCredential,
     ProviderKind,
     Role,
     User,
     Workspace,
     WorkspaceSlug,
-    kind_uses_secret,
 )
-from accounts.text import english, stored_message, stored_message_id
-from config.celery import send_task
-from providers import DsRoutes
-
-logger = logging.getLogger(__name__)
+from accounts.text import english, stored_message_id
 
 # Audit details are stored in English and shown in the reader's language (accounts.text).
 AS_ROLE = stored_message_id(gettext_noop("as %(role)s"))
@@ -376,248 +363,3 @@ def sessions_end_for(user: User) -> int:
             engine.SessionStore(session_key=session.session_key).delete()
             ended += 1
     return ended
-
-
-# --- Credentials ------------------------------------------------------------------------------
-
-
-# How the credential's fields are called on the settings page (for the audit log).
-FIELD_LABELS = {
-    "kind": "provider",
-    "base_url": "base URL",
-    "auth_url": "token URL",
-    "client_id": "client ID",
-    "remote_workspace_id": "neuroflash workspace ID",
-    "generation_path": "generation route path",
-    "history_path": "history route path",
-    "secret": "secret",
-}
-# Routes discovered on one server say nothing about another.
-_SERVER_FIELDS = ("kind", "base_url")
-
-
-@dataclass(frozen=True)
-class CredentialFields:
-    kind: str
-    base_url: str = ""
-    auth_url: str = ""
-    client_id: str = ""
-    remote_workspace_id: str = ""
-    generation_path: str = ""
-    history_path: str = ""
-
-
-@sensitive_variables("secret")
-def credential_save(
-    *, workspace: Workspace, actor: User, fields: CredentialFields, secret: str | None
-) -> ProviderCredential:
-    """Save the workspace's credential. `secret=None` (a blank field on edit) keeps the old one.
-
-    The saved secret is only kept while it goes to the same provider, addresses and client ID;
-    changing any of those without entering it again is refused, so nobody can point a saved
-    secret at a server of their own. Raises ValidationError (by field) for that and for an
-    address that would send the secret in clear text.
-    """
-    # `with`, not the decorator: the decorator's wrapper frame would show the secret in
-    # error reports, outside @sensitive_variables' reach.
-    with transaction.atomic():
-        credential, _ = ProviderCredential.objects.select_for_update().get_or_create(
-            workspace=workspace
-        )
-        if fields.kind == ProviderKind.SANDBOX:
-            fields = _with_sandbox_account(fields, credential)
-        needs_secret = kind_uses_secret(fields.kind)
-        if not needs_secret:
-            secret = None
-        elif not secret:
-            problem = credential.secret_missing(kind=fields.kind, values=vars(fields))
-            if problem:
-                raise ValidationError({"secret": problem})
-        had_secret = credential.has_secret
-        changed = [
-            name for name, value in vars(fields).items() if getattr(credential, name) != value
-        ]
-        if had_secret and not needs_secret:
-            # This provider takes no secret; do not keep one around.
-            credential.secret_encrypted = credential.secret_hint = ""
-            credential.secret_set_by = credential.secret_set_at = None
-            had_secret = False
-            changed.append("secret removed")
-        if any(name in changed for name in _SERVER_FIELDS):
-            credential.discovered_generation_path = credential.discovered_history_path = ""
-        for name, value in vars(fields).items():
-            setattr(credential, name, value)
-        credential.clean()
-        if secret:
-            credential.secret_encrypted = crypto.encrypt(secret)
-            credential.secret_hint = secret[-4:] if len(secret) >= 8 else ""
-            credential.secret_set_by = actor
-            credential.secret_set_at = timezone.now()
-            changed.append("secret")
-        if changed:
-            # A different provider or secret makes the last test result meaningless.
-            credential.last_success_at = None
-            credential.last_error = ""
-            credential.last_error_at = None
-        credential.save()
-        if changed:
-            verb = (
-                AuditVerb.CREDENTIAL_SET
-                if secret and not had_secret
-                else AuditVerb.CREDENTIAL_CHANGED
-            )
-            audit_record(
-                workspace=workspace,
-                actor=actor,
-                verb=verb,
-                target=str(ProviderKind(fields.kind).label),
-                detail="changed: " + ", ".join(FIELD_LABELS.get(name, name) for name in changed),
-            )
-        return credential
-
-
-def _with_sandbox_account(
-    fields: CredentialFields, credential: ProviderCredential
-) -> CredentialFields:
-    # The sandbox account is not typed (the form has no field for it): keep the workspace's
-    # own, or give it one when it comes (back) to the sandbox.
-    if credential.kind == ProviderKind.SANDBOX and credential.remote_workspace_id:
-        client_id, account = credential.client_id, credential.remote_workspace_id
-    else:
-        client_id = account = sandbox_account_new(credential.workspace)
-    return replace(fields, client_id=client_id, remote_workspace_id=account)
-
-
-def credential_routes_remember(
-    *, credential_id: int, kind: str, base_url: str, routes: DsRoutes
-) -> bool:
-    """Keep where the ds-prototypes routes answered, for the credential as it was when they were
-    found: one saved meanwhile for another server or provider starts from a clean slate.
-    Paths an admin typed are separate fields and stay as they are."""
-    return bool(
-        ProviderCredential.objects.filter(pk=credential_id, kind=kind, base_url=base_url).update(
-            discovered_generation_path=routes.generation,
-            discovered_history_path=routes.history,
-        )
-    )
-
-
-@dataclass
-class RotationReport:
-    rotated: int = 0
-    # Names of the workspaces whose secret no configured key can decrypt.
-    unreadable: list[str] = field(default_factory=list)
-
-
-def credential_rotate_all() -> RotationReport:
-    """Re-encrypt every stored secret under the current (first) key."""
-    report = RotationReport()
-    for credential in (
-        ProviderCredential.objects.exclude(secret_encrypted="")
-        .select_related("workspace")
-        .only("pk", "secret_encrypted", "workspace__name")
-        .order_by("pk")
-    ):
-        old = credential.secret_encrypted
-        try:
-            new = crypto.rotate(old)
-        except crypto.SecretUnreadable:
-            report.unreadable.append(credential.workspace.name)
-            continue
-        # Conditional: a secret saved meanwhile is already under the current key; keep it.
-        report.rotated += ProviderCredential.objects.filter(
-            pk=credential.pk, secret_encrypted=old
-        ).update(secret_encrypted=new)
-    return report
-
-
-# --- Notifications ----------------------------------------------------------------------------
-
-
-def notification_send(
-    *,
-    recipient: User,
-    workspace: Workspace,
-    kind: str,
-    message: str,
-    params: dict[str, Any] | None = None,
-    url: str = "",
-    period: dt.date | None = None,
-) -> Notification | None:
-    """Tell `recipient` under the bell, and by email once the transaction commits (a worker
-    sends it). With a `period`, once per kind and month: None when it was told already.
-    `message` is an English msgid (marked with gettext_noop) with %(name)s placeholders for
-    `params` (see accounts.text.stored_message): stored so, it is shown in the reader's
-    language; `text` keeps the English."""
-    params = params or {}
-    with translation.override("en-gb"):
-        text = stored_message(message, params)[:300]
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                recipient=recipient,
-                workspace=workspace,
-                kind=kind,
-                text=text,
-                message=message,
-                params=params,
-                url=url,
-                period=period,
-            )
-    except IntegrityError:
-        return None  # this month's threshold was told already
-    transaction.on_commit(lambda: _email_later(notification.pk))
-    return notification
-
-
-def _email_later(notification_id: int) -> None:
-    # After the commit of a submit: a broker that cannot be reached loses the email, never the
-    # job (the notification is under the bell all the same).
-    try:
-        send_task("accounts.tasks.send_notification_email", notification_id)
-    except (OperationalError, OSError):
-        logger.warning("Notification %s: no worker reachable, no email sent", notification_id)
-
-
-def notification_email(*, notification_id: int) -> None:
-    """Email one notification to its recipient (the worker's half of `notification_send`)."""
-    notification = (
-        Notification.objects.select_related("recipient", "workspace")
-        .filter(pk=notification_id)
-        .first()
-    )
-    if notification is None or not notification.recipient.email:
-        return
-    recipient = notification.recipient
-    # The recipient's language (their choice in the account menu), not the worker's.
-    with translation.override(recipient.language or settings.LANGUAGE_CODE):
-        body = notification.shown_text
-        if notification.url.startswith("/"):  # the app's own pages only
-            body += "\n\n" + _("Open it in Darkroom: %(url)s") % {
-                "url": f"{settings.SITE_URL}{notification.url}"
-            }
-        workspace_name = notification.workspace.name
-        send_mail(
-            subject=f"[{workspace_name}] {notification.get_kind_display()}",
-            message=f"{body}\n\n— "
-            + _("Darkroom, workspace %(name)s") % {"name": workspace_name}
-            + "\n",
-            from_email=None,
-            recipient_list=[recipient.email],
-        )
-
-
-def notification_mark_read(
-    *, user: User, workspace: Workspace, notification_id: int | None = None
-) -> Notification | None:
-    """Mark one of the user's notifications in the workspace read (all of them without an id);
-    the one marked, or None."""
-    unread = Notification.objects.filter(recipient=user, workspace=workspace)
-    if notification_id is None:
-        unread.filter(read_at__isnull=True).update(read_at=timezone.now())
-        return None
-    notification = unread.filter(pk=notification_id).first()
-    if notification is not None and notification.read_at is None:
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read_at"])
-    return notification

@@ -4,7 +4,7 @@ import smtplib
 
 from celery import shared_task
 
-from accounts import connection, services
+from accounts import connection, notifications
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -22,4 +22,4 @@ def run_connection_check(check_id: int) -> None:
     max_retries=4,
 )
 def send_notification_email(notification_id: int) -> None:
-    services.notification_email(notification_id=notification_id)
+    notifications.notification_email(notification_id=notification_id)

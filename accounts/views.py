@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import api_tokens, connection, selectors, services
+from accounts import api_tokens, connection, credentials, selectors, services
 from accounts.access import (
     HtmxHttpRequest,
     SignedInRequest,
@@ -293,7 +293,7 @@ def settings_provider(request: WorkspaceRequest, slug: str) -> HttpResponse:
         try:
             # The secret goes straight from the form into the service: bound to a local here, it
             # would show in error reports.
-            services.credential_save(
+            credentials.credential_save(
                 workspace=workspace,
                 actor=request.user,
                 fields=form.credential_fields(),

@@ -56,10 +56,11 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def is_service(name: str) -> bool:
-    return name.startswith("gallery.services") or name in {
+    return name.startswith(("gallery.services", "gallery.selectors")) or name in {
         "accounts.services",
+        "accounts.credentials",
+        "accounts.notifications",
         "accounts.connection",
-        "gallery.selectors",
         "accounts.selectors",
     }
 
@@ -80,6 +81,8 @@ def test_it_reads_the_modules_the_rules_are_about():
     assert {module_name(path) for path in RULED} >= {
         "gallery.views.generate",
         "gallery.services.sync",
+        "gallery.selectors.images",
+        "accounts.notifications",
     }
 
 

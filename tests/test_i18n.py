@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts import services
+from accounts import notifications
 from accounts.api_tokens import api_token_create
 from accounts.models import ApiToken, Notification, NotificationKind
 from accounts.templatetags.time_tags import ago, duration
@@ -201,7 +201,7 @@ def test_an_email_goes_out_in_the_recipients_language(workspace, member, setting
         text="You have used all of your budget.",
         url="/w/studio/",
     )
-    services.notification_email(notification_id=notification.pk)
+    notifications.notification_email(notification_id=notification.pk)
     (email,) = mail.outbox
     assert email.subject == "[Studio] Dein ganzes Budget"
     assert "In Darkroom öffnen: http://darkroom.example/w/studio/" in email.body
@@ -213,7 +213,7 @@ def test_an_email_to_someone_without_a_choice_is_in_english(workspace, member):
     notification = Notification.objects.create(
         recipient=member, workspace=workspace, kind=NotificationKind.CAP_80, text="Heads up."
     )
-    services.notification_email(notification_id=notification.pk)
+    notifications.notification_email(notification_id=notification.pk)
     assert mail.outbox[0].subject == "[Studio] 80 % of the workspace cap"
 
 

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import AuditVerb, Notification, NotificationKind, User, Workspace
-from accounts.services import audit_record, notification_send
+from accounts.notifications import notification_send
+from accounts.services import audit_record
 from gallery.models import BudgetRequest, LedgerEntry, LedgerKind, RequestState, WorkspaceBudget
 from gallery.models.budgets import this_month
 from gallery.services.budgets import admins_of, amount_param, amount_text

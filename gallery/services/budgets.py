@@ -33,7 +33,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import AuditVerb, Membership, NotificationKind, Role, User, Workspace
-from accounts.services import audit_record, notification_send
+from accounts.notifications import notification_send
+from accounts.services import audit_record
 from gallery.costs import BudgetLeft, CostEstimate
 from gallery.models import Job, JobStage, LedgerEntry, LedgerKind, MemberBudget, WorkspaceBudget
 from gallery.models.budgets import IMAGES, amount_text, this_month

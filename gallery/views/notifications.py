@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Notification
-from accounts.services import notification_mark_read
+from accounts.notifications import notification_mark_read
 
 RECENT = 20
 

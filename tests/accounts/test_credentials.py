@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import crypto, services
+from accounts import credentials, crypto, services
 from accounts.models import AuditEvent, ProviderCredential
 from tests.factories import WorkspaceFactory
 
@@ -101,10 +101,10 @@ def test_it_never_lets_a_saved_secret_follow_a_new_address_in_the_service_either
     owner, workspace, saved
 ):
     with pytest.raises(ValidationError) as raised:
-        services.credential_save(
+        credentials.credential_save(
             workspace=workspace,
             actor=owner,
-            fields=services.CredentialFields(
+            fields=credentials.CredentialFields(
                 kind="neuroflash",
                 base_url="https://collector.example.net",
                 client_id="svc-7",

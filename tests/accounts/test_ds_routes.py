@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from accounts import crypto
+from accounts.credentials import CredentialFields, credential_save
 from accounts.models import ConnectionCheck, ProviderCredential
-from accounts.services import CredentialFields, credential_save
 from tests.accounts.test_connection_check import check_card, press_test_connection, run_check
 from tests.providers.conftest import TOKEN_PATH, TokenIssuer
 from tests.providers.scripted_server import Reply, ScriptedServer

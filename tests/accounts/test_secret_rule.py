@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts import crypto, services
+from accounts import credentials, crypto
 from accounts.models import ProviderCredential
 
 SECRET = "nf-secret-Very-Private-a1b2"
@@ -67,10 +67,10 @@ def _via_page(client, workspace, fields) -> str | None:
 
 def _via_service(owner, workspace, fields) -> str | None:
     try:
-        services.credential_save(
+        credentials.credential_save(
             workspace=workspace,
             actor=owner,
-            fields=services.CredentialFields(**fields),
+            fields=credentials.CredentialFields(**fields),
             secret=None,
         )
     except ValidationError as exc:

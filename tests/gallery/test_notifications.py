@@ -122,7 +122,7 @@ def test_an_unreachable_worker_does_not_fail_the_submit(
     def refuse(*args, **kwargs):
         raise OSError("Connection refused")
 
-    monkeypatch.setattr("accounts.services.send_task", refuse)
+    monkeypatch.setattr("accounts.notifications.send_task", refuse)
     give(studio, member, 1)
     job = committed(lambda: submit(n=1))
     assert job.pk
@@ -139,7 +139,7 @@ def test_a_failing_mail_server_is_retried_by_the_task(studio, owner, monkeypatch
     def down(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("gone")
 
-    monkeypatch.setattr("accounts.services.send_mail", down)
+    monkeypatch.setattr("accounts.notifications.send_mail", down)
     assert smtplib.SMTPException in tasks.send_notification_email.autoretry_for
     with pytest.raises(smtplib.SMTPException):
         tasks.send_notification_email.run(notification.pk)

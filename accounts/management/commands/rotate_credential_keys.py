@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import credential_rotate_all
+from accounts.credentials import credential_rotate_all
 
 
 class Command(BaseCommand):
