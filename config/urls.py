@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts import views as account_views
 from accounts.forms import LoginForm
 from accounts.urls import token_patterns
+from accounts.views import staff, workspaces
 from api.views import api
 from config import health
 from gallery.thumbnails import URL_PREFIX as THUMBNAILS
@@ -22,7 +22,7 @@ auth_patterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("language/", account_views.language_set, name="language_set"),
+    path("language/", workspaces.language_set, name="language_set"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
@@ -44,18 +44,18 @@ urlpatterns = [
     # Answered by config.middleware.HealthCheckMiddleware; named here for reverse().
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("", account_views.home, name="home"),
+    path("", workspaces.home, name="home"),
     path("account/", include(auth_patterns)),
-    path("workspaces/new/", account_views.workspace_create, name="workspace_create"),
+    path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
     path("ops/", ops_views.ops_page, name="ops"),
-    path("staff/users/", account_views.staff_users, name="staff_users"),
+    path("staff/users/", staff.staff_users, name="staff_users"),
     path(
         "staff/users/<int:user_id>/active/",
-        account_views.staff_user_active,
+        staff.staff_user_active,
         name="staff_user_active",
     ),
     # Any member, viewers too (the settings under /settings/ are for admins only).
-    path("w/<slug:slug>/leave/", account_views.workspace_leave, name="workspace_leave"),
+    path("w/<slug:slug>/leave/", workspaces.workspace_leave, name="workspace_leave"),
     path("w/<slug:slug>/", include("gallery.urls")),
     # Outside any workspace: the signed token is the whole permission (gallery.thumbnails).
     # gallery.middleware answers these before sessions and auth; this names the route.

@@ -73,7 +73,7 @@ def test_it_reads_the_modules_the_rules_are_about():
     names = {module_name(path) for path in app_sources()}
     assert {
         "gallery.views.images",
-        "accounts.views",
+        "accounts.views.members",
         "gallery.services.jobs",
         "accounts.connection",
     } <= (names)
