@@ -51,6 +51,17 @@ def gallery(workspace, owner, member):
     return images
 
 
+def scroll_on_until(page, done, *, tries: int = 40) -> None:
+    """Scroll down with the mouse wheel, as a person does, until `done()`. One scroll to the end
+    is not always enough on a busy machine: thumbnails above that settle after it can leave the
+    loading sentinel short of the view, and a person would simply scroll on."""
+    for _ in range(tries):
+        if done():
+            return
+        page.mouse.wheel(0, 1500)
+        page.wait_for_timeout(250)
+
+
 def load_every_image(page) -> None:
     """Scroll through the page so lazy images load, for a screenshot that shows them."""
     height = page.evaluate("document.body.scrollHeight")
@@ -75,7 +86,7 @@ def test_a_member_filters_scrolls_and_goes_back(page, screenshot, workspace, mem
     expect(tiles.first).to_contain_text("You")
 
     # Scrolling to the end loads the next tiles in place.
-    page.locator(".grid-more").scroll_into_view_if_needed()
+    scroll_on_until(page, lambda: tiles.count() == 60)
     expect(tiles).to_have_count(60)
     expect(page.locator(".grid-more")).to_have_count(0)
     load_every_image(page)
