@@ -20,7 +20,12 @@ from accounts.access import WorkspaceRequest, get_membership, get_membership_in_
 from accounts.models import Membership, Role
 from gallery import budget_figures
 from gallery.access import get_budget_request
-from gallery.forms import BudgetAdjustForm, BudgetRequestForm, MemberBudgetForm, WorkspaceBudgetForm
+from gallery.budget_forms import (
+    BudgetAdjustForm,
+    BudgetRequestForm,
+    MemberBudgetForm,
+    WorkspaceBudgetForm,
+)
 from gallery.models import BudgetRequest, RequestState, WorkspaceBudget
 from gallery.services import budget_requests, budgets
 

@@ -21,8 +21,8 @@ from accounts.models import Membership
 from gallery import selectors
 from gallery.access import get_collection
 from gallery.filters import GalleryFilter
-from gallery.forms import VIEWER_BULK_ACTIONS, BulkForm
 from gallery.models import Image, ReviewState
+from gallery.review_forms import VIEWER_BULK_ACTIONS, BulkForm
 from gallery.services import bulk
 
 

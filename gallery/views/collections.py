@@ -17,8 +17,8 @@ from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Membership, Role
 from gallery import selectors
 from gallery.access import get_collection, get_image
-from gallery.forms import CollectionForm, ImageCollectionForm
 from gallery.models import Collection, Image
+from gallery.review_forms import CollectionForm, ImageCollectionForm
 from gallery.services import collections
 
 PAGE = "gallery/collections.html"

@@ -34,8 +34,9 @@ from config.storage import OBJECT_CACHE_CONTROL
 from gallery import selectors
 from gallery.access import get_image
 from gallery.filters import GalleryFilter
-from gallery.forms import CommentForm, EditForm, ReviewForm, initial_from_query
+from gallery.forms import EditForm, initial_from_query
 from gallery.models import Image, JobKind
+from gallery.review_forms import CommentForm, ReviewForm
 from gallery.services import images, review
 from gallery.thumbnails import thumbnail_grant
 from gallery.views.generate import submit_from_form

@@ -18,8 +18,8 @@ from accounts.models import Membership, Role
 from gallery import selectors
 from gallery.access import get_image
 from gallery.filters import GalleryFilter
-from gallery.forms import QUEUE_ACTIONS, QueueActionForm
 from gallery.models import Favourite, Image, ReviewState
+from gallery.review_forms import QUEUE_ACTIONS, QueueActionForm
 from gallery.services.review import favourite_set, image_review
 
 PAGE = "gallery/review_queue.html"

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Role
 from gallery.access import get_comment, get_image
-from gallery.forms import CommentForm, FavouriteForm, ReviewForm
 from gallery.models import ReviewState
+from gallery.review_forms import CommentForm, FavouriteForm, ReviewForm
 from gallery.services import review
 from gallery.views.images import (
     comments_context,
