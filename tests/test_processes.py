@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOW = (
     f'{sys.executable} -c "import os; '
@@ -85,3 +87,45 @@ def test_ctrl_c_stops_every_process_once(tmp_path):
     assert "a.1 stopped" in output
     assert "b.1 stopped" in output
     assert output.count("SIGINT received") == 1, output
+
+
+STUCK = """
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+open(sys.argv[1], "w").write(str(os.getpid()))
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_a_honcho_that_never_ends_after_the_signal_is_stopped_after_the_grace(tmp_path, how):
+    """honcho 2.0 can wait for ever after a Ctrl-C that reached a process wrapper still starting;
+    a stand-in that ignores every signal shows that the run still ends, cleanly."""
+    pid_file = tmp_path / "stuck.pid"
+    supervisor = (
+        "import os, sys; from pathlib import Path; from config.processes import supervise; "
+        f"sys.exit(supervise([sys.executable, '-c', {STUCK!r}, {str(pid_file)!r}], "
+        "cwd=Path('.'), env=os.environ, stop_grace=2))"
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-c", supervisor], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert run.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    stuck = int(pid_file.read_text())
+    if how == "ctrl-c":
+        os.killpg(run.pid, signal.SIGINT)
+    else:
+        run.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    output, _ = run.communicate(timeout=30)
+    assert run.returncode == 0, output
+    assert "honcho did not stop within 2 s; stopped it." in output
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):
+        os.kill(stuck, 0)  # gone, not left running
