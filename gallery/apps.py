@@ -12,4 +12,4 @@ class GalleryConfig(AppConfig):
         # sends a webhook must know them too.
         from gallery import ingest  # noqa: F401
         from gallery.models import jobs  # noqa: F401
-        from gallery.services import runner, webhooks  # noqa: F401
+        from gallery.services import job_errors, lifecycle, webhook_delivery  # noqa: F401

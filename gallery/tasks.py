@@ -12,7 +12,17 @@ from django.utils import timezone
 from accounts.models import Workspace
 from config import logcontext
 from gallery.ingest import IngestError
-from gallery.services import catalog, held, images, jobs, ops, quota, runner, sync, webhooks
+from gallery.services import (
+    catalog,
+    held,
+    images,
+    jobs,
+    ops,
+    quota,
+    runner,
+    sync,
+    webhook_delivery,
+)
 from gallery.services.outages import DATABASE_UNREACHABLE
 from providers import ProviderError
 
@@ -114,13 +124,13 @@ def sync_all_histories(mode: str) -> None:
 def deliver_webhook(delivery_id: int) -> None:
     # Retries are not Celery retries: the delivery row says when it is due again, a message is
     # sent for then, and the resend tick sends another if that one is lost.
-    webhooks.webhook_deliver(delivery_id=delivery_id)
+    webhook_delivery.webhook_deliver(delivery_id=delivery_id)
 
 
 @shared_task(ignore_result=True)
 def resend_webhooks() -> None:
     try:
-        webhooks.webhook_deliveries_resend()
+        webhook_delivery.webhook_deliveries_resend()
     except DATABASE_UNREACHABLE as exc:  # the next tick tries again
         logger.warning("Webhook resend tick skipped: the database cannot be reached (%s)", exc)
 

@@ -27,7 +27,7 @@ from gallery.models import Job, JobState, LedgerEntry, LedgerKind, Webhook, Webh
 from gallery.models.budgets import this_month
 from gallery.services.budgets import notify_member_threshold
 from gallery.services.job_errors import MAY_HAVE_BEEN_CHARGED, NEVER_RAN, STORE_FAILED
-from gallery.services.webhooks import RECEIVER_REFUSED
+from gallery.services.webhook_delivery import RECEIVER_REFUSED
 
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")

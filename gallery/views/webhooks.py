@@ -19,7 +19,7 @@ from accounts.models import Membership, Role
 from gallery import selectors
 from gallery.access import get_webhook
 from gallery.forms import WebhookForm
-from gallery.services import webhooks
+from gallery.services import webhook_delivery, webhooks
 
 TEMPLATE = "gallery/settings_webhooks.html"
 
@@ -48,7 +48,7 @@ def _context(
         "secret_is_new_webhook": created,
         "deliveries": deliveries,
         "polling": any(d.expected_soon(now) for d in deliveries),
-        "max_attempts": webhooks.MAX_ATTEMPTS,
+        "max_attempts": webhook_delivery.MAX_ATTEMPTS,
     }
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from accounts.api_tokens import api_token_create
 from gallery.models import Webhook, WebhookDelivery
 from gallery.services.budgets import notify_member_threshold
-from gallery.services.webhooks import RECEIVER_REFUSED
+from gallery.services.webhook_delivery import RECEIVER_REFUSED
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

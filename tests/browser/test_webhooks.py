@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from gallery.models import WebhookDelivery
-from gallery.services import webhooks
+from gallery.services import webhook_delivery, webhooks
 from tests.browser.test_foundation import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -43,10 +43,10 @@ def test_an_admin_adds_a_webhook_copies_its_secret_and_sees_a_test_event_arrive(
     expect(row).to_contain_text("webhook.test")
     expect(row).to_contain_text("waiting")
     delivery = WebhookDelivery.objects.get()
-    webhooks.webhook_deliver(delivery_id=delivery.pk)
+    webhook_delivery.webhook_deliver(delivery_id=delivery.pk)
     expect(row).to_contain_text("503 retrying")  # the list polls while an attempt is due
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
-    webhooks.webhook_deliver(delivery_id=delivery.pk)
+    webhook_delivery.webhook_deliver(delivery_id=delivery.pk)
     expect(row).to_contain_text("200 delivered")
     expect(row).to_contain_text("2 of 6")
     row.get_by_text("All 2 attempts").click()

@@ -21,9 +21,9 @@ from accounts import crypto
 from accounts.models import AuditEvent
 from gallery import tasks
 from gallery.models import Image, Webhook, WebhookDelivery
-from gallery.services import webhooks
+from gallery.services import webhook_delivery, webhooks
 from gallery.services.jobs import job_cancel, job_retry
-from gallery.services.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
+from gallery.services.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS
 from tests.gallery.running import run_until_done
 
 DELIVER = "gallery.tasks.deliver_webhook"
@@ -371,7 +371,7 @@ def test_the_resend_tick_sends_what_lost_its_message_or_its_worker(
         payload={},
         next_attempt_at=timezone.now() + dt.timedelta(minutes=5),
     )
-    assert webhooks.webhook_deliveries_resend() == 2
+    assert webhook_delivery.webhook_deliveries_resend() == 2
     assert sorted(t.args for t in sent_tasks if t.name == DELIVER) == [(lost.pk,), (stuck.pk,)]
     run_deliveries(sent_tasks)
     states = dict(WebhookDelivery.objects.values_list("pk", "state"))
