@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.connection import CredentialUnusable, provider_for
@@ -54,8 +54,9 @@ def catalog_refresh_request(*, workspace: Workspace, again: bool = False) -> boo
     """Ask a worker to refresh the catalog once this transaction commits.
 
     Nothing is sent (False) while an earlier request is on its way, nor after a refresh failed
-    unless ``again`` (a person pressed the button): a page that polls for the catalog must not
-    queue a provider call on every poll, and an error stays shown until someone asks again.
+    or once the catalog is there, unless ``again`` (a person pressed the button): a page that
+    polls for the catalog must not queue a provider call on every poll, and an error stays shown
+    until someone asks again.
     """
     now = timezone.now()
     CatalogStatus.objects.get_or_create(workspace=workspace)
@@ -64,7 +65,11 @@ def catalog_refresh_request(*, workspace: Workspace, again: bool = False) -> boo
         | Q(requested_at__lt=now - dt.timedelta(seconds=REFRESH_PENDING_SECONDS))
     )
     if not again:
-        due = due.filter(error="")
+        # A page polling for a catalog it found missing; a refresh may have landed since it
+        # looked, and then there is nothing to ask for.
+        due = due.filter(error="").exclude(
+            Exists(CatalogModel.objects.filter(workspace_id=OuterRef("workspace_id")))
+        )
     if not due.update(requested_at=now, error="", failed_at=None):
         return False
     send_task_on_commit("gallery.tasks.refresh_catalog", workspace.pk)

@@ -113,3 +113,18 @@ def test_an_admin_is_pointed_at_the_provider_settings(client_for, owner, member,
     settings_url = reverse("accounts:settings_provider", args=[unlisted.slug])
     assert settings_url in client_for(owner).get(url).content.decode()
     assert settings_url not in client_for(member).get(url).content.decode()
+
+
+def test_a_poll_that_saw_no_models_queues_nothing_once_the_refresh_has_landed(
+    page, unlisted, sent_tasks
+):
+    """The page looks at the models, then asks for a refresh; a worker's refresh may land in
+    between (the catalog there, the request done). That poll must not ask the provider again."""
+    from gallery.services.catalog import catalog_refresh_request
+
+    page()  # the one refresh is queued
+    refresh_catalog(unlisted.pk)  # and lands, after the poll below looked at the models
+    assert CatalogModel.objects.filter(workspace=unlisted).exists()
+    assert not catalog_refresh_request(workspace=unlisted)  # what that poll does next
+    assert refreshes(sent_tasks) == 1
+    assert catalog_refresh_request(workspace=unlisted, again=True)  # Ask again still asks
