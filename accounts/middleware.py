@@ -10,6 +10,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
 from accounts.access import WorkspaceMoved
+from accounts.services import user_remember_workspace
 
 
 class WorkspaceMovedMiddleware:
@@ -52,3 +53,29 @@ class UserLanguageMiddleware(LocaleMiddleware):
             request.LANGUAGE_CODE = translation.get_language()
             return
         super().process_request(request)
+
+
+class LastWorkspaceMiddleware:
+    """Remembers the workspace of the page a person opened last (`User.last_workspace`): "/"
+    reopens it, and the pages of no workspace (Users, Operations…) keep its header.
+
+    Any page of it counts (Generate, Settings…), not only its gallery. Only a whole page that
+    loaded (GET, 200, not an htmx partial): a tab left polling one workspace's job cards does
+    not take the place of the page opened since in another tab. The write happens only when
+    the workspace changes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        membership = getattr(request, "membership", None)  # set by get_membership
+        if (
+            membership is not None
+            and request.method == "GET"
+            and response.status_code == 200
+            and not getattr(request, "htmx", False)
+        ):
+            user_remember_workspace(user=request.user, workspace=membership.workspace)  # type: ignore[arg-type]
+        return response

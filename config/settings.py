@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # A workspace's old address (before a rename) redirects its members to the new one.
     "accounts.middleware.WorkspaceMovedMiddleware",
+    "accounts.middleware.LastWorkspaceMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

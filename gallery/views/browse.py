@@ -14,7 +14,6 @@ from django_htmx.http import push_url
 
 from accounts.access import WorkspaceRequest, get_membership
 from accounts.models import Membership, Role
-from accounts.services import user_remember_workspace
 from gallery import selectors
 from gallery.filters import FilterBar, GalleryFilter
 from gallery.models import HistorySync
@@ -59,7 +58,6 @@ def home(request: WorkspaceRequest, slug: str) -> HttpResponse:
         response = render(request, "gallery/home.html#results-swap", context)
         # The canonical address, not the form's every empty field.
         return push_url(response, _home_url(slug, image_filter.query_string()))
-    user_remember_workspace(user=request.user, workspace=workspace)
     status = selectors.gallery_status(workspace=workspace)
     if status.quota is None:
         quota_refresh_request(workspace=workspace)  # the meter's first report

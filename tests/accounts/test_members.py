@@ -36,6 +36,7 @@ def test_it_does_not_query_per_member(owner_client, workspace):
         return len(ctx.captured_queries)
 
     MembershipFactory.create_batch(2, workspace=workspace)
+    queries_for_page()  # the first page of a workspace also remembers it (one write, once)
     few = queries_for_page()
     MembershipFactory.create_batch(10, workspace=workspace)
     assert queries_for_page() == few

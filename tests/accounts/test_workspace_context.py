@@ -138,3 +138,25 @@ def test_a_staff_member_of_no_workspace_gets_no_workspace_navigation(client_for,
     staff = UserFactory(is_staff=True)
     html = client_for(staff).get(reverse("staff_users")).content.decode()
     assert "/w/" not in html
+
+
+def test_any_page_of_a_workspace_opened_is_the_one_remembered_not_a_partial(
+    workspace, owner, client_for
+):
+    other = WorkspaceFactory(name="Aardvark")
+    MembershipFactory(user=owner, workspace=other, role="member")
+    owner.is_staff = True
+    owner.save()
+    client = client_for(owner)
+    client.get(reverse("gallery:home", args=[workspace.slug]))
+
+    assert client.get(reverse("gallery:generate", args=[other.slug])).status_code == 200
+    owner.refresh_from_db()
+    assert owner.last_workspace == other
+    assert "<strong>Aardvark</strong>" in client.get(reverse("staff_users")).content.decode()
+    assert client.get(reverse("home"))["Location"] == reverse("gallery:home", args=[other.slug])
+
+    # A tab still polling the first workspace does not take its place back.
+    client.get(reverse("gallery:home", args=[workspace.slug]), HTTP_HX_REQUEST="true")
+    owner.refresh_from_db()
+    assert owner.last_workspace == other

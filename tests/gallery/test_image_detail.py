@@ -193,6 +193,7 @@ def test_the_page_costs_the_same_queries_however_much_it_shows(
     member_client, workspace, member, viewer, images, django_assert_num_queries
 ):
     image = images[2]
+    member_client.get(_detail(image))  # the first page of a workspace remembers it: one write
     # User (the session comes from the cache), memberships (with their workspaces and
     # credentials), image, edit models, neighbours (2), lineage (2), favourite, history, comments,
     # collections; the header's quota and credential, model names.
