@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from functools import cache
-
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -31,28 +29,31 @@ def workspaces(request: HttpRequest) -> dict[str, object]:
             "workspace": membership.workspace,
             "membership": membership,
         }
-    user = request.user
-    assert isinstance(user, User)
-
     # Read when a template first asks (a partial that shows no header asks nothing): one query.
-    @cache
-    def mine() -> list[Membership]:
-        # A 404 for someone else's workspace has read them already.
-        read: list[Membership] | None = getattr(request, "my_memberships", None)
-        return read if read is not None else membership_list_for_user_with_credentials(user=user)
-
-    @cache
-    def remembered() -> Membership | None:
-        memberships = mine()
-        last = [m for m in memberships if m.workspace_id == user.last_workspace_id]
-        return next(iter(last or memberships), None)
-
-    def workspace() -> Workspace | None:
-        held = remembered()
-        return held.workspace if held else None
-
     return {
-        "my_memberships": SimpleLazyObject(mine),
-        "membership": SimpleLazyObject(remembered),
-        "workspace": SimpleLazyObject(workspace),
+        "my_memberships": SimpleLazyObject(lambda: _header(request)[0]),
+        "membership": SimpleLazyObject(lambda: _header(request)[1]),
+        "workspace": SimpleLazyObject(lambda: header_workspace(request)),
     }
+
+
+def header_workspace(request: HttpRequest) -> Workspace | None:
+    """The workspace the header shows on a page of no workspace: the one last used, else the
+    first by name (as "/" opens); None for someone of no workspace. Read once a request."""
+    remembered = _header(request)[1]
+    return remembered.workspace if remembered else None
+
+
+def _header(request: HttpRequest) -> tuple[list[Membership], Membership | None]:
+    found: tuple[list[Membership], Membership | None] | None = getattr(request, "_header", None)
+    if found is None:
+        user = request.user
+        assert isinstance(user, User)
+        # A 404 for someone else's workspace has read them already.
+        memberships: list[Membership] | None = getattr(request, "my_memberships", None)
+        if memberships is None:
+            memberships = membership_list_for_user_with_credentials(user=user)
+        last = [m for m in memberships if m.workspace_id == user.last_workspace_id]
+        found = (memberships, next(iter(last or memberships), None))
+        request._header = found  # type: ignore[attr-defined]
+    return found

@@ -49,6 +49,13 @@ def quota_refresh_after_job(*, workspace: Workspace) -> None:
         quota_refresh_request(workspace=workspace, countdown=QUOTA_REFRESH_DEBOUNCE_SECONDS)
 
 
+def quota_first_report_request(*, workspace: Workspace) -> None:
+    """A workspace with no report yet (a new one): ask for its first, at most once a minute
+    however many pages' meters are waiting for it."""
+    if cache.add(f"darkroom:quota-first-report:{workspace.pk}", 1, timeout=60):
+        quota_refresh_request(workspace=workspace)
+
+
 def quota_refresh(*, workspace: Workspace) -> QuotaSnapshot | None:
     """Ask the provider and record a snapshot; None (logged) when it cannot answer now.
 

@@ -22,7 +22,11 @@ from gallery.budget_figures import budget_bars
 from gallery.models.budgets import this_month
 from gallery.quota_facts import quota_facts
 from gallery.services.budgets import budget_unit
-from gallery.services.quota import meter_recheck, quota_refresh_request
+from gallery.services.quota import (
+    meter_recheck,
+    quota_first_report_request,
+    quota_refresh_request,
+)
 
 # --- Usage ------------------------------------------------------------------------------------
 
@@ -125,6 +129,9 @@ def quota_meter(request: WorkspaceRequest, slug: str) -> HttpResponse:
             now=timezone.now(),
         )
         context = {"quota": latest, "recheck_after": recheck, "job_ended": job_ended}
+    elif selectors.quota_latest(workspace=membership.workspace) is None:
+        quota_first_report_request(workspace=membership.workspace)
+        context = {"recheck_after": 10}
     return render(request, "gallery/quota_meter_slot.html", context)
 
 

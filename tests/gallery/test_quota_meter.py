@@ -208,11 +208,21 @@ def test_a_meter_asked_with_a_mangled_job_end_just_shows_the_report(
     assert "hx-get" not in response.content.decode()
 
 
-def test_a_new_workspace_meter_asks_again_until_the_first_report_arrives(member_client, workspace):
+def test_a_new_workspace_meter_asks_again_until_the_first_report_arrives(
+    member_client, workspace, sent_tasks, django_capture_on_commit_callbacks
+):
     meter_url = reverse("gallery:quota_meter", args=[workspace.slug])
-    page = member_client.get(reverse("gallery:home", args=[workspace.slug])).content.decode()
+    page = member_client.get(reverse("gallery:generate", args=[workspace.slug])).content.decode()
     assert "Quota: asking the provider…" in page
-    assert f'hx-get="{meter_url}" hx-trigger="load delay:10s"' in page
+    assert f'hx-get="{meter_url}" hx-trigger="load delay:3s"' in page
+
+    for _ in range(3):  # the meter's polls have the first report fetched, once
+        with django_capture_on_commit_callbacks(execute=True):
+            html = member_client.get(meter_url, HTTP_HX_REQUEST="true").content.decode()
+        assert "Quota: asking the provider…" in html
+        assert f'hx-get="{meter_url}" hx-trigger="load delay:10s"' in html
+    refreshes = [t for t in sent_tasks if t.name == "gallery.tasks.refresh_quota"]
+    assert [t.args for t in refreshes] == [(workspace.pk,)]
 
     snapshot(workspace, monthly_used=3)
     html = member_client.get(meter_url, HTTP_HX_REQUEST="true").content.decode()
@@ -249,3 +259,14 @@ def test_make_run_queues_one_refresh_for_each_workspace_without_a_meter(
     assert [(task.name, task.args) for task in sent_tasks] == [
         ("gallery.tasks.refresh_quota", (workspace.pk,))
     ]
+
+
+def test_a_page_of_no_workspace_shows_the_meter_of_the_workspace_in_its_header(
+    owner, owner_client, workspace
+):
+    snapshot(workspace, monthly_used=10)
+    owner.is_staff = True
+    owner.save()
+    html = owner_client.get(reverse("staff_users")).content.decode().replace("\n", "")
+    assert '<div id="quota-meter" class="topbar-meter"><div class="meter meter-ok' in html
+    assert "<strong>10</strong> of 100 used this month" in html
