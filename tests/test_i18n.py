@@ -538,3 +538,12 @@ def test_the_copy_buttons_and_the_settings_tab_speak_the_pages_language(owner_cl
         assert f'<a href="{settings_link}" aria-current="page">' in page, name
     tokens = owner_client.get(reverse("tokens:list", args=[workspace.slug])).content.decode()
     assert f'<a href="{settings_link}" >' in tokens  # a personal page, not a setting
+
+
+def test_someones_words_are_quoted_the_readers_way():
+    from accounts.templatetags.text_tags import quoted
+
+    with translation.override("de"):
+        assert quoted("ein Leuchtturm") == "„ein Leuchtturm“"
+    with translation.override("en"):
+        assert quoted("a <b>lighthouse</b>") == "“a &lt;b&gt;lighthouse&lt;/b&gt;”"

@@ -66,14 +66,18 @@
 
 // An htmx form's answer swaps out the button that had the focus, which would then drop to
 // <body>. A new job's card takes it through `autofocus` (htmx focuses what it swaps in with
-// that); a form sent back with errors gives it to its first field to fix.
+// that); a form sent back with errors gives it to its first field to fix. So does a whole page
+// sent back with errors (a form posted without htmx).
 (function () {
   "use strict";
-  document.addEventListener("htmx:afterSettle", (event) => {
-    const config = event.detail.requestConfig;
-    if (!config || config.verb === "get") return;
+  const focusFirstInvalid = () => {
     if (document.activeElement && document.activeElement !== document.body) return;
     const invalid = document.querySelector('main [aria-invalid="true"]');
     if (invalid) invalid.focus();
+  };
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const config = event.detail.requestConfig;
+    if (config && config.verb !== "get") focusFirstInvalid();
   });
+  focusFirstInvalid(); // deferred: the page is parsed
 })();

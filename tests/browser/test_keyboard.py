@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from accounts.models import Notification
@@ -188,3 +189,15 @@ def test_focus_rings_the_avatar_and_the_bell_count_have_enough_contrast(page, st
     for small_text in (".usermenu .avatar", ".bell-count"):
         colours = page.locator(small_text).evaluate(_COLOURS)
         assert contrast(rgba(colours["color"]), rgba(colours["background"])) >= 4.5, colours
+
+
+def test_a_whole_page_sent_back_with_an_error_puts_the_focus_on_the_field_to_fix(
+    page, studio, owner
+):
+    log_in(page, owner.email)
+    page.goto(reverse("gallery:settings_webhooks", args=[studio.slug]))
+    url = page.get_by_label("Receiver URL")
+    url.fill("http://127.0.0.1:9/hook")  # a loopback address: refused
+    url.press("Enter")  # the form posts without htmx; the page comes back, status 422
+    expect(url).to_have_attribute("aria-invalid", "true")
+    expect(url).to_be_focused()
