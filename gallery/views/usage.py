@@ -118,20 +118,20 @@ def _usage_url(slug: str, query: str, before: int | None) -> str:
 def quota_meter(request: WorkspaceRequest, slug: str) -> HttpResponse:
     """The header's quota meter alone, for htmx to swap in. With `job_ended` (ms since the
     epoch) it asks again until the report taken after that job's end is in."""
-    membership = get_membership(request, slug)  # the context processor brings the latest report
-    context: dict[str, object] = {}
+    membership = get_membership(request, slug)
+    latest = selectors.quota_latest(workspace=membership.workspace)  # read once, passed on
+    context: dict[str, object] = {"quota": latest}
     job_ended = _milliseconds(request.GET.get("job_ended", ""))
     if job_ended is not None:
-        latest = selectors.quota_latest(workspace=membership.workspace)
         recheck = meter_recheck(
             latest=latest,
             job_ended_at=dt.datetime.fromtimestamp(job_ended / 1000, tz=dt.UTC),
             now=timezone.now(),
         )
-        context = {"quota": latest, "recheck_after": recheck, "job_ended": job_ended}
-    elif selectors.quota_latest(workspace=membership.workspace) is None:
+        context |= {"recheck_after": recheck, "job_ended": job_ended}
+    elif latest is None:  # a new workspace: have its first report fetched
         quota_first_report_request(workspace=membership.workspace)
-        context = {"recheck_after": 10}
+        context["recheck_after"] = 10
     return render(request, "gallery/quota_meter_slot.html", context)
 
 

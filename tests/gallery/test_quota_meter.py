@@ -270,3 +270,16 @@ def test_a_page_of_no_workspace_shows_the_meter_of_the_workspace_in_its_header(
     html = owner_client.get(reverse("staff_users")).content.decode().replace("\n", "")
     assert '<div id="quota-meter" class="topbar-meter"><div class="meter meter-ok' in html
     assert "<strong>10</strong> of 100 used this month" in html
+
+
+def test_the_meter_alone_reads_the_report_once(member_client, workspace):
+    snapshot(workspace, monthly_used=7)
+    url = reverse("gallery:quota_meter", args=[workspace.slug])
+    member_client.get(url, HTTP_HX_REQUEST="true")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        member_client.get(url, HTTP_HX_REQUEST="true")
+    reads = [q for q in queries if "gallery_quotasnapshot" in q["sql"]]
+    assert len(reads) == 1, [q["sql"] for q in reads]
